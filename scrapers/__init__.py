@@ -1,0 +1,1 @@
+"""Courtside: an async NBA scraper fleet with a resilient HTTP core."""

@@ -1,0 +1,1 @@
+"""Scraper base, options, registry, runner and errors."""

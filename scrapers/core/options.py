@@ -1,0 +1,235 @@
+"""Option specs and their resolution: one code path for the CLI, the service and the library.
+
+Resolution is pure: it reads the clock it is given and never touches the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from scrapers.core.clock import Clock, eastern_today
+from scrapers.core.errors import InvalidOptions, OptionError
+from scrapers.core.season import Season
+
+
+class OptionType(StrEnum):
+    DATE = "date"
+    DATETIME = "datetime"
+    SEASON = "season"
+    STR = "str"
+    INT = "int"
+    BOOL = "bool"
+    LIST = "list"
+    CHOICE = "choice"
+
+
+# The Python type a scraper's options dataclass declares for each option type.
+PYTHON_TYPES: dict[OptionType, type] = {
+    OptionType.DATE: date,
+    OptionType.DATETIME: datetime,
+    OptionType.SEASON: Season,
+    OptionType.STR: str,
+    OptionType.INT: int,
+    OptionType.BOOL: bool,
+    OptionType.LIST: tuple,
+    OptionType.CHOICE: str,
+}
+
+_DAY_KEYWORD = re.compile(r"^(TODAY|YESTERDAY|TOMORROW)(?:([+-])(\d{1,4}))?$")
+_KEYWORD_OFFSETS = {"TODAY": 0, "YESTERDAY": -1, "TOMORROW": 1}
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    type: OptionType
+    required: bool
+    example: str
+    default: str | None = None
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+    def resolve(self, raw: object, clock: Clock) -> Any:
+        """Turn one user-supplied value into its typed value, or raise OptionError naming it."""
+        try:
+            return _PARSERS[self.type](self, raw, clock)
+        except OptionError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise OptionError(self.name, str(exc), self.example) from None
+
+    def describe(self) -> str:
+        parts = [self.type.value]
+        if self.choices:
+            parts.append("one of " + "|".join(self.choices))
+        if self.required:
+            parts.append("required")
+        elif self.default is not None:
+            parts.append(f"default {self.default}")
+        return f"{self.name} ({', '.join(parts)})"
+
+
+def resolve_day(text: str, clock: Clock) -> date:
+    """`YYYY-MM-DD`, `YYYYMMDD`, or a keyword (`TODAY`, `YESTERDAY`, `TOMORROW`, `TODAY-3`) in ET."""
+    value = text.strip()
+    keyword = _DAY_KEYWORD.match(value.upper())
+    if keyword:
+        offset = _KEYWORD_OFFSETS[keyword.group(1)]
+        if keyword.group(2):
+            step = int(keyword.group(3))
+            offset += step if keyword.group(2) == "+" else -step
+        return eastern_today(clock) + timedelta(days=offset)
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD, YYYYMMDD, TODAY, YESTERDAY or TODAY-3")
+
+
+def _parse_date(spec: OptionSpec, raw: object, clock: Clock) -> date:
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    return resolve_day(_text(raw), clock)
+
+
+def _parse_datetime(spec: OptionSpec, raw: object, clock: Clock) -> datetime:
+    if isinstance(raw, datetime):
+        moment = raw
+    else:
+        text = _text(raw).strip()
+        if text.upper() == "NOW":
+            return clock.now()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"'{raw}' has no time zone; write it in UTC like 2024-01-15T23:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def _parse_season(spec: OptionSpec, raw: object, clock: Clock) -> Season:
+    if isinstance(raw, Season):
+        return raw
+    if isinstance(raw, int):
+        return Season(raw)
+    text = _text(raw).strip()
+    if text.upper() == "CURRENT":
+        return Season.of(eastern_today(clock))
+    return Season.parse(text)
+
+
+def _parse_str(spec: OptionSpec, raw: object, clock: Clock) -> str:
+    text = _text(raw).strip()
+    if not text:
+        raise ValueError("is empty")
+    return text
+
+
+def _parse_int(spec: OptionSpec, raw: object, clock: Clock) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"'{raw}' is not an integer")
+    if isinstance(raw, int):
+        return raw
+    try:
+        return int(_text(raw).strip())
+    except ValueError:
+        raise ValueError(f"'{raw}' is not an integer") from None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse_bool(spec: OptionSpec, raw: object, clock: Clock) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _text(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"'{raw}' is not a boolean; use true or false")
+
+
+def _parse_list(spec: OptionSpec, raw: object, clock: Clock) -> tuple[str, ...]:
+    items = [str(item) for item in raw] if isinstance(raw, list | tuple) else _text(raw).split(",")
+    values = tuple(item.strip() for item in items if item.strip())
+    if not values:
+        raise ValueError("is an empty list")
+    return values
+
+
+def _parse_choice(spec: OptionSpec, raw: object, clock: Clock) -> str:
+    text = _text(raw).strip()
+    if text not in spec.choices:
+        raise ValueError(f"'{text}' is not one of {', '.join(spec.choices)}")
+    return text
+
+
+def _text(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int | float):
+        return str(raw)
+    raise TypeError(f"expected text, got {type(raw).__name__}")
+
+
+_PARSERS: dict[OptionType, Callable[[OptionSpec, object, Clock], Any]] = {
+    OptionType.DATE: _parse_date,
+    OptionType.DATETIME: _parse_datetime,
+    OptionType.SEASON: _parse_season,
+    OptionType.STR: _parse_str,
+    OptionType.INT: _parse_int,
+    OptionType.BOOL: _parse_bool,
+    OptionType.LIST: _parse_list,
+    OptionType.CHOICE: _parse_choice,
+}
+
+
+def resolve_options(
+    specs: tuple[OptionSpec, ...], raw: Mapping[str, object], clock: Clock
+) -> dict[str, Any]:
+    """Resolve every option: the given value, else the registry default, else None.
+
+    Unknown names are errors too, so a typo never silently falls back to a default. Every problem
+    is collected before raising, so one message names all of them.
+    """
+    known = {spec.name: spec for spec in specs}
+    problems: list[OptionError] = []
+    for name in raw:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            example = next(iter(known.values())).example if known else "(this scraper takes no options)"
+            problems.append(OptionError(name, f"is not an option of this scraper (its options: {listed})", example))
+    resolved: dict[str, Any] = {}
+    for spec in specs:
+        value = raw.get(spec.name)
+        try:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if spec.required:
+                    raise OptionError(spec.name, "is required and missing", spec.example)
+                resolved[spec.name] = None if spec.default is None else spec.resolve(spec.default, clock)
+            else:
+                resolved[spec.name] = spec.resolve(value, clock)
+        except OptionError as problem:
+            problems.append(problem)
+    if problems:
+        raise InvalidOptions(problems)
+    return resolved
+
+
+def option_to_text(value: object) -> object:
+    """The JSON form of a resolved value, used in events, summaries and job keys."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Season):
+        return value.nba_format
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -1,0 +1,270 @@
+"""registry.yaml: the one list of scrapers. Loading validates everything and reports every problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import string
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scrapers.core.clock import FrozenClock
+from scrapers.core.errors import OptionError, RegistryError, UnknownScraperError
+from scrapers.core.options import PYTHON_TYPES, OptionSpec, OptionType
+from scrapers.core.scraper import Scraper
+
+REGISTRY_ENV = "COURTSIDE_REGISTRY"
+# Placeholders the runner always fills: the landing time and the job's Eastern date.
+RUN_PLACEHOLDERS = frozenset({"timestamp", "date"})
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    name: str
+    description: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScraperEntry:
+    name: str
+    target: str
+    source: str
+    description: str
+    options: tuple[OptionSpec, ...]
+    path: str
+    raw_path: str | None = None
+    aliases: tuple[str, ...] = ()
+
+    def load_class(self) -> type[Scraper[Any]]:
+        module_name, _, class_name = self.target.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        if not (isinstance(cls, type) and issubclass(cls, Scraper)):
+            raise TypeError(f"{self.target} is not a Scraper subclass")
+        return cls
+
+    def create(self) -> Scraper[Any]:
+        return self.load_class()()
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((spec for spec in self.options if spec.name == name), None)
+
+
+@dataclass(frozen=True)
+class Registry:
+    path: Path
+    scrapers: Mapping[str, ScraperEntry]
+    sources: Mapping[str, SourceEntry]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        """The project root: fixtures and other project files are found relative to it."""
+        return self.path.parent
+
+    def get(self, name: str) -> ScraperEntry:
+        canonical = self.aliases.get(name, name)
+        entry = self.scrapers.get(canonical)
+        if entry is None:
+            raise UnknownScraperError(name, self.names())
+        return entry
+
+    def names(self) -> list[str]:
+        return sorted(self.scrapers)
+
+
+def default_registry_path() -> Path:
+    configured = os.environ.get(REGISTRY_ENV)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "registry.yaml"
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    """Load and validate; raise RegistryError listing every problem found."""
+    registry, problems = inspect_registry(path)
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+def inspect_registry(path: Path | None = None) -> tuple[Registry, list[str]]:
+    """Load as much as possible and return every problem instead of stopping at the first."""
+    path = path or default_registry_path()
+    problems: list[str] = []
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RegistryError([f"{path}: cannot read: {exc}"]) from None
+    if not isinstance(document, dict):
+        raise RegistryError([f"{path}: expected a mapping with 'sources' and 'scrapers'"])
+
+    sources = _load_sources(document.get("sources"), problems)
+    scrapers: dict[str, ScraperEntry] = {}
+    aliases: dict[str, str] = {}
+    for index, raw in enumerate(document.get("scrapers") or []):
+        entry = _load_entry(raw, index, problems)
+        if entry is None:
+            continue
+        for name in (entry.name, *entry.aliases):
+            if name in scrapers or name in aliases:
+                problems.append(f"{name}: duplicate scraper name")
+        if entry.name in scrapers:
+            continue
+        scrapers[entry.name] = entry
+        aliases.update(dict.fromkeys(entry.aliases, entry.name))
+        if entry.source not in sources:
+            problems.append(f"{entry.name}: unknown source '{entry.source}' (known: {', '.join(sources)})")
+        problems.extend(_check_entry(entry))
+    return Registry(path=path, scrapers=scrapers, sources=sources, aliases=aliases), problems
+
+
+def _load_sources(raw: object, problems: list[str]) -> dict[str, SourceEntry]:
+    if not isinstance(raw, dict):
+        problems.append("'sources' must be a mapping of source name to settings")
+        return {}
+    sources = {}
+    for name, settings in raw.items():
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            problems.append(f"source {name}: settings must be a mapping")
+            continue
+        sources[str(name)] = SourceEntry(
+            name=str(name), description=str(settings.get("description", "")), settings=settings
+        )
+    return sources
+
+
+def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        problems.append(f"scrapers[{index}]: every entry needs a 'name'")
+        return None
+    name = raw["name"]
+    missing = [key for key in ("class", "source", "description", "path") if not raw.get(key)]
+    if missing:
+        problems.append(f"{name}: missing {', '.join(missing)}")
+        return None
+    options = []
+    for option_name, spec in (raw.get("options") or {}).items():
+        try:
+            options.append(_load_option(str(option_name), spec or {}))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(f"{name}: option '{option_name}': {exc}")
+    return ScraperEntry(
+        name=name,
+        target=str(raw["class"]),
+        source=str(raw["source"]),
+        description=str(raw["description"]),
+        options=tuple(options),
+        path=str(raw["path"]),
+        raw_path=raw.get("raw_path"),
+        aliases=tuple(raw.get("aliases") or ()),
+    )
+
+
+def _load_option(name: str, spec: dict[str, Any]) -> OptionSpec:
+    if "example" not in spec:
+        raise ValueError("needs an 'example'")
+    option_type = OptionType(spec.get("type", "str"))
+    default = spec.get("default")
+    return OptionSpec(
+        name=name,
+        type=option_type,
+        required=bool(spec.get("required", False)),
+        example=str(spec["example"]),
+        default=None if default is None else str(default),
+        help=str(spec.get("help", "")),
+        choices=tuple(str(choice) for choice in spec.get("choices", ())),
+    )
+
+
+def _check_entry(entry: ScraperEntry) -> list[str]:
+    problems: list[str] = []
+    check_clock = FrozenClock(datetime(2024, 1, 15, 17, 0, tzinfo=UTC))
+    for spec in entry.options:
+        if spec.required and spec.default is not None:
+            problems.append(f"{entry.name}: option '{spec.name}' is required but has a default")
+        if spec.type is OptionType.CHOICE and not spec.choices:
+            problems.append(f"{entry.name}: option '{spec.name}' is a choice without choices")
+        for label, value in (("example", spec.example), ("default", spec.default)):
+            if value is None:
+                continue
+            try:
+                spec.resolve(value, check_clock)
+            except OptionError as exc:
+                problems.append(f"{entry.name}: option '{spec.name}' {label} is invalid: {exc.problem}")
+    try:
+        cls = entry.load_class()
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        problems.append(f"{entry.name}: class {entry.target} does not import: {exc}")
+        return problems
+    problems.extend(_check_options_type(entry, cls))
+    provided = RUN_PLACEHOLDERS | {spec.name for spec in entry.options} | cls.path_fields
+    for template in filter(None, (entry.path, entry.raw_path)):
+        for placeholder in _placeholders(template):
+            if placeholder not in provided:
+                problems.append(
+                    f"{entry.name}: path placeholder '{{{placeholder}}}' in '{template}' "
+                    "is filled by no option and not provided by the scraper"
+                )
+    if cls.date_option is not None:
+        spec = entry.option(cls.date_option)
+        if spec is None or spec.type is not OptionType.DATE:
+            problems.append(f"{entry.name}: date_option '{cls.date_option}' is not a date option")
+    return problems
+
+
+def _check_options_type(entry: ScraperEntry, cls: type[Scraper[Any]]) -> list[str]:
+    options_type = getattr(cls, "options_type", None)
+    if options_type is None or not dataclasses.is_dataclass(options_type):
+        return [f"{entry.name}: {entry.target}.options_type must be a dataclass"]
+    fields = {f.name: f for f in dataclasses.fields(options_type)}
+    hints = typing.get_type_hints(options_type)
+    yaml_names = {spec.name for spec in entry.options}
+    problems = [
+        f"{entry.name}: option '{name}' is in the class but not in registry.yaml"
+        for name in sorted(fields.keys() - yaml_names)
+    ]
+    problems += [
+        f"{entry.name}: option '{name}' is in registry.yaml but not in the class"
+        for name in sorted(yaml_names - fields.keys())
+    ]
+    for spec in entry.options:
+        if spec.name not in fields:
+            continue
+        declared = fields[spec.name]
+        if declared.default is not dataclasses.MISSING or declared.default_factory is not dataclasses.MISSING:
+            problems.append(f"{entry.name}: option '{spec.name}' has a default in the class; keep it in registry.yaml")
+        expected = _expected_annotation(spec)
+        if hints[spec.name] != expected:
+            problems.append(
+                f"{entry.name}: option '{spec.name}' is {spec.type.value} "
+                f"({'required' if spec.required else 'optional'}) in registry.yaml, so the class must "
+                f"declare {_type_name(expected)}, not {_type_name(hints[spec.name])}"
+            )
+    return problems
+
+
+def _expected_annotation(spec: OptionSpec) -> object:
+    base: object = tuple[str, ...] if spec.type is OptionType.LIST else PYTHON_TYPES[spec.type]
+    if not spec.required and spec.default is None:
+        return base | None  # type: ignore[operator]
+    return base
+
+
+def _type_name(annotation: object) -> str:
+    if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias):
+        return annotation.__name__
+    return str(annotation).replace("datetime.", "").replace("scrapers.core.season.", "")
+
+
+def _placeholders(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]

@@ -1,0 +1,74 @@
+"""The scraper contract: options in, requests out, a pure parse of pages into a document.
+
+A scraper never does I/O. The runner fetches what `requests`/`next_request` ask for through the
+resilient core and hands the decoded pages to `parse`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from scrapers.http.request import Page, Request
+
+O = TypeVar("O")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The parse result. Status is explicit: nothing is inferred from the document's keys.
+
+    `record_count == 0` requires `no_data_reason`: the positive evidence that the data does not
+    exist (an empty game list for the date, a 204, an empty injury report).
+    """
+
+    document: Mapping[str, Any]
+    record_count: int
+    no_data_reason: str | None = None
+    path_values: Mapping[str, str] = field(default_factory=dict)
+    raw_artifact: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if self.record_count < 0:
+            raise ValueError("record_count cannot be negative")
+        if self.record_count == 0 and not self.no_data_reason:
+            raise ValueError("a parse with zero records must say why (no_data_reason)")
+        if self.record_count > 0 and self.no_data_reason:
+            raise ValueError("a parse with records cannot carry a no_data_reason")
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a pure parse may know about its run besides options and pages."""
+
+    fetched_at: datetime  # aware, UTC: when the last page arrived
+    run_id: str
+
+
+class Scraper(ABC, Generic[O]):
+    """Subclass per scraper. Options live in registry.yaml; `options_type` mirrors them in types.
+
+    `options_type` is a dataclass whose fields have no defaults: the runner passes every option,
+    with the registry default already applied, so a default can only ever be written in one place.
+    """
+
+    options_type: ClassVar[type[Any]]
+    # Placeholders of the object path that come from the parsed body, not from options.
+    path_fields: ClassVar[frozenset[str]] = frozenset()
+    # Which date option fills `{date}` in the path; None means the run's Eastern date.
+    date_option: ClassVar[str | None] = None
+
+    @abstractmethod
+    def requests(self, opts: O) -> Sequence[Request]:
+        """The first request(s) of the job."""
+
+    def next_request(self, opts: O, page: Page) -> Request | None:
+        """The next page of a paginated fetch, or None. Pagination is part of the fetch plan."""
+        return None
+
+    @abstractmethod
+    def parse(self, opts: O, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        """Pure: pages (in request order, pagination included) to the document and its count."""

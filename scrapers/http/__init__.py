@@ -1,0 +1,1 @@
+"""The resilient HTTP core: classification, limiting, tiers, retries, record/replay."""

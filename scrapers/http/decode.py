@@ -1,0 +1,50 @@
+"""Bodies to values. Runs only on responses classified clean; a failure here is `structural`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from scrapers.core.errors import ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.http.classify import SourceRules, classify_response
+from scrapers.http.request import BodyKind, Page, Request
+
+
+def decode_body(body: bytes, headers: Mapping[str, str], expect: BodyKind) -> Any:
+    if expect is BodyKind.PDF:
+        return body
+    if expect is BodyKind.HTML:
+        return _text(body, headers)
+    try:
+        return json.loads(_text(body, headers))
+    except json.JSONDecodeError as exc:
+        raise ScrapeError(Outcome.STRUCTURAL, f"body is not valid JSON: {exc.msg} at {exc.pos}") from None
+
+
+def _text(body: bytes, headers: Mapping[str, str]) -> str:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    charset = "utf-8"
+    if "charset=" in content_type:
+        charset = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"') or "utf-8"
+    try:
+        return body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        # Some upstreams label latin-1 bodies as UTF-8; latin-1 decodes every byte sequence.
+        return body.decode("latin-1")
+
+
+def to_page(
+    request: Request,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    rules: SourceRules | None = None,
+) -> Page:
+    """Classify and decode one response; raise ScrapeError with its class unless it is clean."""
+    verdict = classify_response(status, headers, body, request.expect, rules or SourceRules())
+    if not verdict.outcome.is_clean:
+        raise ScrapeError(verdict.outcome, f"{verdict.reason} from {request.host}")
+    data = None if verdict.outcome is Outcome.NO_DATA else decode_body(body, headers, request.expect)
+    return Page(request=request, status=status, headers=dict(headers), body=body, data=data, outcome=verdict.outcome)
