@@ -8,7 +8,7 @@ from typing import Any
 
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
-from scrapers.http.classify import SourceRules, classify_response
+from scrapers.http.classify import Classified, SourceRules, classify_response
 from scrapers.http.request import BodyKind, Page, Request
 
 
@@ -41,10 +41,16 @@ def to_page(
     headers: Mapping[str, str],
     body: bytes,
     rules: SourceRules | None = None,
+    verdict: Classified | None = None,
 ) -> Page:
-    """Classify and decode one response; raise ScrapeError with its class unless it is clean."""
-    verdict = classify_response(status, headers, body, request.expect, rules or SourceRules())
+    """Classify (unless already classified) and decode one response.
+
+    Raises ScrapeError with the outcome class unless the response is clean.
+    """
+    verdict = verdict or classify_response(status, headers, body, request.expect, rules or SourceRules())
     if not verdict.outcome.is_clean:
         raise ScrapeError(verdict.outcome, f"{verdict.reason} from {request.host}")
     data = None if verdict.outcome is Outcome.NO_DATA else decode_body(body, headers, request.expect)
-    return Page(request=request, status=status, headers=dict(headers), body=body, data=data, outcome=verdict.outcome)
+    return Page(
+        request=request, status=status, headers=dict(headers), body=body, data=data, outcome=verdict.outcome
+    )

@@ -121,12 +121,16 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         self.written.append(self._write(request, request_body, response, body))
         return httpx.Response(
             status_code=response.status_code,
-            headers=[(k, v) for k, v in response.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS],
+            headers=[
+                (k, v) for k, v in response.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS
+            ],
             content=body,
             request=request,
         )
 
-    def _write(self, request: httpx.Request, request_body: bytes, response: httpx.Response, body: bytes) -> Path:
+    def _write(
+        self, request: httpx.Request, request_body: bytes, response: httpx.Response, body: bytes
+    ) -> Path:
         key = canonical_key(request.method, request.url, request_body)
         name = f"{_safe(self.slug)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

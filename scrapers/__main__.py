@@ -1,0 +1,5 @@
+"""`python -m scrapers` is the `scrapers` command."""
+
+from scrapers.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,307 @@
+"""`scrapers list | check | run | demo | record`.
+
+Exit codes: 0 success or no_data; 2 bad input (unknown scraper, bad option, bad flag); a failed
+run exits with the code of its failure class (FAILURE_EXIT_CODES); 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+import httpx
+import yaml
+
+from scrapers.core.clock import SystemClock
+from scrapers.core.errors import (
+    CourtsideError,
+    InvalidOptions,
+    OptionError,
+    RegistryError,
+    UnknownScraperError,
+)
+from scrapers.core.outcome import Outcome
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import Registry, inspect_registry, load_registry
+from scrapers.core.result import RunResult
+from scrapers.core.runner import Job, RunContext, prepare, run_job
+from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, locations, upstream_overrides
+from scrapers.events.completion import JsonLinesEventSink
+from scrapers.http.fetch import Fetcher
+from scrapers.http.replay import RecordingTransport, ReplayTransport
+from scrapers.sinks.file import FileSink
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+FAILURE_EXIT_CODES: Mapping[Outcome | None, int] = {
+    Outcome.NOT_FOUND: 10,
+    Outcome.AUTH: 11,
+    Outcome.BLOCKED: 12,
+    Outcome.PROXY: 13,
+    Outcome.RATE_LIMITED: 14,
+    Outcome.TRANSIENT: 15,
+    Outcome.STRUCTURAL: 16,
+    None: 17,  # landing failed
+}
+DEMO_FILE = "demo.yaml"
+
+log = logging.getLogger("scrapers")
+
+
+class UsageError(CourtsideError):
+    """A bad command line; exits 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    redactor = Redactor()
+    try:
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        result: int = args.handler(args, extra, redactor)
+        return result
+    except (InvalidOptions, OptionError, UnknownScraperError, UsageError) as exc:
+        print(f"error: {redactor(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except RegistryError as exc:
+        print(redactor(str(exc)), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: a user never sees a bare traceback
+        if args.verbose:
+            log.exception("internal error")
+        print(
+            f"internal error: {type(exc).__name__}: {redactor(str(exc))} (--verbose shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scrapers", description="Courtside NBA scraper fleet", allow_abbrev=False
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    listing = commands.add_parser(
+        "list", help="every scraper with its source and options", allow_abbrev=False
+    )
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_list)
+
+    check = commands.add_parser("check", help="validate registry.yaml against the code", allow_abbrev=False)
+    check.set_defaults(handler=_cmd_check)
+
+    for name, helptext, handler in (
+        ("run", "run one scraper: scrapers run NAME --option value ...", _cmd_run),
+        ("record", "run one scraper live and write its exchanges as fixtures", _cmd_record),
+    ):
+        sub = commands.add_parser(name, help=helptext, allow_abbrev=False)
+        sub.add_argument("scraper")
+        _add_output_flags(sub)
+        sub.add_argument("--json", action="store_true", help="print the run result as JSON")
+        if name == "run":
+            sub.add_argument(
+                "--replay",
+                nargs="?",
+                const="",
+                default=None,
+                metavar="DIR",
+                help="serve recorded fixtures instead of the network (default tests/fixtures)",
+            )
+        else:
+            sub.add_argument("--into", metavar="DIR", help="fixture folder (default tests/fixtures)")
+        sub.set_defaults(handler=handler)
+
+    demo = commands.add_parser(
+        "demo", help="replay a recorded game day into the output folder", allow_abbrev=False
+    )
+    _add_output_flags(demo)
+    demo.add_argument(
+        "--fixtures", metavar="DIR", help="fixture folder holding demo.yaml (default tests/fixtures)"
+    )
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="DIR", help="output folder (default ./data or $COURTSIDE_OUT)")
+
+
+def _no_extra(extra: list[str]) -> None:
+    if extra:
+        raise UsageError(f"unexpected arguments: {' '.join(extra)}")
+
+
+def _cmd_list(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    _no_extra(extra)
+    registry = load_registry()
+    rows = [
+        {
+            "name": entry.name,
+            "source": entry.source,
+            "description": entry.description,
+            "aliases": list(entry.aliases),
+            "options": [spec.describe() for spec in entry.options],
+        }
+        for entry in (registry.scrapers[name] for name in registry.names())
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    _print_table(
+        ["scraper", "source", "options"],
+        [[row["name"], row["source"], "; ".join(row["options"]) or "-"] for row in rows],
+    )
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    _no_extra(extra)
+    registry, problems = inspect_registry()
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s) in {registry.path}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ok: {len(registry.scrapers)} scrapers, {len(registry.sources)} sources in {registry.path}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    registry = load_registry()
+    where = locations(registry, args.out, args.replay or None, environ())
+    job = prepare(registry, args.scraper, parse_option_flags(extra), SystemClock())
+    transport = ReplayTransport(where.fixtures) if args.replay is not None else None
+    result = asyncio.run(
+        _run_jobs(registry, where, [job], transport, redactor, replay=args.replay is not None)
+    )[0]
+    _report([result], as_json=args.json)
+    return exit_code(result)
+
+
+def _cmd_record(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    registry = load_registry()
+    where = locations(registry, args.out, args.into, environ())
+    job = prepare(registry, args.scraper, parse_option_flags(extra), SystemClock())
+    recorder = RecordingTransport(
+        httpx.AsyncHTTPTransport(), where.fixtures / job.entry.source, job.entry.name
+    )
+    result = asyncio.run(_run_jobs(registry, where, [job], recorder, redactor, replay=False))[0]
+    _report([result], as_json=args.json)
+    for path in recorder.written:
+        print(f"recorded {path}")
+    return exit_code(result)
+
+
+def _cmd_demo(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    _no_extra(extra)
+    registry = load_registry()
+    where = locations(registry, args.out, args.fixtures, environ())
+    plan = yaml.safe_load((where.fixtures / DEMO_FILE).read_text(encoding="utf-8"))
+    clock = SystemClock()
+    jobs = [prepare(registry, item["scraper"], item.get("options") or {}, clock) for item in plan["jobs"]]
+    day = plan.get("date", "?")
+    print(f"Replaying {len(jobs)} jobs of game day {day} from {where.fixtures} into {where.out}")
+    results = asyncio.run(
+        _run_jobs(registry, where, jobs, ReplayTransport(where.fixtures), redactor, replay=True)
+    )
+    _report(results, as_json=False)
+    print(f"completion events: {where.events_file}")
+    return EXIT_OK if all(result.ok for result in results) else max(exit_code(result) for result in results)
+
+
+async def _run_jobs(
+    registry: Registry,
+    where: Locations,
+    jobs: list[Job],
+    transport: httpx.AsyncBaseTransport | None,
+    redactor: Redactor,
+    *,
+    replay: bool,
+) -> list[RunResult]:
+    fetcher = Fetcher(
+        transport=transport,
+        redactor=redactor,
+        upstream_overrides=upstream_overrides(environ().get(UPSTREAMS_ENV)),
+        # Replay serves recordings that never held secrets, so no key is needed to run the demo.
+        require_secrets=not replay,
+    )
+    ctx = RunContext(
+        registry=registry,
+        fetcher=fetcher,
+        sink=FileSink(where.out),
+        events=JsonLinesEventSink(where.events_file),
+        redactor=redactor,
+        trigger_source="replay" if replay else "cli",
+    )
+    try:
+        return [await run_job(job, ctx) for job in jobs]
+    finally:
+        await fetcher.aclose()
+
+
+def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:
+    """`--name value` and `--name=value` pairs after the scraper name."""
+    options: dict[str, str] = {}
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if not token.startswith("--") or len(token) == 2:
+            raise UsageError(f"expected --option value, got '{token}' (example: --gamedate 2024-01-15)")
+        name, sep, value = token[2:].partition("=")
+        if not sep:
+            if index + 1 >= len(tokens) or tokens[index + 1].startswith("--"):
+                raise OptionError(name, "has no value", f"--{name} <value>")
+            value = tokens[index + 1]
+            index += 1
+        options[name] = value
+        index += 1
+    return options
+
+
+def exit_code(result: RunResult) -> int:
+    return EXIT_OK if result.ok else FAILURE_EXIT_CODES[result.failure_class]
+
+
+def _report(results: list[RunResult], *, as_json: bool, stream: TextIO = sys.stdout) -> None:
+    if as_json:
+        payload: Any = [r.to_dict() for r in results] if len(results) > 1 else results[0].to_dict()
+        print(json.dumps(payload, indent=2), file=stream)
+        return
+    rows = [
+        [
+            r.scraper,
+            r.status.value if r.ok else f"failed ({r.error_type})",
+            str(r.record_count),
+            r.landed[0] if r.landed else (r.error_message or r.no_data_reason or "-"),
+        ]
+        for r in results
+    ]
+    _print_table(["scraper", "status", "records", "landed / reason"], rows, stream)
+
+
+def _print_table(header: list[str], rows: list[list[str]], stream: TextIO = sys.stdout) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip(),
+            file=stream,
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""The run: options -> requests -> fetch -> decode -> parse -> land -> publish, with a typed result.
+
+Status is decided here from explicit values only: a failed fetch or parse carries its outcome
+class; `no_data` needs a parser's positive evidence drawn from clean pages (a Page only exists for
+a clean response, so exhausted retries can never turn into `no_data`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
+from scrapers.core.errors import AlreadyLandedError, ScrapeError
+from scrapers.core.options import option_to_text, resolve_options
+from scrapers.core.outcome import Outcome, RunStatus
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import Registry, ScraperEntry
+from scrapers.core.result import RunResult
+from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.events.completion import CompletionMessage, EventSink
+from scrapers.http.attempts import AttemptLog
+from scrapers.http.fetch import Fetcher
+from scrapers.http.policy import SourcePolicy
+from scrapers.http.request import Page, Request
+from scrapers.sinks.base import Sink
+
+DEFAULT_DEADLINE_SECONDS = 300.0
+# Pagination guard: an upstream that keeps handing out cursors must not keep a job alive forever.
+MAX_PAGES_PER_REQUEST = 500
+# Same-second landings with different content get the next free second (the path contract only
+# has second resolution); this bounds how far we look.
+MAX_TIMESTAMP_BUMPS = 30
+CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scraper with resolved options: everything needed to run, nothing fetched yet."""
+
+    entry: ScraperEntry
+    options: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Stable identity of "the same job" (scraper + resolved options), e.g. for recovered failures."""
+        texts = {name: option_to_text(value) for name, value in self.options.items()}
+        return f"{self.entry.name}:{json.dumps(texts, sort_keys=True, separators=(',', ':'))}"
+
+    def option_texts(self) -> dict[str, Any]:
+        return {name: option_to_text(value) for name, value in self.options.items() if value is not None}
+
+
+def prepare(registry: Registry, name: str, raw_options: Mapping[str, object], clock: Clock) -> Job:
+    """Resolve a scraper name and raw options; raises UnknownScraperError or InvalidOptions."""
+    entry = registry.get(name)
+    return Job(entry=entry, options=resolve_options(entry.options, raw_options, clock))
+
+
+@dataclass
+class RunContext:
+    registry: Registry
+    fetcher: Fetcher
+    sink: Sink
+    events: EventSink
+    clock: Clock = field(default_factory=SystemClock)
+    redactor: Redactor = field(default_factory=Redactor)
+    trigger_source: str = "manual"
+    workflow: str | None = None
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    new_run_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:8])
+
+    def policy(self, source: str) -> SourcePolicy:
+        return SourcePolicy.from_settings(source, self.registry.sources[source].settings)
+
+
+@dataclass
+class _Landing:
+    paths: list[str] = field(default_factory=list)
+    already_landed: bool = False
+
+
+async def run_job(job: Job, ctx: RunContext) -> RunResult:
+    run_id = ctx.new_run_id()
+    started_wall = ctx.clock.now()
+    started = ctx.clock.monotonic()
+    log = AttemptLog()
+    scraper = job.entry.create()
+    opts = scraper.options_type(**job.options)
+    game_date = _job_date(job, scraper, ctx.clock)
+    landing = _Landing()
+    parsed: Parsed | None = None
+    failure: tuple[Outcome | None, str, str] | None = None
+    try:
+        pages = await _fetch_all(
+            scraper, opts, ctx.policy(job.entry.source), log, started + ctx.deadline_seconds, ctx
+        )
+        parsed = _parse(scraper, opts, pages, ParseContext(fetched_at=ctx.clock.now(), run_id=run_id))
+        await _land(job, parsed, game_date, ctx, landing)
+    except ScrapeError as exc:
+        failure = (exc.outcome, exc.outcome.value, str(exc))
+    except OSError as exc:
+        # The sink failed (disk full, permissions): not an upstream outcome, but still a failed run.
+        failure = (None, "landing", f"landing failed: {exc}")
+
+    status = (
+        RunStatus.FAILED
+        if failure
+        else (RunStatus.NO_DATA if parsed and parsed.record_count == 0 else RunStatus.SUCCESS)
+    )
+    result = RunResult(
+        run_id=run_id,
+        scraper=job.entry.name,
+        source=job.entry.source,
+        status=status,
+        record_count=parsed.record_count if parsed and not failure else 0,
+        options=job.option_texts(),
+        game_date=game_date,
+        started_at=started_wall.isoformat(),
+        duration_seconds=ctx.clock.monotonic() - started,
+        attempts=log.summary(),
+        landed=tuple(landing.paths),
+        already_landed=landing.already_landed,
+        failure_class=failure[0] if failure else None,
+        error_type=failure[1] if failure else None,
+        error_message=ctx.redactor(failure[2]) if failure else None,
+        no_data_reason=parsed.no_data_reason if parsed and not failure else None,
+    )
+    await ctx.events.publish(completion_message(result, job, ctx))
+    return result
+
+
+async def _fetch_all(
+    scraper: Scraper[Any], opts: Any, policy: SourcePolicy, log: AttemptLog, deadline: float, ctx: RunContext
+) -> list[Page]:
+    async def walk(first: Request) -> list[Page]:
+        pages = [await ctx.fetcher.fetch(first, policy, log, deadline)]
+        while (following := scraper.next_request(opts, pages[-1])) is not None:
+            if len(pages) >= MAX_PAGES_PER_REQUEST:
+                raise ScrapeError(
+                    Outcome.STRUCTURAL, f"more than {MAX_PAGES_PER_REQUEST} pages for {first.describe()}"
+                )
+            pages.append(await ctx.fetcher.fetch(following, policy, log, deadline))
+        return pages
+
+    chains: list[list[Page]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(walk(request)) for request in scraper.requests(opts)]
+        chains = [task.result() for task in tasks]
+    except* ScrapeError as failures:
+        # Report the first classified failure; the others were cancelled or are of the same run.
+        raise failures.exceptions[0] from None
+    return [page for chain in chains for page in chain]
+
+
+def _parse(scraper: Scraper[Any], opts: Any, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+    try:
+        return scraper.parse(opts, pages, ctx)
+    except ScrapeError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # A pure parse over upstream data fails like this only when the body's shape changed.
+        raise ScrapeError(
+            Outcome.STRUCTURAL, f"body has an unexpected shape: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+async def _land(job: Job, parsed: Parsed, game_date: str, ctx: RunContext, landing: _Landing) -> None:
+    document = json.dumps(parsed.document, ensure_ascii=False).encode("utf-8")
+    values = {name: str(value) for name, value in job.option_texts().items() if not isinstance(value, list)}
+    values.update(date=game_date, **parsed.path_values)
+    moment = ctx.clock.now()
+    for _ in range(MAX_TIMESTAMP_BUMPS):
+        values["timestamp"] = utc_stamp(moment)
+        path = job.entry.path.format(**values)
+        try:
+            landing.paths.append(await ctx.sink.create(path, document, CONTENT_TYPES["json"]))
+            break
+        except AlreadyLandedError:
+            if await ctx.sink.read(path) == document:
+                landing.paths.append(ctx.sink.uri(path))
+                landing.already_landed = True
+                break
+            moment += timedelta(seconds=1)
+    else:
+        raise OSError(f"no free timestamp for {job.entry.path} within {MAX_TIMESTAMP_BUMPS} seconds")
+    if parsed.raw_artifact is not None and job.entry.raw_path:
+        raw_path = job.entry.raw_path.format(**values)
+        try:
+            landing.paths.append(await ctx.sink.create(raw_path, parsed.raw_artifact, CONTENT_TYPES["pdf"]))
+        except AlreadyLandedError:
+            landing.paths.append(ctx.sink.uri(raw_path))
+
+
+def _job_date(job: Job, scraper: Scraper[Any], clock: Clock) -> str:
+    if scraper.date_option and job.options.get(scraper.date_option) is not None:
+        return str(option_to_text(job.options[scraper.date_option]))
+    return eastern_today(clock).isoformat()
+
+
+def completion_message(result: RunResult, job: Job, ctx: RunContext) -> CompletionMessage:
+    failed = result.status is RunStatus.FAILED
+    metadata: dict[str, Any] = {
+        "gcs_path": result.landed[0] if result.landed else None,
+        "landed_paths": list(result.landed),
+        "already_landed": result.already_landed,
+        "source": result.source,
+        "scraper_class": job.entry.target,
+        "workflow": ctx.workflow or "MANUAL",
+        "opts": result.options,
+        "attempts": result.attempts,
+    }
+    if result.no_data_reason:
+        metadata["no_data_reason"] = result.no_data_reason
+    if failed:
+        metadata["error_type"] = result.error_type
+    return CompletionMessage(
+        processor_name=result.scraper,
+        execution_id=result.run_id,
+        correlation_id=result.run_id,
+        game_date=result.game_date,
+        status=result.status.value,
+        record_count=result.record_count,
+        timestamp=ctx.clock.now().isoformat(),
+        duration_seconds=round(result.duration_seconds, 3),
+        trigger_source=ctx.trigger_source,
+        error_type=result.error_type if failed else None,
+        error_message=result.error_message if failed else None,
+        metadata={key: value for key, value in metadata.items() if value is not None},
+    )

@@ -1,0 +1,1 @@
+"""Completion messages: what downstream learns about each run."""

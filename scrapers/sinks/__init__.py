@@ -1,0 +1,1 @@
+"""Where documents land: a local folder (default) or a GCS bucket; create-only, never overwrite."""

@@ -1,0 +1,19 @@
+"""The sink contract shared by the file and GCS sinks."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Sink(Protocol):
+    def uri(self, path: str) -> str:
+        """Where `path` lives, as a user or downstream would address it."""
+        ...
+
+    async def create(self, path: str, data: bytes, content_type: str) -> str:
+        """Write a new object and return its URI; raise AlreadyLandedError if it exists."""
+        ...
+
+    async def read(self, path: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
+        ...

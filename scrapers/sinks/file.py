@@ -1,0 +1,48 @@
+"""Local folder sink. Create-only and atomic: a reader never sees a half-written file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from scrapers.core.errors import AlreadyLandedError
+
+
+class FileSink:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def uri(self, path: str) -> str:
+        return str(self._resolve(path))
+
+    async def create(self, path: str, data: bytes, content_type: str) -> str:
+        return await asyncio.to_thread(self._create, path, data)
+
+    async def read(self, path: str) -> bytes | None:
+        target = self._resolve(path)
+        return await asyncio.to_thread(lambda: target.read_bytes() if target.exists() else None)
+
+    def _create(self, path: str, data: bytes) -> str:
+        target = self._resolve(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".landing-")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # link() fails if the name exists: create-only without a check-then-write race.
+            os.link(temp_name, target)
+        except FileExistsError:
+            raise AlreadyLandedError(str(target)) from None
+        finally:
+            os.unlink(temp_name)
+        return str(target)
+
+    def _resolve(self, path: str) -> Path:
+        relative = PurePosixPath(path)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"object path must be relative and stay inside the output: {path}")
+        return self.root / relative
