@@ -23,6 +23,7 @@ from scrapers.core.errors import (
     InvalidOptions,
     OptionError,
     RegistryError,
+    ReplayMissError,
     UnknownScraperError,
 )
 from scrapers.core.outcome import Outcome
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         result: int = args.handler(args, extra, redactor)
         return result
-    except (InvalidOptions, OptionError, UnknownScraperError, UsageError) as exc:
+    except (InvalidOptions, OptionError, UnknownScraperError, UsageError, ReplayMissError) as exc:
         print(f"error: {redactor(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except RegistryError as exc:
@@ -277,7 +278,8 @@ def exit_code(result: RunResult) -> int:
     return EXIT_OK if result.ok else FAILURE_EXIT_CODES[result.failure_class]
 
 
-def _report(results: list[RunResult], *, as_json: bool, stream: TextIO = sys.stdout) -> None:
+def _report(results: list[RunResult], *, as_json: bool, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     if as_json:
         payload: Any = [r.to_dict() for r in results] if len(results) > 1 else results[0].to_dict()
         print(json.dumps(payload, indent=2), file=stream)
@@ -294,7 +296,8 @@ def _report(results: list[RunResult], *, as_json: bool, stream: TextIO = sys.std
     _print_table(["scraper", "status", "records", "landed / reason"], rows, stream)
 
 
-def _print_table(header: list[str], rows: list[list[str]], stream: TextIO = sys.stdout) -> None:
+def _print_table(header: list[str], rows: list[list[str]], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     for row in [header, ["-" * w for w in widths], *rows]:
         print(

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
-from scrapers.core.errors import AlreadyLandedError, ScrapeError
+from scrapers.core.errors import AlreadyLandedError, ReplayMissError, ScrapeError
 from scrapers.core.options import option_to_text, resolve_options
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.redact import Redactor
@@ -153,6 +153,8 @@ async def _fetch_all(
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(walk(request)) for request in scraper.requests(opts)]
         chains = [task.result() for task in tasks]
+    except* ReplayMissError as misses:
+        raise misses.exceptions[0] from None
     except* ScrapeError as failures:
         # Report the first classified failure; the others were cancelled or are of the same run.
         raise failures.exceptions[0] from None

@@ -1,0 +1,160 @@
+"""The CLI as a user drives it: exit codes, messages, replay landing, the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scrapers.cli import main
+from tests.conftest import PROJECT_ROOT
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check_passes_on_the_committed_registry() -> None:
+    # Through the installed console script, exactly as a user or CI would call it.
+    completed = subprocess.run(
+        [sys.executable, "-m", "scrapers", "check"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.startswith("ok:")
+
+
+def test_list_shows_every_registered_scraper(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["list", "--json"], capsys)
+    assert code == 0
+    names = {row["name"] for row in json.loads(out)}
+    assert {"nbac_scoreboard_v2", "bdl_games", "espn_scoreboard", "bp_events", "oddsa_events"} <= names
+
+
+def test_missing_required_options_exit_2_naming_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = _run(["run", "oddsa_events", "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert "option 'game_date': is required and missing (example: 2024-01-15)" in err
+    assert not any(tmp_path.iterdir()), "nothing may land or be published for invalid options"
+
+
+def test_bad_date_names_option_problem_and_example(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = _run(
+        ["run", "nbac_scoreboard_v2", "--gamedate", "2024-02-30", "--out", str(tmp_path)], capsys
+    )
+    assert code == 2
+    assert "option 'gamedate'" in err
+    assert "is not a date" in err
+    assert "example: 2024-01-15" in err
+
+
+def test_unknown_option_and_unknown_scraper_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = _run(["run", "nbac_scoreboard_v2", "--gamedat", "2024-01-15", "--replay"], capsys)
+    assert code == 2
+    assert "option 'gamedat': is not an option of this scraper (its options: gamedate)" in err
+    code, _, err = _run(["run", "nbac_scoreboard", "--replay"], capsys)
+    assert code == 2
+    assert "unknown scraper 'nbac_scoreboard'" in err
+    assert "nbac_scoreboard_v2" in err
+
+
+def test_replay_lands_the_expected_scoreboard(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, project_fixtures: Path
+) -> None:
+    code, out, err = _run(
+        [
+            "run",
+            "nbac_scoreboard_v2",
+            "--gamedate",
+            "2024-01-15",
+            "--replay",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["status"] == "success"
+    landed = [Path(p) for p in result["landed"]]
+    assert len(landed) == 1
+    assert landed[0].parent == tmp_path / "nba-com" / "scoreboard-v2" / "2024-01-15"
+    assert landed[0].name.endswith(".json") and len(landed[0].stem) == len("20240116_030000")
+    document = json.loads(landed[0].read_text())
+    expected = json.loads((project_fixtures / "expected" / "nbac_scoreboard_v2-2024-01-15.json").read_text())
+    document.pop("timestamp")
+    assert document == expected
+    assert result["record_count"] == len(expected["scoreboard"]["games"])
+
+
+def test_replay_of_an_unrecorded_request_names_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = _run(
+        ["run", "nbac_scoreboard_v2", "--gamedate", "2023-06-01", "--replay", "--out", str(tmp_path)], capsys
+    )
+    assert code == 2
+    assert "no recording for GET https://stats.nba.com/stats/scoreboardV2?" in err
+    assert "GameDate=06%2F01%2F2023" in err
+
+
+def test_empty_day_is_no_data_with_its_reason(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = _run(
+        ["run", "oddsa_events", "--game_date", "2024-02-16", "--replay", "--out", str(tmp_path), "--json"],
+        capsys,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["status"] == "no_data"
+    assert result["record_count"] == 0
+    assert result["no_data_reason"]
+    assert result["attempts"]["by_outcome"] == {"ok": 1}
+
+
+def test_demo_lands_five_sources_and_one_event_per_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = _run(["demo", "--out", str(tmp_path)], capsys)
+    assert code == 0, out + err
+    prefixes = {
+        "nba-com/scoreboard-v2",
+        "ball-dont-lie/games",
+        "espn/scoreboard",
+        "bettingpros/events",
+        "odds-api/events",
+    }
+    landed = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json")}
+    for prefix in prefixes:
+        assert any(path.startswith(f"{prefix}/2024-01-15/") for path in landed), prefix
+    events = [
+        json.loads(line) for line in (tmp_path / "_events" / "completions.jsonl").read_text().splitlines()
+    ]
+    assert sorted(e["processor_name"] for e in events) == sorted(
+        ["nbac_scoreboard_v2", "bdl_games", "espn_scoreboard", "bp_events", "oddsa_events"]
+    )
+    for event in events:
+        assert event["status"] == "success"
+        assert event["record_count"] > 0
+        assert event["phase"] == "phase_1_scrapers"
+        assert event["trigger_source"] == "replay"
+        assert event["game_date"] == "2024-01-15"
+        assert Path(event["metadata"]["gcs_path"]).is_file()
+
+
+def test_bare_flag_without_value_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["run", "nbac_scoreboard_v2", "--gamedate"], capsys)
+    assert code == 2
+    assert "option 'gamedate': has no value" in err
