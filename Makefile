@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test setup clean readme
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -25,3 +25,6 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+
+readme: $(STAMP)  ## regenerate the README's scraper table from registry.yaml
+	$(BIN)/python -c "import re,pathlib,subprocess; p=pathlib.Path('README.md'); t=subprocess.run(['$(BIN)/scrapers','list','--markdown'],capture_output=True,text=True,check=True).stdout.strip(); s=p.read_text(); b,e='<!-- scrapers:begin -->','<!-- scrapers:end -->'; p.write_text(s.split(b)[0]+b+'\n'+t+'\n'+e+s.split(e)[1])"

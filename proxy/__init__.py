@@ -1,1 +1,1 @@
-"""Egress identities: proxy tiers, per-proxy circuit breakers and shared state. Knows nothing of NBA sources."""
+"""Egress identities: proxy tiers, per-proxy circuit breakers, shared state. No NBA knowledge."""

@@ -47,3 +47,8 @@ def eastern_today(clock: Clock) -> date:
 def utc_stamp(moment: datetime) -> str:
     """The old platform's filename timestamp: UTC `YYYYMMDD_HHMMSS`."""
     return moment.astimezone(UTC).strftime("%Y%m%d_%H%M%S")
+
+
+def utc_iso(moment: datetime) -> str:
+    """The old platform's document timestamp: ISO 8601 in UTC with microseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -84,7 +84,10 @@ def resolve_day(text: str, clock: Clock) -> date:
             step = int(keyword.group(3))
             offset += step if keyword.group(2) == "+" else -step
         return eastern_today(clock) + timedelta(days=offset)
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+    # strptime accepts unpadded fields, so `2024115` would silently become 2024-11-05; the compact
+    # form is only unambiguous with exactly eight digits.
+    formats = ("%Y-%m-%d", "%Y%m%d") if len(value) == 8 and value.isdigit() else ("%Y-%m-%d",)
+    for fmt in formats:
         try:
             return datetime.strptime(value, fmt).date()
         except ValueError:
@@ -114,8 +117,7 @@ def _parse_datetime(spec: OptionSpec, raw: object, clock: Clock) -> datetime:
 def _parse_season(spec: OptionSpec, raw: object, clock: Clock) -> Season:
     if isinstance(raw, Season):
         return raw
-    if isinstance(raw, int):
-        return Season(raw)
+    # An int goes through the same text check as "2023", so 23 or True never become a season.
     text = _text(raw).strip()
     if text.upper() == "CURRENT":
         return Season.of(eastern_today(clock))
@@ -131,7 +133,7 @@ def _parse_str(spec: OptionSpec, raw: object, clock: Clock) -> str:
 
 def _parse_int(spec: OptionSpec, raw: object, clock: Clock) -> int:
     if isinstance(raw, bool):
-        raise ValueError(f"'{raw}' is not an integer")
+        raise TypeError(f"'{raw}' is not an integer")
     if isinstance(raw, int):
         return raw
     try:
@@ -190,9 +192,7 @@ _PARSERS: dict[OptionType, Callable[[OptionSpec, object, Clock], Any]] = {
 }
 
 
-def resolve_options(
-    specs: tuple[OptionSpec, ...], raw: Mapping[str, object], clock: Clock
-) -> dict[str, Any]:
+def resolve_options(specs: tuple[OptionSpec, ...], raw: Mapping[str, object], clock: Clock) -> dict[str, Any]:
     """Resolve every option: the given value, else the registry default, else None.
 
     Unknown names are errors too, so a typo never silently falls back to a default. Every problem
@@ -204,17 +204,19 @@ def resolve_options(
         if name not in known:
             listed = ", ".join(sorted(known)) or "none"
             example = next(iter(known.values())).example if known else "(this scraper takes no options)"
-            problems.append(OptionError(name, f"is not an option of this scraper (its options: {listed})", example))
+            problems.append(
+                OptionError(name, f"is not an option of this scraper (its options: {listed})", example)
+            )
     resolved: dict[str, Any] = {}
     for spec in specs:
         value = raw.get(spec.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if spec.required:
+                problems.append(OptionError(spec.name, "is required and missing", spec.example))
+                continue
+            value = spec.default
         try:
-            if value is None or (isinstance(value, str) and not value.strip()):
-                if spec.required:
-                    raise OptionError(spec.name, "is required and missing", spec.example)
-                resolved[spec.name] = None if spec.default is None else spec.resolve(spec.default, clock)
-            else:
-                resolved[spec.name] = spec.resolve(value, clock)
+            resolved[spec.name] = None if value is None else spec.resolve(value, clock)
         except OptionError as problem:
             problems.append(problem)
     if problems:

@@ -6,7 +6,6 @@ import dataclasses
 import importlib
 import os
 import string
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,8 +114,13 @@ def inspect_registry(path: Path | None = None) -> tuple[Registry, list[str]]:
         if entry is None:
             continue
         for name in (entry.name, *entry.aliases):
-            if name in scrapers or name in aliases:
-                problems.append(f"{name}: duplicate scraper name")
+            owner = name if name in scrapers else aliases.get(name)
+            if owner is not None:
+                kind = "name" if name == entry.name else "alias"
+                taken = "" if owner == name else f" (an alias of {owner})"
+                problems.append(
+                    f"{entry.name}: duplicate scraper name: {kind} '{name}' is already taken{taken}"
+                )
         if entry.name in scrapers:
             continue
         scrapers[entry.name] = entry
@@ -152,12 +156,19 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
     if missing:
         problems.append(f"{name}: missing {', '.join(missing)}")
         return None
+    raw_options = raw.get("options") or {}
+    if not isinstance(raw_options, dict):
+        problems.append(f"{name}: 'options' must be a mapping of option name to spec")
+        raw_options = {}
     options = []
-    for option_name, spec in (raw.get("options") or {}).items():
+    for option_name, spec in raw_options.items():
         try:
             options.append(_load_option(str(option_name), spec or {}))
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"{name}: option '{option_name}': {exc}")
+    raw_aliases = raw.get("aliases") or ()
+    if isinstance(raw_aliases, str):
+        raw_aliases = (raw_aliases,)  # `aliases: old_name` means one alias, not one per character
     return ScraperEntry(
         name=name,
         target=str(raw["class"]),
@@ -166,11 +177,13 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         options=tuple(options),
         path=str(raw["path"]),
         raw_path=raw.get("raw_path"),
-        aliases=tuple(raw.get("aliases") or ()),
+        aliases=tuple(str(alias) for alias in raw_aliases),
     )
 
 
-def _load_option(name: str, spec: dict[str, Any]) -> OptionSpec:
+def _load_option(name: str, spec: object) -> OptionSpec:
+    if not isinstance(spec, dict):
+        raise TypeError(f"must be a mapping like {{type: str, example: ...}}, not {spec!r}")
     if "example" not in spec:
         raise ValueError("needs an 'example'")
     option_type = OptionType(spec.get("type", "str"))
@@ -179,11 +192,19 @@ def _load_option(name: str, spec: dict[str, Any]) -> OptionSpec:
         name=name,
         type=option_type,
         required=bool(spec.get("required", False)),
-        example=str(spec["example"]),
-        default=None if default is None else str(default),
+        example=_option_text(spec["example"]),
+        default=None if default is None else _option_text(default),
         help=str(spec.get("help", "")),
         choices=tuple(str(choice) for choice in spec.get("choices", ())),
     )
+
+
+def _option_text(value: object) -> str:
+    # A YAML list (`default: [a, b]`) must become the comma form a user would type, not its repr
+    # "['a', 'b']", which a list option would happily split into garbage items.
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def _check_entry(entry: ScraperEntry) -> list[str]:
@@ -203,21 +224,26 @@ def _check_entry(entry: ScraperEntry) -> list[str]:
                 problems.append(f"{entry.name}: option '{spec.name}' {label} is invalid: {exc.problem}")
     try:
         cls = entry.load_class()
-    except (ImportError, AttributeError, TypeError, ValueError) as exc:
-        problems.append(f"{entry.name}: class {entry.target} does not import: {exc}")
+    except Exception as exc:  # noqa: BLE001 - importing a module can raise anything; report it with the rest
+        problems.append(f"{entry.name}: class {entry.target} does not import: {type(exc).__name__}: {exc}")
         return problems
     problems.extend(_check_options_type(entry, cls))
     provided = RUN_PLACEHOLDERS | {spec.name for spec in entry.options} | cls.path_fields
     for template in filter(None, (entry.path, entry.raw_path)):
-        for placeholder in _placeholders(template):
+        try:
+            placeholders = _placeholders(template)
+        except ValueError as exc:
+            problems.append(f"{entry.name}: path '{template}' is not a valid template: {exc}")
+            continue
+        for placeholder in placeholders:
             if placeholder not in provided:
                 problems.append(
                     f"{entry.name}: path placeholder '{{{placeholder}}}' in '{template}' "
                     "is filled by no option and not provided by the scraper"
                 )
     if cls.date_option is not None:
-        spec = entry.option(cls.date_option)
-        if spec is None or spec.type is not OptionType.DATE:
+        date_spec = entry.option(cls.date_option)
+        if date_spec is None or date_spec.type is not OptionType.DATE:
             problems.append(f"{entry.name}: date_option '{cls.date_option}' is not a date option")
     return problems
 
@@ -227,7 +253,10 @@ def _check_options_type(entry: ScraperEntry, cls: type[Scraper[Any]]) -> list[st
     if options_type is None or not dataclasses.is_dataclass(options_type):
         return [f"{entry.name}: {entry.target}.options_type must be a dataclass"]
     fields = {f.name: f for f in dataclasses.fields(options_type)}
-    hints = typing.get_type_hints(options_type)
+    try:
+        hints = typing.get_type_hints(options_type)
+    except (NameError, TypeError) as exc:
+        return [f"{entry.name}: the annotations of {entry.target}.options_type do not resolve: {exc}"]
     yaml_names = {spec.name for spec in entry.options}
     problems = [
         f"{entry.name}: option '{name}' is in the class but not in registry.yaml"
@@ -242,7 +271,9 @@ def _check_options_type(entry: ScraperEntry, cls: type[Scraper[Any]]) -> list[st
             continue
         declared = fields[spec.name]
         if declared.default is not dataclasses.MISSING or declared.default_factory is not dataclasses.MISSING:
-            problems.append(f"{entry.name}: option '{spec.name}' has a default in the class; keep it in registry.yaml")
+            problems.append(
+                f"{entry.name}: option '{spec.name}' has a default in the class; keep it in registry.yaml"
+            )
         expected = _expected_annotation(spec)
         if hints[spec.name] != expected:
             problems.append(
@@ -261,10 +292,11 @@ def _expected_annotation(spec: OptionSpec) -> object:
 
 
 def _type_name(annotation: object) -> str:
-    if isinstance(annotation, type) and not isinstance(annotation, types.GenericAlias):
+    if isinstance(annotation, type):  # false for tuple[str, ...] since Python 3.11
         return annotation.__name__
     return str(annotation).replace("datetime.", "").replace("scrapers.core.season.", "")
 
 
 def _placeholders(template: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    # `name is None` marks literal text; an empty name is a positional `{}` that no option fills.
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
-from scrapers.core.errors import AlreadyLandedError, ReplayMissError, ScrapeError
+from scrapers.core.errors import AlreadyLandedError, InvalidOptions, OptionError, ReplayMissError, ScrapeError
 from scrapers.core.options import option_to_text, resolve_options
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.redact import Redactor
@@ -59,7 +59,12 @@ class Job:
 def prepare(registry: Registry, name: str, raw_options: Mapping[str, object], clock: Clock) -> Job:
     """Resolve a scraper name and raw options; raises UnknownScraperError or InvalidOptions."""
     entry = registry.get(name)
-    return Job(entry=entry, options=resolve_options(entry.options, raw_options, clock))
+    options = resolve_options(entry.options, raw_options, clock)
+    try:
+        entry.create().check_options(entry.load_class().options_type(**options))
+    except OptionError as problem:
+        raise InvalidOptions([problem]) from None
+    return Job(entry=entry, options=options)
 
 
 @dataclass

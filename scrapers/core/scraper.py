@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from scrapers.http.request import Page, Request
 
-O = TypeVar("O")
+OptionsT = TypeVar("OptionsT")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ParseContext:
     run_id: str
 
 
-class Scraper(ABC, Generic[O]):
+class Scraper(ABC, Generic[OptionsT]):
     """Subclass per scraper. Options live in registry.yaml; `options_type` mirrors them in types.
 
     `options_type` is a dataclass whose fields have no defaults: the runner passes every option,
@@ -61,14 +61,17 @@ class Scraper(ABC, Generic[O]):
     # Which date option fills `{date}` in the path; None means the run's Eastern date.
     date_option: ClassVar[str | None] = None
 
+    def check_options(self, opts: OptionsT) -> None:
+        """Cross-option rules (an end before a start); raise OptionError. Runs before any request."""
+
     @abstractmethod
-    def requests(self, opts: O) -> Sequence[Request]:
+    def requests(self, opts: OptionsT) -> Sequence[Request]:
         """The first request(s) of the job."""
 
-    def next_request(self, opts: O, page: Page) -> Request | None:
+    def next_request(self, opts: OptionsT, page: Page) -> Request | None:
         """The next page of a paginated fetch, or None. Pagination is part of the fetch plan."""
         return None
 
     @abstractmethod
-    def parse(self, opts: O, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+    def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         """Pure: pages (in request order, pagination included) to the document and its count."""

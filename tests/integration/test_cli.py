@@ -42,7 +42,7 @@ def test_list_shows_every_registered_scraper(capsys: pytest.CaptureFixture[str])
 def test_missing_required_options_exit_2_naming_them(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = _run(["run", "oddsa_events", "--out", str(tmp_path)], capsys)
+    code, _out, err = _run(["run", "oddsa_events", "--out", str(tmp_path)], capsys)
     assert code == 2
     assert "option 'game_date': is required and missing (example: 2024-01-15)" in err
     assert not any(tmp_path.iterdir()), "nothing may land or be published for invalid options"
@@ -94,7 +94,8 @@ def test_replay_lands_the_expected_scoreboard(
     landed = [Path(p) for p in result["landed"]]
     assert len(landed) == 1
     assert landed[0].parent == tmp_path / "nba-com" / "scoreboard-v2" / "2024-01-15"
-    assert landed[0].name.endswith(".json") and len(landed[0].stem) == len("20240116_030000")
+    assert landed[0].name.endswith(".json")
+    assert len(landed[0].stem) == len("20240116_030000")
     document = json.loads(landed[0].read_text())
     expected = json.loads((project_fixtures / "expected" / "nbac_scoreboard_v2-2024-01-15.json").read_text())
     document.pop("timestamp")
@@ -158,3 +159,25 @@ def test_bare_flag_without_value_is_a_usage_error(capsys: pytest.CaptureFixture[
     code, _, err = _run(["run", "nbac_scoreboard_v2", "--gamedate"], capsys)
     assert code == 2
     assert "option 'gamedate': has no value" in err
+
+
+def test_cross_option_problem_exits_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = _run(
+        [
+            "run",
+            "bdl_games",
+            "--startDate",
+            "2024-01-16",
+            "--endDate",
+            "2024-01-15",
+            "--replay",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "option 'endDate': 2024-01-15 is before startDate 2024-01-16" in err
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())

@@ -28,4 +28,5 @@ def test_image_runs_the_cli_as_a_non_root_user() -> None:
     text = (PROJECT_ROOT / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["scrapers"]' in text
     user_lines = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
-    assert user_lines and user_lines[-1] not in ("root", "0")
+    assert user_lines
+    assert user_lines[-1] not in ("root", "0")

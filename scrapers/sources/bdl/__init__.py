@@ -1,0 +1,1 @@
+"""BallDontLie API (api.balldontlie.io/v1) scrapers."""

@@ -1,0 +1,1 @@
+"""BettingPros API (api.bettingpros.com/v3) scrapers."""

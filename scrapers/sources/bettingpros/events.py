@@ -1,0 +1,140 @@
+"""bp_events: BettingPros events (games with betting markets) of one date, keyed by event id.
+
+Downstream (`bp_player_props`) needs the event ids of a date; the document keeps the old
+platform's shape (OLD-PLATFORM 2.3) with `away` taken from the API's `visitor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from scrapers.core.clock import utc_iso
+from scrapers.core.errors import ParseError
+from scrapers.core.outcome import Outcome
+from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.http.request import BodyKind, Page, Request
+from scrapers.sources.bettingpros.headers import API_KEY, bettingpros_headers
+
+EVENTS_URL = "https://api.bettingpros.com/v3/events"
+SOURCE_LABEL = "bettingpros_api"
+# The landed event, in the old platform's field order: landed name -> API name.
+EVENT_FIELDS = (
+    ("id", "id"),
+    ("sr_id", "sr_id"),
+    ("home", "home"),
+    ("away", "visitor"),
+    ("sport", "sport"),
+    ("scheduled", "scheduled"),
+    ("season", "season"),
+    ("season_type", "season_type"),
+    ("status", "status"),
+    ("event_name", "event_name"),
+    ("link", "link"),
+    ("series_summary", "series_summary"),
+    ("venue", "venue"),
+    ("popularity", "popularity"),
+)
+# Without these an event is useless downstream (props are joined by id and teams).
+REQUIRED_FIELDS = ("id", "home", "visitor")
+
+
+@dataclass(frozen=True)
+class BpEventsOptions:
+    date: date
+    sport: str
+
+
+class BpEvents(Scraper[BpEventsOptions]):
+    options_type = BpEventsOptions
+    date_option = "date"
+
+    def requests(self, opts: BpEventsOptions) -> Sequence[Request]:
+        return (
+            Request(
+                url=EVENTS_URL,
+                params=(("sport", opts.sport), ("date", opts.date.isoformat())),
+                headers=bettingpros_headers(),
+                expect=BodyKind.JSON,
+                secrets=(API_KEY,),
+            ),
+        )
+
+    def parse(self, opts: BpEventsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        if len(pages) != 1:
+            raise ValueError(f"bp_events fetches one page, parse got {len(pages)}")
+        page = pages[0]
+        if page.outcome is Outcome.NO_DATA:
+            return Parsed(
+                document=_document(opts, ctx, {}, {}),
+                record_count=0,
+                no_data_reason=f"BettingPros answered HTTP {page.status} with no content for {opts.date}",
+            )
+        body = _body(page)
+        params = _parameters(body, opts)
+        events = _events_by_id(body)
+        document = _document(opts, ctx, params, events)
+        if not events:
+            reason = f"BettingPros lists no {opts.sport} events on {opts.date.isoformat()}"
+            return Parsed(document=document, record_count=0, no_data_reason=reason)
+        return Parsed(document=document, record_count=len(events))
+
+
+def _document(
+    opts: BpEventsOptions, ctx: ParseContext, params: dict[str, Any], events: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "date": opts.date.isoformat(),
+        "sport": opts.sport,
+        "timestamp": utc_iso(ctx.fetched_at),
+        "source": SOURCE_LABEL,
+        "api_response_params": params,
+        "event_count": len(events),
+        "rowCount": len(events),
+        "events": events,
+    }
+
+
+def _body(page: Page) -> dict[str, Any]:
+    if not isinstance(page.data, dict):
+        raise ParseError(f"BettingPros body is not a JSON object (got {type(page.data).__name__})")
+    return page.data
+
+
+def _parameters(body: dict[str, Any], opts: BpEventsOptions) -> dict[str, Any]:
+    """The API's echo of the query; it must be for the date we asked, or the events are not ours."""
+    params = body.get("_parameters", {})
+    if not isinstance(params, dict):
+        raise ParseError(f"BettingPros '_parameters' is not an object (got {type(params).__name__})")
+    echoed = params.get("date")
+    if echoed is not None and echoed != opts.date.isoformat():
+        raise ParseError(f"BettingPros answered for date {echoed!r}, not {opts.date.isoformat()}")
+    return params
+
+
+def _events_by_id(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    raw_events = body.get("events")
+    if not isinstance(raw_events, list):
+        raise ParseError(f"BettingPros 'events' is not a list (got {type(raw_events).__name__})")
+    events: dict[str, dict[str, Any]] = {}
+    for raw in raw_events:
+        event = map_event(raw)
+        # JSON object keys are strings; the event keeps the API's own id value.
+        key = str(event["id"])
+        # Two events under one id would silently collapse in the map and lose a game.
+        if key in events:
+            raise ParseError(f"BettingPros event id {key} appears twice")
+        events[key] = event
+    return events
+
+
+def map_event(raw: object) -> dict[str, Any]:
+    """One API event to the landed shape; optional fields the API omits land as null."""
+    if not isinstance(raw, dict):
+        raise ParseError(f"BettingPros event is not an object (got {type(raw).__name__})")
+    missing = [name for name in REQUIRED_FIELDS if raw.get(name) in (None, "")]
+    if missing:
+        raise ParseError(f"BettingPros event {raw.get('id')!r} lacks {', '.join(missing)}")
+    return {landed: raw.get(api) for landed, api in EVENT_FIELDS}

@@ -1,0 +1,1 @@
+"""The Odds API (api.the-odds-api.com/v4) scrapers."""
