@@ -1,0 +1,1 @@
+"""ESPN scrapers: the site API and box-score pages."""

@@ -1,0 +1,1 @@
+"""NBA.com scrapers: stats.nba.com, cdn.nba.com and the official PDFs."""

@@ -1,0 +1,218 @@
+"""nbac_scoreboard_v2: the games of one Eastern date from stats.nba.com scoreboardV2.
+
+The V2 endpoint answers tables (`resultSets`, each `name`, `headers`, `rowSet`). Downstream reads
+the V3-like document the old platform landed, `{"scoreboard": {"games": [...]}}`: one game per
+GameHeader row with both teams' LineScore rows folded in. That shape is kept key for key; the
+top-level `timestamp`, `gamedate`, `gameCount` and `source` keys are additive metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from scrapers.core.errors import ParseError
+from scrapers.core.outcome import Outcome
+from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.http.request import BodyKind, Page, Request
+from scrapers.sources.nbac import headers
+
+URL = "https://stats.nba.com/stats/scoreboardV2"
+SOURCE = "nba_scoreboard_v2"
+
+Row = Mapping[str, Any]
+
+# Columns without which a game cannot be assembled; any other column may be absent (then null).
+GAME_HEADER_KEYS = ("GAME_ID", "HOME_TEAM_ID", "VISITOR_TEAM_ID")
+LINE_SCORE_KEYS = ("GAME_ID", "TEAM_ID")
+
+# The landed shape always carries q1-q4, ot1 and ot2 (the old platform's layout). Later overtimes
+# are added only when played, so a triple-overtime game keeps its points without changing the
+# shape of every other game.
+_ALWAYS_PERIODS = (
+    ("q1", "PTS_QTR1"),
+    ("q2", "PTS_QTR2"),
+    ("q3", "PTS_QTR3"),
+    ("q4", "PTS_QTR4"),
+    ("ot1", "PTS_OT1"),
+    ("ot2", "PTS_OT2"),
+)
+_LATER_OVERTIMES = tuple((f"ot{n}", f"PTS_OT{n}") for n in range(3, 11))
+
+_TEAM_STATS = (
+    ("fgPct", "FG_PCT"),
+    ("ftPct", "FT_PCT"),
+    ("fg3Pct", "FG3_PCT"),
+    ("assists", "AST"),
+    ("rebounds", "REB"),
+    ("turnovers", "TOV"),
+)
+
+
+@dataclass(frozen=True)
+class ScoreboardV2Options:
+    gamedate: date
+
+
+class NbacScoreboardV2(Scraper[ScoreboardV2Options]):
+    options_type = ScoreboardV2Options
+    date_option = "gamedate"
+
+    def requests(self, opts: ScoreboardV2Options) -> Sequence[Request]:
+        # One download: the old platform fetched this URL twice per run for nothing.
+        params = (
+            ("GameDate", opts.gamedate.strftime("%m/%d/%Y")),
+            ("LeagueID", "00"),
+            ("DayOffset", "0"),
+        )
+        return (Request(URL, params=params, headers=headers.STATS, expect=BodyKind.JSON),)
+
+    def parse(self, opts: ScoreboardV2Options, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        page = _single_page(pages)
+        if page.outcome is Outcome.NO_DATA:
+            reason = f"stats.nba.com answered HTTP {page.status} without content for {opts.gamedate}"
+            return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
+        result_sets = _result_sets(page.data)
+        _check_answered_date(page.data, opts.gamedate)
+        game_rows = _table(result_sets, "GameHeader", GAME_HEADER_KEYS)
+        line_rows = _table(result_sets, "LineScore", LINE_SCORE_KEYS)
+        if not game_rows:
+            reason = f"scoreboardV2 lists no games on {opts.gamedate} (empty GameHeader)"
+            return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
+        lines = _index_lines(line_rows)
+        games = [_game(row, lines) for row in game_rows]
+        return Parsed(_document(opts, ctx, games), record_count=len(games))
+
+
+def _single_page(pages: Sequence[Page]) -> Page:
+    # One request, one page: anything else is a runner bug, not an upstream change.
+    if len(pages) != 1:
+        raise ValueError(f"scoreboardV2 parses exactly one page, got {len(pages)}")
+    return pages[0]
+
+
+def _document(opts: ScoreboardV2Options, ctx: ParseContext, games: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        # Microseconds always present, as the old platform wrote them: downstream parses this text.
+        "timestamp": ctx.fetched_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "gamedate": opts.gamedate.isoformat(),
+        "gameCount": len(games),
+        "source": SOURCE,
+        "scoreboard": {"games": games},
+    }
+
+
+def _result_sets(data: Any) -> list[Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("resultSets"), list):
+        raise ParseError("scoreboardV2 body is not an object with a 'resultSets' list")
+    result_sets: list[Any] = data["resultSets"]
+    return result_sets
+
+
+def _check_answered_date(data: Mapping[str, Any], gamedate: date) -> None:
+    """The endpoint echoes the date it answered; another day's games must never land under ours."""
+    parameters = data.get("parameters")
+    answered = parameters.get("GameDate") if isinstance(parameters, dict) else None
+    if not isinstance(answered, str):
+        return
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            day = datetime.strptime(answered, fmt).date()
+        except ValueError:
+            continue
+        if day != gamedate:
+            raise ParseError(f"scoreboardV2 answered GameDate {answered}, not the requested {gamedate}")
+        return
+
+
+def _table(result_sets: list[Any], name: str, required: tuple[str, ...]) -> list[Row]:
+    """One named result set as a list of column-name -> value rows."""
+    found = next((rs for rs in result_sets if isinstance(rs, dict) and rs.get("name") == name), None)
+    if found is None:
+        raise ParseError(f"scoreboardV2 has no '{name}' result set")
+    columns, rows = found.get("headers"), found.get("rowSet")
+    if not (
+        isinstance(columns, list) and all(isinstance(c, str) for c in columns) and isinstance(rows, list)
+    ):
+        raise ParseError(f"scoreboardV2 '{name}' lacks a 'headers' list of names or a 'rowSet' list")
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise ParseError(f"scoreboardV2 '{name}' lacks the columns {', '.join(missing)}")
+    table: list[Row] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(columns):
+            raise ParseError(f"scoreboardV2 '{name}' row {index} does not have its {len(columns)} columns")
+        table.append(dict(zip(columns, row, strict=True)))
+    return table
+
+
+def _game_id(row: Row, table: str) -> str:
+    value = row["GAME_ID"]
+    if not isinstance(value, str) or not value:
+        raise ParseError(f"scoreboardV2 '{table}' has a GAME_ID that is not an id: {value!r}")
+    return value
+
+
+def _team_id(row: Row, column: str, table: str) -> int:
+    value = row[column]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ParseError(f"scoreboardV2 '{table}' has a {column} that is not a team id: {value!r}")
+    return value
+
+
+def _index_lines(line_rows: list[Row]) -> dict[tuple[str, int], Row]:
+    return {(_game_id(row, "LineScore"), _team_id(row, "TEAM_ID", "LineScore")): row for row in line_rows}
+
+
+def _game(header: Row, lines: Mapping[tuple[str, int], Row]) -> dict[str, Any]:
+    game_id = _game_id(header, "GameHeader")
+    home = _line_of(lines, game_id, _team_id(header, "HOME_TEAM_ID", "GameHeader"), "home")
+    away = _line_of(lines, game_id, _team_id(header, "VISITOR_TEAM_ID", "GameHeader"), "away")
+    return {
+        "gameId": game_id,
+        "homeTeam": _team(home),
+        "awayTeam": _team(away),
+        "gameStatus": header.get("GAME_STATUS_ID"),
+        "gameStatusText": header.get("GAME_STATUS_TEXT"),
+        "gameEt": header.get("GAME_DATE_EST"),
+        "gameCode": header.get("GAMECODE"),
+        "gameSequence": header.get("GAME_SEQUENCE"),
+        "season": header.get("SEASON"),
+        "arenaName": header.get("ARENA_NAME"),
+        "broadcasts": {
+            "national": header.get("NATL_TV_BROADCASTER_ABBREVIATION"),
+            "home": header.get("HOME_TV_BROADCASTER_ABBREVIATION"),
+            "away": header.get("AWAY_TV_BROADCASTER_ABBREVIATION"),
+        },
+        "livePeriod": header.get("LIVE_PERIOD"),
+        "livePcTime": header.get("LIVE_PC_TIME"),
+        "livePeriodTimeBcast": header.get("LIVE_PERIOD_TIME_BCAST"),
+    }
+
+
+def _line_of(lines: Mapping[tuple[str, int], Row], game_id: str, team_id: int, side: str) -> Row:
+    # Scheduled games have LineScore rows too (with null points), so a missing row is a change.
+    line = lines.get((game_id, team_id))
+    if line is None:
+        raise ParseError(f"scoreboardV2 LineScore has no row for the {side} team {team_id} of game {game_id}")
+    return line
+
+
+def _team(line: Row) -> dict[str, Any]:
+    return {
+        "teamTricode": line.get("TEAM_ABBREVIATION"),
+        "teamName": line.get("TEAM_NAME"),
+        "teamCity": line.get("TEAM_CITY_NAME"),
+        "winsLosses": line.get("TEAM_WINS_LOSSES"),
+        "points": line.get("PTS"),
+        "quarters": _quarters(line),
+        "stats": {key: line.get(column) for key, column in _TEAM_STATS},
+    }
+
+
+def _quarters(line: Row) -> dict[str, Any]:
+    periods = {key: line.get(column) for key, column in _ALWAYS_PERIODS}
+    periods.update({key: line[column] for key, column in _LATER_OVERTIMES if line.get(column)})
+    return periods

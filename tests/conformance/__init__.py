@@ -1,0 +1,1 @@
+"""Conformance tests: real recordings from ../shared through our decode and parse."""

@@ -1,0 +1,361 @@
+"""nbac_scoreboard_v2: request plan, header profile and the pure parse, on the project's fixtures."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.core.errors import ParseError, ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.core.registry import inspect_registry
+from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.http.decode import to_page
+from scrapers.http.replay import canonical_key, load_recordings
+from scrapers.http.request import BodyKind, Page, Request
+from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.scoreboard_v2 import NbacScoreboardV2, ScoreboardV2Options
+
+CTX = ParseContext(fetched_at=datetime(2024, 1, 16, 3, 0, tzinfo=UTC), run_id="test0001")
+DEMO_DAY = date(2024, 1, 15)
+EMPTY_DAY = date(2024, 2, 16)
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+SCRAPER = NbacScoreboardV2()
+
+
+def _request(day: date) -> Request:
+    (request,) = SCRAPER.requests(ScoreboardV2Options(gamedate=day))
+    return request
+
+
+def _exchange(fixtures: Path, day: date) -> dict[str, Any]:
+    path = fixtures / "nbac" / f"nbac_scoreboard_v2-{day.isoformat()}.exchange.json"
+    exchange: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return exchange
+
+
+def _fixture_page(fixtures: Path, day: date) -> Page:
+    response = _exchange(fixtures, day)["response"]
+    body = (fixtures / "nbac" / response["body_file"]).read_bytes()
+    return to_page(_request(day), response["status"], response["headers"], body)
+
+
+def _demo_body(fixtures: Path) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(_fixture_page(fixtures, DEMO_DAY).body)
+    return body
+
+
+def _parse(
+    body: bytes, day: date = DEMO_DAY, status: int = 200, head: dict[str, str] | None = None
+) -> Parsed:
+    page = to_page(_request(day), status, JSON_HEADERS if head is None else head, body)
+    return SCRAPER.parse(ScoreboardV2Options(gamedate=day), [page], CTX)
+
+
+def _table(body: dict[str, Any], name: str) -> dict[str, Any]:
+    table: dict[str, Any] = next(rs for rs in body["resultSets"] if rs["name"] == name)
+    return table
+
+
+def _games(parsed: Parsed) -> list[dict[str, Any]]:
+    games: list[dict[str, Any]] = parsed.document["scoreboard"]["games"]
+    return games
+
+
+# --- request plan and headers -------------------------------------------------------------------
+
+
+def test_requests_ask_stats_nba_com_once_for_the_date() -> None:
+    requests = SCRAPER.requests(ScoreboardV2Options(gamedate=DEMO_DAY))
+
+    assert len(requests) == 1
+    request = requests[0]
+    assert request.method == "GET"
+    assert request.url == "https://stats.nba.com/stats/scoreboardV2"
+    assert request.params == (("GameDate", "01/15/2024"), ("LeagueID", "00"), ("DayOffset", "0"))
+    assert request.expect is BodyKind.JSON
+    assert request.headers is headers.STATS
+
+
+def test_stats_profile_looks_like_one_consistent_chrome() -> None:
+    stats = headers.STATS
+    assert stats["Host"] == "stats.nba.com"
+    assert stats["Origin"] == "https://www.nba.com"
+    assert stats["Referer"].startswith("https://www.nba.com")
+    assert f"Chrome/{headers.CHROME_MAJOR}." in stats["User-Agent"]
+    assert f'"Google Chrome";v="{headers.CHROME_MAJOR}"' in stats["Sec-Ch-Ua"]
+    assert "Windows NT" in stats["User-Agent"]
+    assert stats["Sec-Ch-Ua-Platform"] == '"Windows"'
+    assert {"Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Accept"} <= stats.keys()
+    assert headers.PROFILE_VERSION
+
+
+def test_data_profile_shares_the_browser_identity_but_not_the_host() -> None:
+    assert "Host" not in headers.DATA
+    for name in ("User-Agent", "Sec-Ch-Ua", "Sec-Ch-Ua-Platform", "Origin", "Referer"):
+        assert headers.DATA[name] == headers.STATS[name]
+
+
+def test_profiles_are_frozen() -> None:
+    with pytest.raises(TypeError):
+        headers.STATS["User-Agent"] = "curl/8"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("day", [DEMO_DAY, EMPTY_DAY])
+def test_fixture_exchanges_are_what_requests_produces(project_fixtures: Path, day: date) -> None:
+    request = _request(day)
+    assert _exchange(project_fixtures, day)["request"]["url"] == request.full_url
+    assert canonical_key(request.method, request.full_url, None) in load_recordings(project_fixtures / "nbac")
+
+
+def test_options_type_mirrors_registry() -> None:
+    _, problems = inspect_registry()
+    assert [p for p in problems if p.startswith("nbac_scoreboard_v2:")] == []
+
+
+# --- parse: a game day --------------------------------------------------------------------------
+
+
+def test_demo_day_lands_every_game_with_metadata(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures, DEMO_DAY)
+    parsed = SCRAPER.parse(ScoreboardV2Options(gamedate=DEMO_DAY), [page], CTX)
+
+    assert parsed.record_count == 4
+    assert parsed.no_data_reason is None
+    assert {k: v for k, v in parsed.document.items() if k != "scoreboard"} == {
+        "timestamp": "2024-01-16T03:00:00.000000+00:00",
+        "gamedate": "2024-01-15",
+        "gameCount": 4,
+        "source": "nba_scoreboard_v2",
+    }
+    assert [g["gameId"] for g in _games(parsed)] == ["0022300601", "0022300602", "0022300603", "0022300604"]
+
+
+def test_a_game_folds_in_both_line_scores(project_fixtures: Path) -> None:
+    parsed = SCRAPER.parse(
+        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+    )
+
+    assert _games(parsed)[0] == {
+        "gameId": "0022300601",
+        "homeTeam": {
+            "teamTricode": "PHI",
+            "teamName": "76ers",
+            "teamCity": "Philadelphia",
+            "winsLosses": "25-14",
+            "points": 118,
+            "quarters": {"q1": 30, "q2": 27, "q3": 31, "q4": 30, "ot1": 0, "ot2": 0},
+            "stats": {
+                "fgPct": 0.512,
+                "ftPct": 0.826,
+                "fg3Pct": 0.389,
+                "assists": 27,
+                "rebounds": 47,
+                "turnovers": 11,
+            },
+        },
+        "awayTeam": {
+            "teamTricode": "HOU",
+            "teamName": "Rockets",
+            "teamCity": "Houston",
+            "winsLosses": "19-21",
+            "points": 109,
+            "quarters": {"q1": 26, "q2": 29, "q3": 25, "q4": 29, "ot1": 0, "ot2": 0},
+            "stats": {
+                "fgPct": 0.459,
+                "ftPct": 0.778,
+                "fg3Pct": 0.333,
+                "assists": 22,
+                "rebounds": 44,
+                "turnovers": 14,
+            },
+        },
+        "gameStatus": 3,
+        "gameStatusText": "Final",
+        "gameEt": "2024-01-15T00:00:00",
+        "gameCode": "20240115/HOUPHI",
+        "gameSequence": 1,
+        "season": "2023",
+        "arenaName": "Wells Fargo Center",
+        "broadcasts": {"national": "NBA TV", "home": "NBCSP", "away": "SCHN"},
+        "livePeriod": 4,
+        "livePcTime": "     ",
+        "livePeriodTimeBcast": "Q4       - NBA TV",
+    }
+
+
+def test_overtime_and_scheduled_games(project_fixtures: Path) -> None:
+    parsed = SCRAPER.parse(
+        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+    )
+    overtime, scheduled = _games(parsed)[1], _games(parsed)[3]
+
+    assert overtime["homeTeam"]["quarters"]["ot1"] == 9
+    assert overtime["homeTeam"]["points"] == 121
+    assert scheduled["gameStatus"] == 1
+    assert scheduled["homeTeam"]["points"] is None
+    assert scheduled["awayTeam"]["quarters"] == dict.fromkeys(("q1", "q2", "q3", "q4", "ot1", "ot2"))
+
+
+def test_later_overtimes_appear_only_when_played(project_fixtures: Path) -> None:
+    body = _demo_body(project_fixtures)
+    line_score = _table(body, "LineScore")
+    ot3 = line_score["headers"].index("PTS_OT3")
+    for row in line_score["rowSet"][2:4]:  # both teams of the second game went to a third overtime
+        row[ot3] = 6
+
+    games = _games(_parse(json.dumps(body).encode()))
+
+    assert games[1]["homeTeam"]["quarters"]["ot3"] == 6
+    assert "ot3" not in games[0]["homeTeam"]["quarters"]
+
+
+def test_parse_is_pure(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures, DEMO_DAY)
+    before = copy.deepcopy(page.data)
+    opts = ScoreboardV2Options(gamedate=DEMO_DAY)
+
+    assert SCRAPER.parse(opts, [page], CTX) == SCRAPER.parse(opts, [page], CTX)
+    assert page.data == before
+
+
+# --- parse: no data -----------------------------------------------------------------------------
+
+
+def test_empty_day_is_no_data_with_a_reason(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures, EMPTY_DAY)
+    parsed = SCRAPER.parse(ScoreboardV2Options(gamedate=EMPTY_DAY), [page], CTX)
+
+    assert parsed.record_count == 0
+    assert parsed.no_data_reason is not None
+    assert "2024-02-16" in parsed.no_data_reason
+    assert "GameHeader" in parsed.no_data_reason
+    assert parsed.document["gameCount"] == 0
+    assert parsed.document["scoreboard"] == {"games": []}
+
+
+def test_http_204_is_no_data() -> None:
+    parsed = _parse(b"", status=204, head={})
+
+    assert parsed.record_count == 0
+    assert parsed.no_data_reason is not None
+    assert "204" in parsed.no_data_reason
+
+
+# --- parse: malformed answers fail as classified errors, never as no_data -----------------------
+
+
+def test_truncated_json_is_structural(project_fixtures: Path) -> None:
+    body = _fixture_page(project_fixtures, DEMO_DAY).body
+
+    with pytest.raises(ScrapeError) as failure:
+        _parse(body[: len(body) // 2])
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+@pytest.mark.parametrize(
+    ("html", "outcome"),
+    [
+        (b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", Outcome.STRUCTURAL),
+        (
+            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
+            Outcome.BLOCKED,
+        ),
+    ],
+    ids=["error-page", "block-page"],
+)
+def test_html_instead_of_json_is_classified(html: bytes, outcome: Outcome) -> None:
+    with pytest.raises(ScrapeError) as failure:
+        _parse(html, head={"content-type": "text/html; charset=utf-8"})
+    assert failure.value.outcome is outcome
+
+
+def _drop_table(name: str) -> Callable[[dict[str, Any]], Any]:
+    def mutate(body: dict[str, Any]) -> Any:
+        body["resultSets"] = [rs for rs in body["resultSets"] if rs["name"] != name]
+        return body
+
+    return mutate
+
+
+def _empty_games_without_line_score(body: dict[str, Any]) -> Any:
+    _table(body, "GameHeader")["rowSet"] = []
+    return _drop_table("LineScore")(body)
+
+
+def _drop_game_id_column(body: dict[str, Any]) -> Any:
+    game_header = _table(body, "GameHeader")
+    game_header["headers"] = game_header["headers"][:2] + game_header["headers"][3:]
+    game_header["rowSet"] = [row[:2] + row[3:] for row in game_header["rowSet"]]
+    return body
+
+
+def _short_row(body: dict[str, Any]) -> Any:
+    _table(body, "LineScore")["rowSet"][0].pop()
+    return body
+
+
+def _row_set_not_a_list(body: dict[str, Any]) -> Any:
+    _table(body, "GameHeader")["rowSet"] = {"rows": []}
+    return body
+
+
+def _numeric_game_id(body: dict[str, Any]) -> Any:
+    _table(body, "GameHeader")["rowSet"][0][2] = 22300601
+    return body
+
+
+def _unhashable_team_id(body: dict[str, Any]) -> Any:
+    _table(body, "GameHeader")["rowSet"][0][6] = [1610612755]
+    return body
+
+
+def _missing_team_line(body: dict[str, Any]) -> Any:
+    del _table(body, "LineScore")["rowSet"][0]
+    return body
+
+
+def _other_day(body: dict[str, Any]) -> Any:
+    body["parameters"]["GameDate"] = "2024-01-14"
+    return body
+
+
+WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("null", lambda body: None),
+    ("list", lambda body: body["resultSets"]),
+    ("no-result-sets", lambda body: {"resource": "scoreboardV2"}),
+    ("result-sets-object", lambda body: {"resultSets": {"GameHeader": []}}),
+    ("no-game-header", _drop_table("GameHeader")),
+    ("no-line-score", _drop_table("LineScore")),
+    ("empty-games-but-no-line-score", _empty_games_without_line_score),
+    ("no-game-id-column", _drop_game_id_column),
+    ("short-row", _short_row),
+    ("row-set-object", _row_set_not_a_list),
+    ("numeric-game-id", _numeric_game_id),
+    ("unhashable-team-id", _unhashable_team_id),
+    ("missing-team-line", _missing_team_line),
+    ("answer-for-another-day", _other_day),
+]
+
+
+@pytest.mark.parametrize("mutate", [m for _, m in WRONG_SHAPES], ids=[name for name, _ in WRONG_SHAPES])
+def test_wrong_shape_is_a_parse_error(
+    project_fixtures: Path, mutate: Callable[[dict[str, Any]], Any]
+) -> None:
+    body = json.dumps(mutate(_demo_body(project_fixtures))).encode()
+
+    with pytest.raises(ParseError) as failure:
+        _parse(body)
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+def test_parse_wants_exactly_one_page(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures, DEMO_DAY)
+
+    with pytest.raises(ValueError, match="exactly one page"):
+        SCRAPER.parse(ScoreboardV2Options(gamedate=DEMO_DAY), [page, page], CTX)
