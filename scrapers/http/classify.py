@@ -7,6 +7,7 @@ row and a new upstream quirk is a setting, not a branch in the fetch loop.
 from __future__ import annotations
 
 import email.utils
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,16 +100,22 @@ def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) ->
     head = body[:SNIFF_BYTES]
     looks_html = _looks_html(headers, head)
     if expect is BodyKind.HTML:
-        return Classified(Outcome.OK, "HTML page") if looks_html else Classified(
-            Outcome.STRUCTURAL, "expected an HTML page"
+        return (
+            Classified(Outcome.OK, "HTML page")
+            if looks_html
+            else Classified(Outcome.STRUCTURAL, "expected an HTML page")
         )
     if expect is BodyKind.PDF and head.lstrip()[:5] == b"%PDF-":
         return Classified(Outcome.OK, "PDF document")
-    if looks_html:
+    # Where a PDF is expected, any non-PDF body is sniffed, HTML-labelled or not: the old platform
+    # met region-block bodies ("not accessible in this region") on the injury-report PDF host, and
+    # nothing promises such a body is served as text/html.
+    if looks_html or expect is BodyKind.PDF:
         text = head.decode("utf-8", errors="replace").lower()
         marker = next((m for m in BLOCK_MARKERS if m in text), None)
         if marker:
             return Classified(Outcome.BLOCKED, f"challenge or block page ('{marker}')")
+    if looks_html:
         return Classified(Outcome.STRUCTURAL, f"expected {expect.value}, got an HTML page")
     if expect is BodyKind.PDF:
         return Classified(Outcome.STRUCTURAL, "expected a PDF, the body has no %PDF header")
@@ -122,7 +129,9 @@ def _looks_html(headers: Mapping[str, str], head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
-def classify_exception(exc: BaseException, rules: SourceRules = DEFAULT_RULES, via_proxy: bool = False) -> Classified:
+def classify_exception(
+    exc: BaseException, rules: SourceRules = DEFAULT_RULES, via_proxy: bool = False
+) -> Classified:
     name = type(exc).__name__
     if isinstance(exc, httpx.ProxyError):
         return Classified(Outcome.PROXY, f"proxy error ({name})")
@@ -154,4 +163,5 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    return seconds if seconds > 0 else None
+    # float() also accepts 'inf' and 'nan'; neither is a wait anyone can honour.
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
