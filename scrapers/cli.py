@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "list", help="every scraper with its source and options", allow_abbrev=False
     )
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--markdown", action="store_true", help="the README's scraper table")
     listing.set_defaults(handler=_cmd_list)
 
     check = commands.add_parser("check", help="validate registry.yaml against the code", allow_abbrev=False)
@@ -150,7 +151,7 @@ def _no_extra(extra: list[str]) -> None:
 def _cmd_list(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     _no_extra(extra)
     registry = load_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": entry.name,
             "source": entry.source,
@@ -163,11 +164,26 @@ def _cmd_list(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
+    if args.markdown:
+        print(scraper_table_markdown(registry))
+        return EXIT_OK
     _print_table(
         ["scraper", "source", "options"],
         [[row["name"], row["source"], "; ".join(row["options"]) or "-"] for row in rows],
     )
     return EXIT_OK
+
+
+def scraper_table_markdown(registry: Registry) -> str:
+    lines = ["| scraper | source | options | lands at |", "|---|---|---|---|"]
+    for name in registry.names():
+        entry = registry.scrapers[name]
+        options = "<br>".join(f"`{spec.describe()}`" for spec in entry.options) or "-"
+        aliases = f" (alias {', '.join(entry.aliases)})" if entry.aliases else ""
+        lines.append(
+            f"| `{name}`{aliases}: {entry.description} | {entry.source} | {options} | `{entry.path}` |"
+        )
+    return "\n".join(lines)
 
 
 def _cmd_check(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:

@@ -29,9 +29,7 @@ class Outcome(StrEnum):
         return self in FALSE_POSITIVE_CLASSES
 
 
-FALSE_POSITIVE_CLASSES = frozenset(
-    {Outcome.BLOCKED, Outcome.PROXY, Outcome.RATE_LIMITED, Outcome.TRANSIENT}
-)
+FALSE_POSITIVE_CLASSES = frozenset({Outcome.BLOCKED, Outcome.PROXY, Outcome.RATE_LIMITED, Outcome.TRANSIENT})
 
 
 class RunStatus(StrEnum):

@@ -26,11 +26,10 @@ from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
-from scrapers.http.policy import SourcePolicy
+from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.request import Page, Request
 from scrapers.sinks.base import Sink
 
-DEFAULT_DEADLINE_SECONDS = 300.0
 # Pagination guard: an upstream that keeps handing out cursors must not keep a job alive forever.
 MAX_PAGES_PER_REQUEST = 500
 # Same-second landings with different content get the next free second (the path contract only
@@ -77,7 +76,6 @@ class RunContext:
     redactor: Redactor = field(default_factory=Redactor)
     trigger_source: str = "manual"
     workflow: str | None = None
-    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     new_run_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:8])
 
     def policy(self, source: str) -> SourcePolicy:
@@ -102,9 +100,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     parsed: Parsed | None = None
     failure: tuple[Outcome | None, str, str] | None = None
     try:
-        pages = await _fetch_all(
-            scraper, opts, ctx.policy(job.entry.source), log, started + ctx.deadline_seconds, ctx
-        )
+        policy = ctx.policy(job.entry.source)
+        pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
         parsed = _parse(scraper, opts, pages, ParseContext(fetched_at=ctx.clock.now(), run_id=run_id))
         await _land(job, parsed, game_date, ctx, landing)
     except ScrapeError as exc:
@@ -141,16 +138,21 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
 
 
 async def _fetch_all(
-    scraper: Scraper[Any], opts: Any, policy: SourcePolicy, log: AttemptLog, deadline: float, ctx: RunContext
+    scraper: Scraper[Any],
+    opts: Any,
+    policy: SourcePolicy,
+    log: AttemptLog,
+    budget: JobBudget,
+    ctx: RunContext,
 ) -> list[Page]:
     async def walk(first: Request) -> list[Page]:
-        pages = [await ctx.fetcher.fetch(first, policy, log, deadline)]
+        pages = [await ctx.fetcher.fetch(first, policy, log, budget)]
         while (following := scraper.next_request(opts, pages[-1])) is not None:
             if len(pages) >= MAX_PAGES_PER_REQUEST:
                 raise ScrapeError(
                     Outcome.STRUCTURAL, f"more than {MAX_PAGES_PER_REQUEST} pages for {first.describe()}"
                 )
-            pages.append(await ctx.fetcher.fetch(following, policy, log, deadline))
+            pages.append(await ctx.fetcher.fetch(following, policy, log, budget))
         return pages
 
     chains: list[list[Page]] = []

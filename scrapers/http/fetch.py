@@ -1,28 +1,69 @@
-"""One logical request through the core: secrets, upstream override, classification, attempts."""
+"""One logical request through the resilient core.
+
+For a request: choose the starting tier for its host (decaying scores), walk that tier's proxies
+whose breakers admit traffic, and on each endpoint run one tenacity loop that retries `transient`
+with jittered backoff and `rate_limited` after the limiter's pause, within the job's budget and
+deadline. `blocked`/`proxy` move to the next proxy, then the next tier; `not_found`, `auth` and
+`structural` fail fast. There is no other retry layer anywhere.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import pybreaker
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
+from proxy.config import DIRECT_ONLY, ProxyConfig, ProxyEndpoint, Tier
+from proxy.pool import ProxyBreaker, ProxyPool
+from proxy.state import MemoryStore, StateStore
 from scrapers.core.errors import ReplayMissError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.redact import Redactor
 from scrapers.http.attempts import Attempt, AttemptLog
-from scrapers.http.classify import classify_exception, classify_response
+from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
-from scrapers.http.policy import SourcePolicy
+from scrapers.http.policy import JobBudget, SourcePolicy
+from scrapers.http.ratelimit import AdaptiveLimiter, RateChange
 from scrapers.http.request import Page, Request
 
-DIRECT_TIER = "direct"
+LIMITER_NAMESPACE = "limiter"
+MOVE_ON = frozenset({Outcome.BLOCKED, Outcome.PROXY})
+RETRY_HERE = frozenset({Outcome.TRANSIENT, Outcome.RATE_LIMITED})
+
+
+class _ProxyFault(Exception):
+    """Raised inside `breaker.calling()` so pybreaker counts a blocked/proxy outcome as a failure."""
+
+    def __init__(self, verdict: Classified) -> None:
+        self.verdict = verdict
+
+
+class _RetryHere(Exception):
+    def __init__(self, error: ScrapeError, retry_after: float | None) -> None:
+        self.error = error
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Budget:
+    """Mutable view of the job budget shared by every request of one job."""
+
+    deadline: float
+    retries_left: int
+
+    @property
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 class Fetcher:
-    """Owns the HTTP client for a process; scrapers never see it."""
+    """Owns the HTTP clients, pool, limiters and state of a process; scrapers never see them."""
 
     def __init__(
         self,
@@ -32,58 +73,235 @@ class Fetcher:
         upstream_overrides: Mapping[str, str] | None = None,
         require_secrets: bool = True,
         environ: Mapping[str, str] | None = None,
+        proxies: ProxyConfig = DIRECT_ONLY,
+        store: StateStore | None = None,
+        pool: ProxyPool | None = None,
     ) -> None:
         self.redactor = redactor or Redactor()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
         self.require_secrets = require_secrets
         self.environ = os.environ if environ is None else environ
-        self._client = httpx.AsyncClient(transport=transport, follow_redirects=True)
+        self.store = store or MemoryStore()
+        self.pool = pool or ProxyPool(proxies, self.store)
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._limiters: dict[str, AdaptiveLimiter] = {}
+        self._pending_rates: dict[str, float] = {}
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._flush_rates()
+        for client in self._clients.values():
+            await client.aclose()
 
-    async def fetch(self, request: Request, policy: SourcePolicy, log: AttemptLog, deadline: float) -> Page:
+    def budget(self, policy: SourcePolicy) -> JobBudget:
+        return JobBudget(
+            deadline=time.monotonic() + policy.deadline_seconds, retries_left=policy.retry_budget
+        )
+
+    async def fetch(self, request: Request, policy: SourcePolicy, log: AttemptLog, budget: JobBudget) -> Page:
         """Fetch, classify and decode; raise ScrapeError carrying the outcome class on failure."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ScrapeError(Outcome.TRANSIENT, f"job deadline reached before {request.describe()}")
-        outgoing = self._build(request, min(policy.timeout_seconds, remaining))
+        shared = _Budget(budget.deadline, budget.retries_left)
+        tiers = self.pool.tiers_for(policy.tiers, policy.start_tier)
+        if not tiers:
+            raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
+        last: ScrapeError | None = None
+        blocked_tiers: set[str] = set()
+        for tier in await self.pool.plan(request.host, tiers):
+            for endpoint in tier.proxies or (None,):
+                breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
+                if breaker is not None and not breaker.admits():
+                    continue
+                try:
+                    return await self._on_endpoint(request, policy, log, shared, tier, endpoint, breaker)
+                except _MovedOn as moved:
+                    last = moved.error
+                    if moved.error.outcome is Outcome.BLOCKED:
+                        blocked_tiers.add(tier.name)
+        if last is None:
+            raise ScrapeError(Outcome.PROXY, f"every proxy allowed for {request.host} has an open circuit")
+        if last.outcome is Outcome.BLOCKED and len(tiers) > 1 and blocked_tiers == {t.name for t in tiers}:
+            # Refused on every tier including the cheapest: the endpoint itself changed, not our IPs.
+            raise ScrapeError(Outcome.STRUCTURAL, f"403/blocked on every tier for {request.describe()}")
+        raise last
+
+    async def _on_endpoint(
+        self,
+        request: Request,
+        policy: SourcePolicy,
+        log: AttemptLog,
+        budget: _Budget,
+        tier: Tier,
+        endpoint: ProxyEndpoint | None,
+        breaker: ProxyBreaker | None,
+    ) -> Page:
+        limiter = await self._limiter(request.host, policy)
+        backoff = wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
+
+        def wait(state: RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            if isinstance(failure, _RetryHere) and failure.error.outcome is Outcome.RATE_LIMITED:
+                return 0.0  # the limiter holds the pause (Retry-After) for every request to this host
+            return min(float(backoff(state)), max(0.0, budget.remaining))
+
+        def stop(state: RetryCallState) -> bool:
+            failure = state.outcome.exception() if state.outcome else None
+            transient_tries = state.attempt_number
+            transient = isinstance(failure, _RetryHere) and failure.error.outcome is Outcome.TRANSIENT
+            if transient and transient_tries > policy.transient_retries:
+                return True
+            if budget.retries_left <= 0 or budget.remaining <= 0:
+                return True
+            budget.retries_left -= 1
+            return False
+
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop, wait=wait, retry=retry_if_exception_type(_RetryHere), reraise=True
+            ):
+                with attempt:
+                    ticket = await limiter.acquire(deadline=budget.deadline)
+                    verdict, page = await self._attempt(request, policy, log, budget, tier, endpoint, breaker)
+                    if page is not None:
+                        limiter.on_success(ticket)
+                        await self.pool.record(request.host, tier.name, raises_score=False, clean=True)
+                        await self._flush_rates()
+                        return page
+                    error = ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}")
+                    if verdict.outcome is Outcome.RATE_LIMITED:
+                        limiter.on_rate_limited(ticket, verdict.retry_after)
+                        await self._flush_rates()
+                        if verdict.retry_after is not None and verdict.retry_after > budget.remaining:
+                            raise ScrapeError(
+                                Outcome.RATE_LIMITED,
+                                f"Retry-After {verdict.retry_after:.0f}s exceeds the "
+                                f"{max(0.0, budget.remaining):.0f}s left for {request.describe()}",
+                            )
+                    if verdict.outcome in RETRY_HERE:
+                        raise _RetryHere(error, verdict.retry_after)
+                    if verdict.outcome in MOVE_ON:
+                        await self.pool.record(request.host, tier.name, raises_score=True, clean=False)
+                        raise _MovedOn(error)
+                    raise error
+        except _RetryHere as exhausted:
+            raise exhausted.error from None
+        raise AssertionError("tenacity returned without an outcome")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        request: Request,
+        policy: SourcePolicy,
+        log: AttemptLog,
+        budget: _Budget,
+        tier: Tier,
+        endpoint: ProxyEndpoint | None,
+        breaker: ProxyBreaker | None,
+    ) -> tuple[Classified, Page | None]:
+        if breaker is None:
+            return await self._send(request, policy, log, budget, tier, endpoint)
+        breaker.probing = breaker.will_probe
+        try:
+            with breaker.circuit.calling():
+                verdict, page = await self._send(request, policy, log, budget, tier, endpoint)
+                if verdict.outcome in MOVE_ON:
+                    raise _ProxyFault(verdict)
+                return verdict, page
+        except _ProxyFault as fault:
+            return fault.verdict, None
+        except pybreaker.CircuitBreakerError:
+            # Opened by a concurrent request between admits() and now: move on, do not send.
+            return Classified(Outcome.PROXY, f"circuit of proxy {breaker.endpoint.name} is open"), None
+        finally:
+            breaker.probing = False
+            await self.pool.save(breaker)
+
+    async def _send(
+        self,
+        request: Request,
+        policy: SourcePolicy,
+        log: AttemptLog,
+        budget: _Budget,
+        tier: Tier,
+        endpoint: ProxyEndpoint | None,
+    ) -> tuple[Classified, Page | None]:
+        rules = policy.rules_for(request.host)
+        timeout = min(policy.timeout_for(tier.name), max(0.001, budget.remaining))
+        client = self._client(endpoint)
+        outgoing = self._build(client, request, timeout)
         started = time.monotonic()
         try:
-            response = await self._client.send(outgoing)
+            response = await client.send(outgoing)
         except ReplayMissError:
             raise
         except httpx.HTTPError as exc:
-            verdict = classify_exception(exc, policy.rules, via_proxy=False)
+            verdict = classify_exception(exc, rules, via_proxy=endpoint is not None)
             log.add(
                 Attempt(
-                    request.host,
-                    DIRECT_TIER,
-                    verdict.outcome,
-                    None,
-                    verdict.reason,
-                    time.monotonic() - started,
+                    request.host, tier.name, verdict.outcome, None, verdict.reason, time.monotonic() - started
                 )
             )
-            raise ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}") from None
+            return verdict, None
         verdict = classify_response(
-            response.status_code, response.headers, response.content, request.expect, policy.rules
+            response.status_code, response.headers, response.content, request.expect, rules
         )
         log.add(
             Attempt(
                 request.host,
-                DIRECT_TIER,
+                tier.name,
                 verdict.outcome,
                 response.status_code,
                 verdict.reason,
                 time.monotonic() - started,
             )
         )
-        return to_page(request, response.status_code, response.headers, response.content, verdict=verdict)
+        if not verdict.outcome.is_clean:
+            return verdict, None
+        try:
+            page = to_page(request, response.status_code, response.headers, response.content, verdict=verdict)
+        except ScrapeError as exc:
+            return Classified(exc.outcome, str(exc)), None
+        return verdict, page
 
-    def _build(self, request: Request, timeout: float) -> httpx.Request:
+    def _client(self, endpoint: ProxyEndpoint | None) -> httpx.AsyncClient:
+        key = f"{endpoint.tier}/{endpoint.name}" if endpoint else "direct"
+        client = self._clients.get(key)
+        if client is None:
+            proxy_url = None
+            if endpoint is not None and self._transport is None:
+                proxy_url, password = endpoint.connect_url(self.environ)
+                if password:
+                    self.redactor.add(password)
+            client = httpx.AsyncClient(transport=self._transport, proxy=proxy_url, follow_redirects=True)
+            self._clients[key] = client
+        return client
+
+    async def _limiter(self, host: str, policy: SourcePolicy) -> AdaptiveLimiter:
+        limiter = self._limiters.get(host)
+        if limiter is None:
+            # Start from the rate the fleet learned last time (another process, an earlier run).
+            stored = await self.store.get(LIMITER_NAMESPACE, host)
+            limiter = AdaptiveLimiter(
+                host,
+                policy.rate_for(host),
+                initial_rate=float(stored["rate"]) if stored and "rate" in stored else None,
+                on_change=self._remember_rate,
+            )
+            self._limiters[host] = limiter
+        return limiter
+
+    def rates(self) -> dict[str, float]:
+        return {host: limiter.rate for host, limiter in self._limiters.items()}
+
+    def _remember_rate(self, change: RateChange) -> None:
+        self._pending_rates[change.host] = change.new_rate
+
+    async def _flush_rates(self) -> None:
+        while self._pending_rates:
+            host, rate = self._pending_rates.popitem()
+            await self.store.put(LIMITER_NAMESPACE, host, {"rate": rate})
+
+    def _build(self, client: httpx.AsyncClient, request: Request, timeout: float) -> httpx.Request:
         headers = dict(request.headers)
-        params = list(request.params)
+        params: list[tuple[str, str | int | float | bool | None]] = list(request.params)
         for secret in request.secrets:
             value = self.environ.get(secret.env)
             if not value:
@@ -96,7 +314,7 @@ class Fetcher:
                 headers[secret.header] = filled
             elif secret.query:
                 params.append((secret.query, filled))
-        outgoing = self._client.build_request(
+        outgoing = client.build_request(
             request.method, self._override(request.url), params=params, headers=headers, content=request.body
         )
         outgoing.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
@@ -105,11 +323,15 @@ class Fetcher:
     def _override(self, url: str) -> str:
         """Point an upstream base URL elsewhere (a simulator, a staging mirror) without code changes."""
         parts = urlsplit(url)
-        base = f"{parts.scheme}://{parts.netloc}"
-        replacement = self.overrides.get(base)
+        replacement = self.overrides.get(f"{parts.scheme}://{parts.netloc}")
         if replacement is None:
             return url
         new = urlsplit(replacement)
         return urlunsplit(
             (new.scheme, new.netloc, new.path.rstrip("/") + parts.path, parts.query, parts.fragment)
         )
+
+
+class _MovedOn(Exception):
+    def __init__(self, error: ScrapeError) -> None:
+        self.error = error

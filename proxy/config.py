@@ -1,0 +1,117 @@
+"""Proxy tiers from a file; credentials only from the environment.
+
+The file (`COURTSIDE_PROXIES_FILE`) lists tiers in cost order:
+
+    tiers:
+      - name: direct
+      - name: datacenter
+        proxies:
+          - {name: proxyfuel, url: "http://gate2.proxyfuel.com:2000", credentials_env: PROXYFUEL_CREDENTIALS}
+      - name: residential
+        proxies:
+          - {name: decodo-1, url: "http://gate.decodo.com:10001", credentials_env: DECODO_PROXY_CREDENTIALS}
+
+A credentials variable holds `user:password` (raw; it is URL-encoded here, because the 2026-01-23
+407s came from `~` and `+` in a password). Without the file there is one tier, `direct`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import yaml
+
+PROXIES_FILE_ENV = "COURTSIDE_PROXIES_FILE"
+DIRECT = "direct"
+
+
+class ProxyConfigError(ValueError):
+    """The proxy configuration is unusable; the message names the setting and gives an example."""
+
+
+@dataclass(frozen=True)
+class ProxyEndpoint:
+    name: str
+    tier: str
+    url: str  # never holds credentials
+    credentials_env: str | None = None
+
+    def connect_url(self, environ: Mapping[str, str]) -> tuple[str, str | None]:
+        """The URL to hand to the HTTP client, and the password to register for redaction."""
+        if not self.credentials_env:
+            return self.url, None
+        credentials = environ.get(self.credentials_env)
+        if not credentials or ":" not in credentials:
+            raise ProxyConfigError(
+                f"{self.credentials_env}: proxy '{self.name}' needs credentials as user:password "
+                "(example: export PROXYFUEL_CREDENTIALS='user:secret')"
+            )
+        user, _, password = credentials.partition(":")
+        parts = urlsplit(self.url)
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), password
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    proxies: tuple[ProxyEndpoint, ...] = ()
+
+    @property
+    def is_direct(self) -> bool:
+        return not self.proxies
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    tiers: tuple[Tier, ...]
+
+    def names(self) -> list[str]:
+        return [tier.name for tier in self.tiers]
+
+    def get(self, name: str) -> Tier | None:
+        return next((tier for tier in self.tiers if tier.name == name), None)
+
+
+DIRECT_ONLY = ProxyConfig(tiers=(Tier(DIRECT),))
+
+
+def load_proxy_config(environ: Mapping[str, str]) -> ProxyConfig:
+    path = environ.get(PROXIES_FILE_ENV)
+    if not path:
+        return DIRECT_ONLY
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProxyConfigError(f"{PROXIES_FILE_ENV}: cannot read {path}: {exc}") from None
+    return parse_proxy_config(document, source=path)
+
+
+def parse_proxy_config(document: object, source: str = "proxy config") -> ProxyConfig:
+    if not isinstance(document, dict) or not isinstance(document.get("tiers"), list):
+        raise ProxyConfigError(f"{source}: expected 'tiers:' with a list of tiers (see proxy/config.py)")
+    tiers: list[Tier] = []
+    for raw_tier in document["tiers"]:
+        name = str(raw_tier.get("name", "")) if isinstance(raw_tier, dict) else ""
+        if not name or name in {tier.name for tier in tiers}:
+            raise ProxyConfigError(f"{source}: every tier needs a unique name (got {raw_tier!r})")
+        endpoints = tuple(_endpoint(raw, name, source) for raw in raw_tier.get("proxies") or [])
+        tiers.append(Tier(name, endpoints))
+    return ProxyConfig(tuple(tiers))
+
+
+def _endpoint(raw: object, tier: str, source: str) -> ProxyEndpoint:
+    if not isinstance(raw, dict) or not raw.get("name") or not raw.get("url"):
+        raise ProxyConfigError(f"{source}: tier {tier}: every proxy needs a name and a url")
+    url = str(raw["url"])
+    if urlsplit(url).password or urlsplit(url).username:
+        # Credentials in a file end up in repos and logs; the old platform leaked them this way.
+        raise ProxyConfigError(
+            f"{source}: proxy '{raw['name']}' has credentials in its url; put them in an environment "
+            "variable and name it in credentials_env"
+        )
+    credentials_env = raw.get("credentials_env")
+    return ProxyEndpoint(str(raw["name"]), tier, url, str(credentials_env) if credentials_env else None)

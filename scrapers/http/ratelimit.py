@@ -1,0 +1,349 @@
+"""Adaptive per-host rate limiting: a token bucket whose rate moves (AIMD) and that honours Retry-After.
+
+Wrap or replace aiolimiter? Replaced, deliberately (DESIGN.md prefers the library, so here is why not):
+
+* Its rate is fixed at construction (`_rate_per_sec` is computed once in `__init__`). Changing it means
+  writing private slots, which a minor release may rename, and a cut would still leave the stored
+  level untouched, so the old burst survives.
+* It ties burst to rate (`max_rate` acquisitions per `time_period`): BDL's 5/minute cannot be
+  "burst 1" without rewriting the period, and every AIMD step would have to re-derive both numbers.
+* It reads `loop.time()` and waits with `wait_for` on the event loop, so neither the clock nor the
+  sleep can be injected; deterministic tests would need a virtual-time event loop.
+* It has no deadline, no host-wide pause for Retry-After, and its waiters live in a dict that wakes
+  "some" waiter, not the oldest one.
+
+What remains is about a hundred lines of bucket arithmetic plus a FIFO hand-off, cheaper to own than
+to bend a library into. aiolimiter is therefore not a dependency.
+
+Shape: waiters queue FIFO and only the head of the queue ever sleeps (for its token or the pause).
+That keeps grants in arrival order, makes cancellation trivial (a token is taken and returned in one
+synchronous step, never across an await) and means a fake clock that advances when the limiter
+sleeps is exact, since there is never more than one sleeper per limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from scrapers.core.errors import ScrapeError
+from scrapers.core.outcome import Outcome
+
+MonotonicClock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Slack for float arithmetic: a head that slept exactly (1 - tokens) / rate must find a whole token
+# even when the sum lands a hair below 1.0, or it would spin on ever-smaller sleeps.
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    """Configured limits of one host. Rates are requests per second and may be fractional."""
+
+    rate: float  # where to start, e.g. BDL free tier 5 / 60
+    burst: int  # tokens the bucket can hold; 1 for hosts that block after bursts (cdn.nba.com)
+    ceiling: float  # additive increase never goes above this
+    floor: float  # multiplicative decrease never goes below this
+    increase_step: float  # requests per second added after a run of successes
+    decrease_factor: float = 0.5
+    successes_to_increase: int = 10
+
+    def __post_init__(self) -> None:
+        numbers = (self.rate, self.ceiling, self.floor, self.increase_step, self.decrease_factor)
+        if not all(math.isfinite(n) for n in numbers):
+            raise ValueError(f"rate settings must be finite numbers: {self}")
+        if not 0 < self.floor <= self.rate <= self.ceiling:
+            raise ValueError(f"need 0 < floor <= rate <= ceiling: {self}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be at least 1: {self}")
+        if not 0 < self.decrease_factor < 1:
+            raise ValueError(f"decrease_factor must be between 0 and 1: {self}")
+        if self.increase_step < 0:
+            raise ValueError(f"increase_step must not be negative: {self}")
+        if self.successes_to_increase < 1:
+            raise ValueError(f"successes_to_increase must be at least 1: {self}")
+
+    def clamp(self, rate: float) -> float:
+        return min(self.ceiling, max(self.floor, rate))
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """Proof of one grant. The generation says which rate the request was sent under."""
+
+    generation: int
+
+
+@dataclass(frozen=True)
+class RateChange:
+    """Passed to `on_change` so the caller can persist the rate and update metrics."""
+
+    host: str
+    old_rate: float
+    new_rate: float
+    reason: Literal["decrease", "increase"]
+
+
+# Sync on purpose: the callback runs inside a state transition, and an await there would let other
+# 429s interleave with a half-applied cut. A caller whose store is async hands off (a task, a queue).
+OnChange = Callable[[RateChange], None]
+
+
+class RateLimitWaitExceeded(ScrapeError):
+    """Waiting for a token or for a Retry-After pause would pass the caller's deadline.
+
+    It is a `rate_limited` failure: the run ends honestly instead of overshooting its deadline.
+    """
+
+    def __init__(self, host: str, needed: float, *, paused: bool) -> None:
+        self.host = host
+        self.needed = needed  # seconds from the moment of refusal until a grant was possible
+        self.paused = paused  # True when a Retry-After pause was (part of) the wait
+        cause = "Retry-After pause" if paused else "rate limit"
+        super().__init__(
+            Outcome.RATE_LIMITED, f"{cause} for {host} needs {needed:.2f}s more, past the deadline"
+        )
+
+
+@dataclass(eq=False)  # identity equality: the queue removes this waiter, not an equal-looking one
+class _Waiter:
+    turn: asyncio.Future[None]  # resolved when this waiter reaches the head of the queue
+    deadline: float | None
+
+
+class AdaptiveLimiter:
+    """A token bucket for one host whose rate is cut on 429 events and raised after success runs."""
+
+    def __init__(
+        self,
+        host: str,
+        settings: RateSettings,
+        *,
+        initial_rate: float | None = None,
+        on_change: OnChange | None = None,
+        clock: MonotonicClock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.host = host
+        self.settings = settings
+        # A persisted rate may come from an older config or a corrupt store: clamp it, and ignore
+        # non-numbers rather than let NaN poison every later comparison.
+        if initial_rate is None or not math.isfinite(initial_rate):
+            self._rate = settings.rate
+        else:
+            self._rate = settings.clamp(initial_rate)
+        self._on_change = on_change
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(settings.burst)
+        self._updated = clock()
+        self._paused_until = -math.inf
+        self._generation = 0
+        self._successes = 0
+        self._queue: deque[_Waiter] = deque()
+
+    @property
+    def rate(self) -> float:
+        """Current requests per second (a gauge for metrics)."""
+        return self._rate
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def paused_until(self) -> float:
+        """Monotonic time before which nothing is granted (-inf when never paused)."""
+        return self._paused_until
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    async def acquire(self, *, deadline: float | None = None) -> Ticket:
+        """Wait for a token, first come first served.
+
+        `deadline` is a time on this limiter's monotonic clock. When the wait would pass it, raise
+        `RateLimitWaitExceeded` at once instead of sleeping into the overshoot.
+        """
+        now = self._clock()
+        wait = self._wait_for(len(self._queue) + 1, now)
+        self._check_deadline(wait, now, deadline)
+        if not self._queue and wait <= 0:
+            return self._take()
+        waiter = _Waiter(asyncio.get_running_loop().create_future(), deadline)
+        self._queue.append(waiter)
+        try:
+            if self._queue[0] is not waiter:
+                await waiter.turn
+            # Only the head gets here. It re-reads the state after every sleep because a cut, a rise
+            # or a pause may have happened meanwhile.
+            while True:
+                now = self._clock()
+                wait = self._wait_for(1, now)
+                if wait <= 0:
+                    return self._take()
+                self._check_deadline(wait, now, deadline)
+                await self._sleep(wait)
+        finally:
+            self._leave(waiter)
+
+    def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
+        """Record a 429 for a request sent under `ticket`. Returns True when this event cut the rate.
+
+        Only a ticket of the current generation cuts: the concurrent 429s of one burst were all sent
+        before the first of them was seen, so they are one event. A positive Retry-After pauses the
+        whole host whatever the generation, because the server said so.
+        """
+        now = self._clock()
+        self._refill(now)
+        self._successes = 0
+        old = self._rate
+        cut = ticket.generation == self._generation
+        if cut:
+            self._generation += 1
+            self._rate = max(self.settings.floor, self._rate * self.settings.decrease_factor)
+            # The stored burst was earned at the rate the server just refused; keep one probe only.
+            self._tokens = min(self._tokens, 1.0)
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            self._paused_until = max(self._paused_until, now + retry_after)
+            self._tokens = min(self._tokens, 1.0)
+        self._expire_unreachable(now)
+        if self._rate != old:
+            self._notify(old, "decrease")
+        return cut
+
+    def on_success(self, ticket: Ticket) -> bool:
+        """Record a success. Returns True when it completed a run and raised the rate."""
+        if ticket.generation != self._generation:
+            return False  # sent before the last cut: says nothing about the current rate
+        self._successes += 1
+        if self._successes < self.settings.successes_to_increase:
+            return False
+        self._successes = 0
+        new = min(self.settings.ceiling, self._rate + self.settings.increase_step)
+        if new == self._rate:
+            return False
+        self._refill(self._clock())  # tokens earned so far were earned at the old rate
+        old, self._rate = self._rate, new
+        self._notify(old, "increase")
+        return True
+
+    def _refill(self, now: float) -> None:
+        """Credit tokens earned since the last update. During a pause at most one is earned, so the
+        host does not restart with a full burst the moment Retry-After ends."""
+        if now <= self._updated:
+            return
+        if self._paused_until > self._updated:
+            until = min(now, self._paused_until)
+            self._tokens = min(1.0, self._tokens + (until - self._updated) * self._rate)
+            self._updated = until
+        self._tokens = min(float(self.settings.burst), self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+
+    def _wait_for(self, k: int, now: float) -> float:
+        """Seconds from `now` until the k-th next grant, if nothing changes meanwhile."""
+        self._refill(now)
+        start = max(now, self._paused_until)
+        tokens = self._tokens
+        if start > now:
+            tokens = min(1.0, tokens + (start - now) * self._rate)
+        missing = k - tokens
+        if missing <= _EPSILON:
+            return start - now
+        return start - now + missing / self._rate
+
+    def _check_deadline(self, wait: float, now: float, deadline: float | None) -> None:
+        if deadline is not None and now + wait > deadline:
+            raise RateLimitWaitExceeded(self.host, wait, paused=self._paused_until > now)
+
+    def _take(self) -> Ticket:
+        self._tokens = max(0.0, self._tokens - 1.0)
+        return Ticket(self._generation)
+
+    def _leave(self, waiter: _Waiter) -> None:
+        was_head = bool(self._queue) and self._queue[0] is waiter
+        if waiter in self._queue:  # an expired waiter was already removed
+            self._queue.remove(waiter)
+        if was_head:
+            self._wake_head()
+        if waiter.turn.done() and not waiter.turn.cancelled():
+            waiter.turn.exception()  # mark retrieved: a waiter cancelled after expiry must not warn
+
+    def _wake_head(self) -> None:
+        if self._queue and not self._queue[0].turn.done():
+            self._queue[0].turn.set_result(None)
+
+    def _expire_unreachable(self, now: float) -> None:
+        """After a cut or a pause, fail the queued waiters whose deadline can no longer be met.
+
+        The head re-checks its own deadline when its sleep ends (that sleep was already checked
+        against it); followers are not running, so without this they would overshoot.
+        """
+        ahead = 0
+        for index, waiter in enumerate(list(self._queue)):
+            wait = self._wait_for(ahead + 1, now)
+            reachable = waiter.deadline is None or now + wait <= waiter.deadline
+            if reachable:
+                ahead += 1
+            elif index > 0:
+                self._queue.remove(waiter)
+                if not waiter.turn.done():
+                    waiter.turn.set_exception(
+                        RateLimitWaitExceeded(self.host, wait, paused=self._paused_until > now)
+                    )
+
+    def _notify(self, old: float, reason: Literal["decrease", "increase"]) -> None:
+        if self._on_change is not None:
+            self._on_change(RateChange(self.host, old, self._rate, reason))
+
+
+class LimiterRegistry:
+    """One limiter per host, created on first use from that host's settings."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, RateSettings],
+        *,
+        default: RateSettings | None = None,
+        persisted_rates: Mapping[str, float] | None = None,
+        on_change: OnChange | None = None,
+        clock: MonotonicClock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._settings = {host.lower(): value for host, value in settings.items()}
+        self._default = default
+        self._persisted = {host.lower(): rate for host, rate in (persisted_rates or {}).items()}
+        self._on_change = on_change
+        self._clock = clock
+        self._sleep = sleep
+        self._limiters: dict[str, AdaptiveLimiter] = {}
+
+    def get(self, host: str) -> AdaptiveLimiter:
+        """The limiter of `host` (case-insensitive). KeyError when it has no settings and no default."""
+        key = host.lower()
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            settings = self._settings.get(key, self._default)
+            if settings is None:
+                raise KeyError(f"no rate settings for host {host!r} and no default")
+            limiter = AdaptiveLimiter(
+                key,
+                settings,
+                initial_rate=self._persisted.get(key),
+                on_change=self._on_change,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+            self._limiters[key] = limiter
+        return limiter
+
+    def rates(self) -> dict[str, float]:
+        """Current rate of every limiter created so far, for the limiter-rate gauge."""
+        return {host: limiter.rate for host, limiter in self._limiters.items()}

@@ -1,0 +1,487 @@
+"""The adaptive limiter on a fake clock: no real sleeps, no timing thresholds, exact fake timelines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from scrapers.core.outcome import Outcome
+from scrapers.http.ratelimit import (
+    AdaptiveLimiter,
+    LimiterRegistry,
+    RateChange,
+    RateLimitWaitExceeded,
+    RateSettings,
+    Ticket,
+)
+
+
+@dataclass
+class FakeTime:
+    """A monotonic clock that moves only when the limiter sleeps.
+
+    Exact because a limiter has at most one sleeper (the head of its queue). The sleep yields first
+    and advances afterwards, so whatever runs while the head sleeps still sees the old time.
+    """
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await asyncio.sleep(0)
+        self.now += seconds
+
+
+def settings(
+    rate: float = 1.0,
+    burst: int = 1,
+    ceiling: float | None = None,
+    floor: float | None = None,
+    increase_step: float = 1.0,
+    successes_to_increase: int = 10,
+) -> RateSettings:
+    return RateSettings(
+        rate=rate,
+        burst=burst,
+        ceiling=rate if ceiling is None else ceiling,
+        floor=rate / 8 if floor is None else floor,
+        increase_step=increase_step,
+        successes_to_increase=successes_to_increase,
+    )
+
+
+def make(fake: FakeTime, config: RateSettings, **kwargs: Any) -> AdaptiveLimiter:
+    return AdaptiveLimiter("api.example.com", config, clock=fake.monotonic, sleep=fake.sleep, **kwargs)
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coro)
+
+
+async def finish(*aws: Awaitable[Any]) -> list[Any]:
+    """Gather, but fail instead of hanging if the limiter deadlocks.
+
+    The fake clock never blocks the loop, so a healthy run completes within a bounded number of
+    loop iterations; counting iterations keeps the guard deterministic (no wall-clock timeout).
+    """
+    gathered = asyncio.gather(*aws, return_exceptions=True)
+    for _ in range(100_000):
+        if gathered.done():
+            return gathered.result()
+        await asyncio.sleep(0)
+    gathered.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await gathered  # tear the stuck acquirers down here, not in a later test's loop
+    raise AssertionError("acquirers stopped making progress: deadlock")
+
+
+async def settle() -> None:
+    """Let every ready task run until it blocks on the limiter (the fake sleep yields once)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+# ----------------------------------------------------------------------------------------- pacing
+
+
+def test_burst_then_configured_rate() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=2.0, burst=3))
+    grants: list[float] = []
+
+    async def main() -> None:
+        for _ in range(9):
+            await limiter.acquire()
+            grants.append(fake.now)
+
+    run(main())
+    assert grants[:3] == [0.0, 0.0, 0.0]  # the burst goes at once
+    assert fake.now == pytest.approx((9 - 3) / 2.0)
+    assert grants[3:] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+
+
+def test_fractional_rate_bdl_free_tier() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=5 / 60, burst=1))
+
+    async def main() -> None:
+        for _ in range(4):
+            await limiter.acquire()
+
+    run(main())
+    assert fake.now == pytest.approx(3 * 12.0)
+
+
+def test_concurrent_acquirers_are_served_in_arrival_order() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=4.0, burst=2))
+    order: list[int] = []
+
+    async def one(index: int) -> None:
+        await limiter.acquire()
+        order.append(index)
+
+    async def main() -> None:
+        assert await finish(*(one(i) for i in range(10))) == [None] * 10
+
+    run(main())
+    assert order == list(range(10))
+    assert fake.now == pytest.approx((10 - 2) / 4.0)
+
+
+# ------------------------------------------------------------------------------ decrease on 429
+
+
+def test_burst_of_concurrent_429s_is_one_event() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    limiter = make(fake, settings(rate=10.0, burst=10), on_change=changes.append)
+
+    async def main() -> None:
+        tickets = await asyncio.gather(*(limiter.acquire() for _ in range(10)))
+        cuts = [limiter.on_rate_limited(ticket) for ticket in tickets]
+        assert cuts.count(True) == 1
+        assert limiter.rate == 5.0
+        # A request sent after the cut carries the new generation, so its 429 is a new event.
+        fresh = await limiter.acquire()
+        assert limiter.on_rate_limited(fresh) is True
+        assert limiter.rate == 2.5
+        # Stragglers of the first burst still do not cut.
+        assert limiter.on_rate_limited(tickets[0]) is False
+        assert limiter.rate == 2.5
+
+    run(main())
+    assert [(c.old_rate, c.new_rate, c.reason) for c in changes] == [
+        (10.0, 5.0, "decrease"),
+        (5.0, 2.5, "decrease"),
+    ]
+
+
+def test_cut_does_not_leave_a_stored_burst() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=4.0, burst=8))
+
+    async def main() -> None:
+        ticket = await limiter.acquire()  # 7 tokens left
+        limiter.on_rate_limited(ticket)  # rate 2/s, at most one token kept
+        for _ in range(3):
+            await limiter.acquire()
+
+    run(main())
+    assert fake.now == pytest.approx(2 / 2.0)  # one probe at once, then the new rate
+
+
+def test_floor_respected_on_repeated_cuts() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    limiter = make(fake, settings(rate=8.0, burst=1, floor=1.0), on_change=changes.append)
+
+    async def main() -> None:
+        for _ in range(6):
+            limiter.on_rate_limited(await limiter.acquire())
+
+    run(main())
+    assert limiter.rate == 1.0
+    assert [c.new_rate for c in changes] == [4.0, 2.0, 1.0]  # cuts at the floor change nothing
+
+
+# --------------------------------------------------------------------------------- Retry-After
+
+
+def test_retry_after_pauses_every_acquirer_whatever_the_generation() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=5))
+    grants: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        grants.append(fake.now)
+
+    async def main() -> None:
+        stale = await limiter.acquire()
+        limiter.on_rate_limited(await limiter.acquire())  # the cut: rate 0.5, generation 1
+        limiter.on_rate_limited(stale, retry_after=30.0)  # stale ticket: no second cut, still a pause
+        assert limiter.rate == 0.5
+        assert await finish(*(one() for _ in range(3))) == [None] * 3
+
+    run(main())
+    # One token survives the pause; the rest follow at the (cut) rate, none before the pause ends.
+    assert grants == pytest.approx([30.0, 32.0, 34.0])
+
+
+def test_retry_after_past_the_deadline_raises_without_sleeping() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=10.0, burst=10))
+
+    async def main() -> None:
+        ticket = await limiter.acquire()
+        limiter.on_rate_limited(ticket, retry_after=60.0)
+        with pytest.raises(RateLimitWaitExceeded) as caught:
+            await limiter.acquire(deadline=fake.now + 20.0)
+        assert caught.value.needed == pytest.approx(60.0)
+        assert caught.value.paused is True
+        assert caught.value.outcome is Outcome.RATE_LIMITED
+
+    run(main())
+    assert fake.slept == []
+    assert fake.now == 0.0
+
+
+def test_token_wait_past_the_deadline_raises_without_sleeping() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=0.1, burst=1))
+
+    async def main() -> None:
+        await limiter.acquire()
+        with pytest.raises(RateLimitWaitExceeded) as caught:
+            await limiter.acquire(deadline=5.0)
+        assert caught.value.needed == pytest.approx(10.0)
+        assert caught.value.paused is False
+        # Within the deadline it waits as usual.
+        await limiter.acquire(deadline=10.0)
+
+    run(main())
+    assert fake.slept == pytest.approx([10.0])
+
+
+def test_queued_waiter_fails_at_once_when_a_pause_puts_its_deadline_out_of_reach() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1))
+    grants: list[float] = []
+    failed_at: list[float] = []
+    needed: list[float] = []
+
+    async def patient() -> None:
+        await limiter.acquire()
+        grants.append(fake.now)
+
+    async def hurried() -> None:
+        try:
+            await limiter.acquire(deadline=5.0)
+        except RateLimitWaitExceeded as exc:
+            failed_at.append(fake.now)
+            needed.append(exc.needed)
+
+    async def main() -> None:
+        first = await limiter.acquire()
+        tasks = [asyncio.create_task(patient()), asyncio.create_task(hurried())]
+        await asyncio.sleep(0)  # both queued; the head is in its one-second sleep
+        limiter.on_rate_limited(first, retry_after=60.0)
+        assert await finish(*tasks) == [None, None]
+
+    run(main())
+    assert needed == pytest.approx([62.0])  # pause to 60, then 2 s per token at the cut 0.5/s
+    assert failed_at[0] < 60.0  # failed while the pause was still on, not when it ended
+    assert fake.slept == pytest.approx([1.0, 59.0])  # only the head ever slept
+    assert grants == pytest.approx([60.0])
+
+
+# -------------------------------------------------------------------------- additive increase
+
+
+def test_additive_increase_after_a_run_of_successes_capped_at_ceiling() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    config = settings(rate=1.0, ceiling=2.5, floor=0.25, increase_step=1.0, successes_to_increase=3)
+    limiter = make(fake, config, on_change=changes.append)
+    ticket = Ticket(limiter.generation)
+
+    assert [limiter.on_success(ticket) for _ in range(3)] == [False, False, True]
+    assert limiter.rate == 2.0
+    limiter.on_success(ticket)
+    limiter.on_success(ticket)
+    limiter.on_rate_limited(Ticket(-1))  # a stale 429 does not cut, but it breaks the run
+    assert limiter.rate == 2.0
+    assert [limiter.on_success(ticket) for _ in range(3)] == [False, False, True]
+    assert limiter.rate == 2.5  # capped
+    assert [limiter.on_success(ticket) for _ in range(3)] == [False, False, False]
+    assert [(c.new_rate, c.reason) for c in changes] == [(2.0, "increase"), (2.5, "increase")]
+
+
+def test_successes_sent_before_a_cut_do_not_count() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=4.0, ceiling=8.0, successes_to_increase=2))
+    before = Ticket(limiter.generation)
+    limiter.on_rate_limited(before)
+    assert limiter.rate == 2.0
+    assert [limiter.on_success(before) for _ in range(4)] == [False] * 4
+    assert limiter.rate == 2.0
+    after = Ticket(limiter.generation)
+    assert [limiter.on_success(after) for _ in range(2)] == [False, True]
+    assert limiter.rate == 3.0
+
+
+# ---------------------------------------------------------------------- on_change and persistence
+
+
+def test_on_change_fires_only_on_real_changes() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    config = settings(rate=2.0, ceiling=2.0, floor=2.0, successes_to_increase=1)
+    limiter = make(fake, config, on_change=changes.append)
+    ticket = Ticket(limiter.generation)
+    limiter.on_success(ticket)  # already at the ceiling
+    limiter.on_rate_limited(ticket)  # already at the floor: an event, but no change
+    limiter.on_rate_limited(Ticket(limiter.generation), retry_after=5.0)  # a pause is not a rate change
+    assert changes == []
+    assert limiter.generation == 2
+
+
+def test_persisted_start_rate_is_clamped() -> None:
+    fake = FakeTime()
+    config = settings(rate=1.0, ceiling=10.0, floor=0.5)
+    changes: list[RateChange] = []
+    assert make(fake, config, initial_rate=100.0, on_change=changes.append).rate == 10.0
+    assert make(fake, config, initial_rate=0.001, on_change=changes.append).rate == 0.5
+    assert make(fake, config, initial_rate=3.0, on_change=changes.append).rate == 3.0
+    assert make(fake, config, initial_rate=math.nan, on_change=changes.append).rate == 1.0
+    assert changes == []  # starting is not a change
+
+
+def test_invalid_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="floor"):
+        RateSettings(rate=1.0, burst=1, ceiling=2.0, floor=1.5, increase_step=0.5)
+    with pytest.raises(ValueError, match="decrease_factor"):
+        RateSettings(rate=1.0, burst=1, ceiling=2.0, floor=0.5, increase_step=0.5, decrease_factor=1.0)
+    with pytest.raises(ValueError, match="burst"):
+        RateSettings(rate=1.0, burst=0, ceiling=2.0, floor=0.5, increase_step=0.5)
+
+
+# ----------------------------------------------------------------------- concurrency and safety
+
+
+def test_hundred_concurrent_acquirers_never_exceed_the_ceiling() -> None:
+    fake = FakeTime()
+    # Binary-exact rates (4 then 8 per second) keep the fake timeline free of float drift.
+    config = settings(rate=4.0, burst=1, ceiling=8.0, floor=1.0, increase_step=4.0, successes_to_increase=10)
+    limiter = make(fake, config)
+    grants: list[float] = []
+
+    async def one() -> None:
+        ticket = await limiter.acquire()
+        grants.append(fake.now)
+        limiter.on_success(ticket)
+
+    async def main() -> None:
+        assert await finish(*(one() for _ in range(100))) == [None] * 100
+
+    run(main())
+    assert len(grants) == 100
+    assert limiter.rate == 8.0
+    assert grants == sorted(grants)
+    for second in range(math.ceil(grants[-1]) + 1):  # fixed fake-second windows
+        assert sum(second <= t < second + 1 for t in grants) <= config.ceiling
+    for start in grants:  # and every sliding window that starts at a grant
+        assert sum(start <= t < start + 1 for t in grants) <= config.ceiling
+
+
+def test_cancelled_follower_neither_loses_nor_duplicates_a_token() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1))
+    grants: dict[str, float] = {}
+
+    async def one(name: str) -> None:
+        await limiter.acquire()
+        grants[name] = fake.now
+
+    async def main() -> None:
+        await limiter.acquire()  # the burst token, at 0
+        tasks = {name: asyncio.create_task(one(name)) for name in "bcd"}
+        await asyncio.sleep(0)  # b sleeps at the head, c and d queue behind it
+        tasks["c"].cancel()
+        await finish(*tasks.values())
+        assert tasks["c"].cancelled()
+
+    run(main())
+    # d takes the slot c gave up: not at 1 (duplicated) and not at 3 (lost).
+    assert grants == pytest.approx({"b": 1.0, "d": 2.0})
+    assert limiter.waiting == 0
+
+
+def test_cancelled_head_hands_over_without_consuming() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1))
+    grants: dict[str, float] = {}
+
+    async def one(name: str) -> None:
+        await limiter.acquire()
+        grants[name] = fake.now
+
+    async def main() -> None:
+        await limiter.acquire()
+        tasks = {name: asyncio.create_task(one(name)) for name in "bcd"}
+        await asyncio.sleep(0)  # b is at the head, inside its sleep
+        tasks["b"].cancel()
+        await finish(*tasks.values())
+
+    run(main())
+    # b's sleep was cut short before the clock moved; c inherits the head and its full wait.
+    assert grants == pytest.approx({"c": 1.0, "d": 2.0})
+    assert limiter.waiting == 0
+
+
+def test_cancellation_storm_keeps_the_rest_flowing() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=2.0, burst=2))
+    done: list[int] = []
+
+    async def one(index: int) -> None:
+        await limiter.acquire()
+        done.append(index)
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(one(i)) for i in range(20)]
+        await settle()
+        for index in range(0, 20, 3):
+            tasks[index].cancel()
+        await finish(*tasks)
+
+    run(main())
+    survivors = [i for i in range(20) if i % 3 != 0 or i in done]
+    assert sorted(done) == survivors
+    # Every survivor got exactly one token: the burst plus one per half second, nothing skipped.
+    assert fake.now == pytest.approx((len(done) - 2) / 2.0)
+    assert limiter.waiting == 0
+
+
+# ------------------------------------------------------------------------------------ registry
+
+
+def test_registry_returns_one_limiter_per_host() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    bdl = settings(rate=5 / 60, ceiling=10 / 60, floor=1 / 60, increase_step=1 / 60)
+    registry = LimiterRegistry(
+        {"api.balldontlie.io": bdl},
+        default=settings(rate=2.0),
+        persisted_rates={"API.balldontlie.io": 1.0},
+        on_change=changes.append,
+        clock=fake.monotonic,
+        sleep=fake.sleep,
+    )
+    limiter = registry.get("api.balldontlie.io")
+    assert registry.get("API.BallDontLie.io") is limiter
+    assert limiter.settings == bdl
+    assert limiter.rate == pytest.approx(10 / 60)  # persisted 1.0/s clamped to the ceiling
+    other = registry.get("cdn.nba.com")
+    assert other is not limiter
+    assert other.rate == 2.0
+    other.on_rate_limited(Ticket(other.generation))
+    assert [(c.host, c.new_rate) for c in changes] == [("cdn.nba.com", 1.0)]
+    assert registry.rates() == {"api.balldontlie.io": pytest.approx(10 / 60), "cdn.nba.com": 1.0}
+
+
+def test_registry_without_default_refuses_unknown_hosts() -> None:
+    registry = LimiterRegistry({"api.the-odds-api.com": settings(rate=30.0)})
+    with pytest.raises(KeyError, match=r"stats\.nba\.com"):
+        registry.get("stats.nba.com")
