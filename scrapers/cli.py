@@ -17,6 +17,8 @@ from typing import Any, TextIO
 import httpx
 import yaml
 
+from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
+from proxy.state import STATE_ENV, MemoryStore, open_store
 from scrapers.core.clock import SystemClock
 from scrapers.core.errors import (
     CourtsideError,
@@ -72,7 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         result: int = args.handler(args, extra, redactor)
         return result
-    except (InvalidOptions, OptionError, UnknownScraperError, UsageError, ReplayMissError) as exc:
+    except (
+        InvalidOptions,
+        OptionError,
+        UnknownScraperError,
+        UsageError,
+        ReplayMissError,
+        ProxyConfigError,
+    ) as exc:
         print(f"error: {redactor(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except RegistryError as exc:
@@ -250,12 +259,19 @@ async def _run_jobs(
     *,
     replay: bool,
 ) -> list[RunResult]:
+    env = environ()
+    # Replay is side-effect free: no shared state file, no proxies. Live runs remember breakers,
+    # tier scores and learned rates in the state store (SQLite by default, COURTSIDE_STATE to change).
+    store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
     fetcher = Fetcher(
         transport=transport,
+        store=store,
+        proxies=DIRECT_ONLY if replay else load_proxy_config(env),
         redactor=redactor,
-        upstream_overrides=upstream_overrides(environ().get(UPSTREAMS_ENV)),
+        upstream_overrides=upstream_overrides(env.get(UPSTREAMS_ENV)),
         # Replay serves recordings that never held secrets, so no key is needed to run the demo.
         require_secrets=not replay,
+        throttle=not replay,
     )
     ctx = RunContext(
         registry=registry,
@@ -269,6 +285,7 @@ async def _run_jobs(
         return [await run_job(job, ctx) for job in jobs]
     finally:
         await fetcher.aclose()
+        await store.aclose()
 
 
 def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:

@@ -29,10 +29,11 @@ from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
 from scrapers.http.policy import JobBudget, SourcePolicy
-from scrapers.http.ratelimit import AdaptiveLimiter, RateChange
+from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateSettings
 from scrapers.http.request import Page, Request
 
 LIMITER_NAMESPACE = "limiter"
+UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)
 MOVE_ON = frozenset({Outcome.BLOCKED, Outcome.PROXY})
 RETRY_HERE = frozenset({Outcome.TRANSIENT, Outcome.RATE_LIMITED})
 
@@ -76,6 +77,7 @@ class Fetcher:
         proxies: ProxyConfig = DIRECT_ONLY,
         store: StateStore | None = None,
         pool: ProxyPool | None = None,
+        throttle: bool = True,
     ) -> None:
         self.redactor = redactor or Redactor()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
@@ -84,6 +86,8 @@ class Fetcher:
         self.store = store or MemoryStore()
         self.pool = pool or ProxyPool(proxies, self.store)
         self._transport = transport
+        # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
+        self.throttle = throttle
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._limiters: dict[str, AdaptiveLimiter] = {}
         self._pending_rates: dict[str, float] = {}
@@ -281,8 +285,8 @@ class Fetcher:
             stored = await self.store.get(LIMITER_NAMESPACE, host)
             limiter = AdaptiveLimiter(
                 host,
-                policy.rate_for(host),
-                initial_rate=float(stored["rate"]) if stored and "rate" in stored else None,
+                policy.rate_for(host) if self.throttle else UNTHROTTLED,
+                initial_rate=float(stored["rate"]) if stored and "rate" in stored and self.throttle else None,
                 on_change=self._remember_rate,
             )
             self._limiters[host] = limiter

@@ -12,7 +12,7 @@ from scrapers.http.classify import SourceRules
 from scrapers.http.ratelimit import RateSettings
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
-DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.05, increase_step=0.5)
+DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.2, increase_step=0.5)
 
 
 @dataclass(frozen=True)

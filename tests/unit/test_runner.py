@@ -72,7 +72,8 @@ def _events(tmp_path: Path) -> list[dict[str, object]]:
         (httpx.Response(401, json={"message": "Invalid API key"}), Outcome.AUTH),
         (httpx.Response(404), Outcome.NOT_FOUND),
         (httpx.Response(503), Outcome.TRANSIENT),
-        (httpx.Response(429, headers={"retry-after": "5"}), Outcome.RATE_LIMITED),
+        # A Retry-After beyond the job deadline ends the run honestly instead of overshooting it.
+        (httpx.Response(429, headers={"retry-after": "3600"}), Outcome.RATE_LIMITED),
         (httpx.Response(200, text='[{"id": "evt1", "commence'), Outcome.STRUCTURAL),
         (httpx.Response(200, text="<html><body>Checking your browser</body></html>"), Outcome.BLOCKED),
         (httpx.Response(200, json={"unexpected": "shape"}), Outcome.STRUCTURAL),
