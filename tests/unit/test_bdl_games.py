@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,15 +11,15 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import ParseContext
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.bdl.games import API_KEY, BdlGames, BdlGamesOptions, games_request
 from tests.conftest import PROJECT_FIXTURES
+from tests.pages import TEST_CTX, load_exchange, replayed_page
 
 FIXTURES = PROJECT_FIXTURES / "bdl"
-CTX = ParseContext(datetime(2024, 1, 16, 3, 0, tzinfo=UTC), "test0001")
+CTX = TEST_CTX
 DAY = BdlGamesOptions(startDate=date(2024, 1, 15), endDate=date(2024, 1, 15))
 EMPTY_DAY = BdlGamesOptions(startDate=date(2024, 2, 16), endDate=date(2024, 2, 16))
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -27,17 +27,11 @@ SCRAPER = BdlGames()
 
 
 def _exchange(slug: str) -> dict[str, Any]:
-    exchange: dict[str, Any] = json.loads((FIXTURES / f"{slug}.exchange.json").read_text(encoding="utf-8"))
-    return exchange
+    return load_exchange(FIXTURES, slug)
 
 
 def _replayed(request: Request, slug: str) -> Page:
-    """The fixture's response as the core would hand it over, checking the URL matches exactly."""
-    exchange = _exchange(slug)
-    assert exchange["request"]["url"] == request.full_url
-    response = exchange["response"]
-    body = (FIXTURES / response["body_file"]).read_bytes()
-    return to_page(request, response["status"], response["headers"], body)
+    return replayed_page(request, FIXTURES, slug)
 
 
 def _json_page(data: object, request: Request | None = None) -> Page:

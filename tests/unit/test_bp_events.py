@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,16 +11,16 @@ import pytest
 from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import ParseContext
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.bettingpros.events import BpEvents, BpEventsOptions
 from scrapers.sources.bettingpros.headers import API_KEY
 from tests.conftest import PROJECT_FIXTURES
+from tests.pages import TEST_CTX, replayed_page
 
 FIXTURES = PROJECT_FIXTURES / "bettingpros"
-CTX = ParseContext(datetime(2024, 1, 16, 3, 0, tzinfo=UTC), "test0001")
+CTX = TEST_CTX
 DAY = BpEventsOptions(date=date(2024, 1, 15), sport="NBA")
 EMPTY_DAY = BpEventsOptions(date=date(2024, 2, 16), sport="NBA")
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -28,12 +28,7 @@ SCRAPER = BpEvents()
 
 
 def _replayed(request: Request, slug: str) -> Page:
-    """The fixture's response as the core would hand it over, checking the URL matches exactly."""
-    exchange: dict[str, Any] = json.loads((FIXTURES / f"{slug}.exchange.json").read_text(encoding="utf-8"))
-    assert exchange["request"]["url"] == request.full_url
-    response = exchange["response"]
-    body = (FIXTURES / response["body_file"]).read_bytes()
-    return to_page(request, response["status"], response["headers"], body)
+    return replayed_page(request, FIXTURES, slug)
 
 
 def _json_page(data: object) -> Page:

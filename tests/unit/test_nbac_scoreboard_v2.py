@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,15 @@ import pytest
 from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.scoreboard_v2 import NbacScoreboardV2, ScoreboardV2Options
+from tests.pages import TEST_CTX, load_exchange, replayed_page
 
-CTX = ParseContext(fetched_at=datetime(2024, 1, 16, 3, 0, tzinfo=UTC), run_id="test0001")
+CTX = TEST_CTX
 DEMO_DAY = date(2024, 1, 15)
 EMPTY_DAY = date(2024, 2, 16)
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -34,15 +35,11 @@ def _request(day: date) -> Request:
 
 
 def _exchange(fixtures: Path, day: date) -> dict[str, Any]:
-    path = fixtures / "nbac" / f"nbac_scoreboard_v2-{day.isoformat()}.exchange.json"
-    exchange: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return exchange
+    return load_exchange(fixtures / "nbac", f"nbac_scoreboard_v2-{day.isoformat()}")
 
 
 def _fixture_page(fixtures: Path, day: date) -> Page:
-    response = _exchange(fixtures, day)["response"]
-    body = (fixtures / "nbac" / response["body_file"]).read_bytes()
-    return to_page(_request(day), response["status"], response["headers"], body)
+    return replayed_page(_request(day), fixtures / "nbac", f"nbac_scoreboard_v2-{day.isoformat()}")
 
 
 def _demo_body(fixtures: Path) -> dict[str, Any]:

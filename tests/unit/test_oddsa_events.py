@@ -11,7 +11,6 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import ParseContext
 from scrapers.http.classify import SourceRules
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
@@ -25,9 +24,10 @@ from scrapers.sources.oddsapi.events import (
     format_utc,
 )
 from tests.conftest import PROJECT_FIXTURES
+from tests.pages import TEST_CTX, replayed_page
 
 FIXTURES = PROJECT_FIXTURES / "oddsapi"
-CTX = ParseContext(datetime(2024, 1, 16, 3, 0, tzinfo=UTC), "test0001")
+CTX = TEST_CTX
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 SCRAPER = OddsaEvents()
 
@@ -43,12 +43,7 @@ EMPTY_DAY = _options(date(2024, 2, 16))
 
 
 def _replayed(request: Request, slug: str) -> Page:
-    """The fixture's response as the core would hand it over, checking the URL matches exactly."""
-    exchange: dict[str, Any] = json.loads((FIXTURES / f"{slug}.exchange.json").read_text(encoding="utf-8"))
-    assert exchange["request"]["url"] == request.full_url
-    response = exchange["response"]
-    body = (FIXTURES / response["body_file"]).read_bytes()
-    return to_page(request, response["status"], response["headers"], body)
+    return replayed_page(request, FIXTURES, slug)
 
 
 def _json_page(data: object) -> Page:
