@@ -10,6 +10,7 @@ The file (`COURTSIDE_PROXIES_FILE`) lists tiers in cost order:
       - name: residential
         proxies:
           - {name: decodo-1, url: "http://gate.decodo.com:10001", credentials_env: DECODO_PROXY_CREDENTIALS}
+    breaker: {fail_max: 3, reset_seconds: 300}   # optional; per (proxy, target host)
 
 A credentials variable holds `user:password` (raw; it is URL-encoded here, because the 2026-01-23
 407s came from `~` and `+` in a password). Without the file there is one tier, `direct`.
@@ -66,8 +67,17 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class BreakerSettings:
+    """When a proxy's circuit for one host opens (consecutive failures) and when it may probe again."""
+
+    fail_max: int = 3
+    reset_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class ProxyConfig:
     tiers: tuple[Tier, ...]
+    breaker: BreakerSettings = BreakerSettings()
 
     def names(self) -> list[str]:
         return [tier.name for tier in self.tiers]
@@ -100,7 +110,27 @@ def parse_proxy_config(document: object, source: str = "proxy config") -> ProxyC
             raise ProxyConfigError(f"{source}: every tier needs a unique name (got {raw_tier!r})")
         endpoints = tuple(_endpoint(raw, name, source) for raw in raw_tier.get("proxies") or [])
         tiers.append(Tier(name, endpoints))
-    return ProxyConfig(tuple(tiers))
+    return ProxyConfig(tuple(tiers), _breaker(document.get("breaker"), source))
+
+
+def _breaker(raw: object, source: str) -> BreakerSettings:
+    if raw is None:
+        return BreakerSettings()
+    example = "breaker: {fail_max: 3, reset_seconds: 300}"
+    if not isinstance(raw, dict) or set(raw) - {"fail_max", "reset_seconds"}:
+        raise ProxyConfigError(f"{source}: breaker takes fail_max and reset_seconds (example: {example})")
+    try:
+        settings = BreakerSettings(
+            fail_max=int(raw.get("fail_max", BreakerSettings.fail_max)),
+            reset_seconds=float(raw.get("reset_seconds", BreakerSettings.reset_seconds)),
+        )
+    except (TypeError, ValueError):
+        raise ProxyConfigError(f"{source}: breaker values must be numbers (example: {example})") from None
+    if settings.fail_max < 1 or settings.reset_seconds < 0:
+        raise ProxyConfigError(
+            f"{source}: breaker needs fail_max >= 1 and reset_seconds >= 0 (example: {example})"
+        )
+    return settings
 
 
 def _endpoint(raw: object, tier: str, source: str) -> ProxyEndpoint:

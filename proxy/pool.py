@@ -136,7 +136,9 @@ class ProxyPool:
     ) -> None:
         self.config = config
         self.store = store
-        self.settings = settings or PoolSettings()
+        self.settings = settings or PoolSettings(
+            breaker_fail_max=config.breaker.fail_max, breaker_reset_seconds=config.breaker.reset_seconds
+        )
         self._clock = clock
         self._breakers: dict[str, ProxyBreaker] = {}
 

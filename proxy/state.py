@@ -66,6 +66,10 @@ class StateStoreError(Exception):
     """The state store cannot be reached or used. The message never contains credentials."""
 
 
+class StateConfigError(ValueError):
+    """COURTSIDE_STATE does not name a usable store; the message gives examples (a usage error)."""
+
+
 class StateStore(Protocol):
     """Namespaced JSON-object storage with optional per-key expiry. Expired keys are invisible."""
 
@@ -499,8 +503,8 @@ class RedisStore:
 # --------------------------------------------------------------------------- selection
 
 
-def _bad_setting(value: str, reason: str) -> ValueError:
-    return ValueError(
+def _bad_setting(value: str, reason: str) -> StateConfigError:
+    return StateConfigError(
         f"{STATE_ENV}={mask_url(value)!r} is not a valid state store: {reason}; use e.g. {_EXAMPLES}"
     )
 

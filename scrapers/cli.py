@@ -18,7 +18,7 @@ import httpx
 import yaml
 
 from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
-from proxy.state import STATE_ENV, MemoryStore, open_store
+from proxy.state import STATE_ENV, MemoryStore, StateConfigError, open_store
 from scrapers.core.clock import SystemClock
 from scrapers.core.errors import (
     CourtsideError,
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UsageError,
         ReplayMissError,
         ProxyConfigError,
+        StateConfigError,
     ) as exc:
         print(f"error: {redactor(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,6 +6,7 @@ row and a new upstream quirk is a setting, not a branch in the fetch loop.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import math
 from collections.abc import Mapping
@@ -57,6 +58,7 @@ class Classified:
     outcome: Outcome
     reason: str
     retry_after: float | None = None
+    status: int | None = None  # the HTTP status behind the verdict; None for exceptions
 
 
 def classify_response(
@@ -66,6 +68,17 @@ def classify_response(
     expect: BodyKind,
     rules: SourceRules = DEFAULT_RULES,
     now: datetime | None = None,
+) -> Classified:
+    return dataclasses.replace(_classify_response(status, headers, body, expect, rules, now), status=status)
+
+
+def _classify_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    expect: BodyKind,
+    rules: SourceRules,
+    now: datetime | None,
 ) -> Classified:
     lowered = {k.lower(): v for k, v in headers.items()}
     retry_after = parse_retry_after(lowered.get("retry-after"), now)

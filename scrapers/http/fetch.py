@@ -51,6 +51,19 @@ class _RetryHere(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class _Route:
+    """One request on one endpoint (a proxy of a tier, or direct): what every attempt there needs."""
+
+    request: Request
+    policy: SourcePolicy
+    log: AttemptLog
+    budget: _Budget
+    tier: Tier
+    endpoint: ProxyEndpoint | None
+    breaker: ProxyBreaker | None
+
+
 @dataclass
 class _Budget:
     """Mutable view of the job budget shared by every request of one job."""
@@ -109,35 +122,29 @@ class Fetcher:
         if not tiers:
             raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
         last: ScrapeError | None = None
-        blocked_tiers: set[str] = set()
+        forbidden_tiers: set[str] = set()
         for tier in await self.pool.plan(request.host, tiers):
             for endpoint in tier.proxies or (None,):
                 breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
                 if breaker is not None and not breaker.admits():
                     continue
+                route = _Route(request, policy, log, shared, tier, endpoint, breaker)
                 try:
-                    return await self._on_endpoint(request, policy, log, shared, tier, endpoint, breaker)
+                    return await self._on_endpoint(route)
                 except _MovedOn as moved:
                     last = moved.error
-                    if moved.error.outcome is Outcome.BLOCKED:
-                        blocked_tiers.add(tier.name)
+                    if moved.verdict.outcome is Outcome.BLOCKED and moved.verdict.status == 403:
+                        forbidden_tiers.add(tier.name)
         if last is None:
             raise ScrapeError(Outcome.PROXY, f"every proxy allowed for {request.host} has an open circuit")
-        if last.outcome is Outcome.BLOCKED and len(tiers) > 1 and blocked_tiers == {t.name for t in tiers}:
-            # Refused on every tier including the cheapest: the endpoint itself changed, not our IPs.
-            raise ScrapeError(Outcome.STRUCTURAL, f"403/blocked on every tier for {request.describe()}")
+        if len(tiers) > 1 and forbidden_tiers == {t.name for t in tiers}:
+            # 403 on every tier including the cheapest: the endpoint itself changed, not our IPs.
+            # Hangs and challenge pages everywhere stay `blocked`: those are how sites block fleets.
+            raise ScrapeError(Outcome.STRUCTURAL, f"HTTP 403 on every tier for {request.describe()}")
         raise last
 
-    async def _on_endpoint(
-        self,
-        request: Request,
-        policy: SourcePolicy,
-        log: AttemptLog,
-        budget: _Budget,
-        tier: Tier,
-        endpoint: ProxyEndpoint | None,
-        breaker: ProxyBreaker | None,
-    ) -> Page:
+    async def _on_endpoint(self, route: _Route) -> Page:
+        request, policy, budget = route.request, route.policy, route.budget
         limiter = await self._limiter(request.host, policy)
         backoff = wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
 
@@ -148,10 +155,10 @@ class Fetcher:
             return min(float(backoff(state)), max(0.0, budget.remaining))
 
         def stop(state: RetryCallState) -> bool:
+            # Called once per failed attempt that could be retried; a retry granted here is spent.
             failure = state.outcome.exception() if state.outcome else None
-            transient_tries = state.attempt_number
             transient = isinstance(failure, _RetryHere) and failure.error.outcome is Outcome.TRANSIENT
-            if transient and transient_tries > policy.transient_retries:
+            if transient and state.attempt_number > policy.transient_retries:
                 return True
             if budget.retries_left <= 0 or budget.remaining <= 0:
                 return True
@@ -164,10 +171,10 @@ class Fetcher:
             ):
                 with attempt:
                     ticket = await limiter.acquire(deadline=budget.deadline)
-                    verdict, page = await self._attempt(request, policy, log, budget, tier, endpoint, breaker)
+                    verdict, page = await self._attempt(route)
                     if page is not None:
                         limiter.on_success(ticket)
-                        await self.pool.record(request.host, tier.name, raises_score=False, clean=True)
+                        await self.pool.record(request.host, route.tier.name, raises_score=False, clean=True)
                         await self._flush_rates()
                         return page
                     error = ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}")
@@ -183,29 +190,21 @@ class Fetcher:
                     if verdict.outcome in RETRY_HERE:
                         raise _RetryHere(error, verdict.retry_after)
                     if verdict.outcome in MOVE_ON:
-                        await self.pool.record(request.host, tier.name, raises_score=True, clean=False)
-                        raise _MovedOn(error)
+                        await self.pool.record(request.host, route.tier.name, raises_score=True, clean=False)
+                        raise _MovedOn(error, verdict)
                     raise error
         except _RetryHere as exhausted:
             raise exhausted.error from None
         raise AssertionError("tenacity returned without an outcome")  # pragma: no cover
 
-    async def _attempt(
-        self,
-        request: Request,
-        policy: SourcePolicy,
-        log: AttemptLog,
-        budget: _Budget,
-        tier: Tier,
-        endpoint: ProxyEndpoint | None,
-        breaker: ProxyBreaker | None,
-    ) -> tuple[Classified, Page | None]:
+    async def _attempt(self, route: _Route) -> tuple[Classified, Page | None]:
+        breaker = route.breaker
         if breaker is None:
-            return await self._send(request, policy, log, budget, tier, endpoint)
+            return await self._send(route)
         breaker.probing = breaker.will_probe
         try:
             with breaker.circuit.calling():
-                verdict, page = await self._send(request, policy, log, budget, tier, endpoint)
+                verdict, page = await self._send(route)
                 if verdict.outcome in MOVE_ON:
                     raise _ProxyFault(verdict)
                 return verdict, page
@@ -218,18 +217,11 @@ class Fetcher:
             breaker.probing = False
             await self.pool.save(breaker)
 
-    async def _send(
-        self,
-        request: Request,
-        policy: SourcePolicy,
-        log: AttemptLog,
-        budget: _Budget,
-        tier: Tier,
-        endpoint: ProxyEndpoint | None,
-    ) -> tuple[Classified, Page | None]:
-        rules = policy.rules_for(request.host)
-        timeout = min(policy.timeout_for(tier.name), max(0.001, budget.remaining))
-        client = self._client(endpoint)
+    async def _send(self, route: _Route) -> tuple[Classified, Page | None]:
+        request, tier = route.request, route.tier
+        rules = route.policy.rules_for(request.host)
+        timeout = min(route.policy.timeout_for(tier.name), max(0.001, route.budget.remaining))
+        client = self._client(route.endpoint)
         outgoing = self._build(client, request, timeout)
         started = time.monotonic()
         try:
@@ -237,22 +229,17 @@ class Fetcher:
         except ReplayMissError:
             raise
         except httpx.HTTPError as exc:
-            verdict = classify_exception(exc, rules, via_proxy=endpoint is not None)
-            log.add(
-                Attempt(
-                    request.host, tier.name, verdict.outcome, None, verdict.reason, time.monotonic() - started
-                )
+            verdict = classify_exception(exc, rules, via_proxy=route.endpoint is not None)
+        else:
+            verdict = classify_response(
+                response.status_code, response.headers, response.content, request.expect, rules
             )
-            return verdict, None
-        verdict = classify_response(
-            response.status_code, response.headers, response.content, request.expect, rules
-        )
-        log.add(
+        route.log.add(
             Attempt(
                 request.host,
                 tier.name,
                 verdict.outcome,
-                response.status_code,
+                verdict.status,
                 verdict.reason,
                 time.monotonic() - started,
             )
@@ -262,7 +249,7 @@ class Fetcher:
         try:
             page = to_page(request, response.status_code, response.headers, response.content, verdict=verdict)
         except ScrapeError as exc:
-            return Classified(exc.outcome, str(exc)), None
+            return Classified(exc.outcome, str(exc), status=response.status_code), None
         return verdict, page
 
     def _client(self, endpoint: ProxyEndpoint | None) -> httpx.AsyncClient:
@@ -274,7 +261,11 @@ class Fetcher:
                 proxy_url, password = endpoint.connect_url(self.environ)
                 if password:
                     self.redactor.add(password)
-            client = httpx.AsyncClient(transport=self._transport, proxy=proxy_url, follow_redirects=True)
+            # trust_env=False: routes come from the proxy tiers only; an ambient HTTP_PROXY would
+            # silently put every "direct" request through some other proxy.
+            client = httpx.AsyncClient(
+                transport=self._transport, proxy=proxy_url, follow_redirects=True, trust_env=False
+            )
             self._clients[key] = client
         return client
 
@@ -337,5 +328,6 @@ class Fetcher:
 
 
 class _MovedOn(Exception):
-    def __init__(self, error: ScrapeError) -> None:
+    def __init__(self, error: ScrapeError, verdict: Classified) -> None:
         self.error = error
+        self.verdict = verdict

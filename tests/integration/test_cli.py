@@ -181,3 +181,17 @@ def test_cross_option_problem_exits_2_before_any_request(
     assert code == 2
     assert "option 'endDate': 2024-01-15 is before startDate 2024-01-16" in err
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_unusable_state_store_setting_exits_2_with_examples(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COURTSIDE_STATE", str(tmp_path / "state.sqlite"))  # a path without sqlite:
+    code, _, err = _run(
+        ["run", "nbac_scoreboard_v2", "--gamedate", "2024-01-15", "--out", str(tmp_path / "out")], capsys
+    )
+    assert code == 2
+    assert "COURTSIDE_STATE" in err
+    assert "unknown scheme" in err
+    assert "sqlite:.courtside/state.sqlite" in err
+    assert not (tmp_path / "out").exists()

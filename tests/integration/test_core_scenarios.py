@@ -1,0 +1,462 @@
+"""The resilient core against faults on real loopback sockets: Fetcher -> forward proxies -> upstream.
+
+Every request targets `https://api.courtside.test`; the upstream override of the core points it at
+the loopback Upstream, exactly as an operator points the fleet at a simulator. Proxies are real
+aiohttp forward proxies. Nothing of the core is mocked. No test sleeps: waits happen only where
+the core itself must wait (a Retry-After of 1 s, a 0.2 s timeout against a hanging host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from proxy.config import BreakerSettings, ProxyConfig, ProxyEndpoint, Tier
+from proxy.pool import BREAKER_NAMESPACE
+from proxy.state import MemoryStore, StateStore
+from scrapers.core.errors import ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.http.attempts import AttemptLog
+from scrapers.http.classify import SourceRules
+from scrapers.http.fetch import Fetcher
+from scrapers.http.policy import SourcePolicy
+from scrapers.http.ratelimit import RateSettings
+from scrapers.http.request import Page, Request
+from tests.harness import (
+    Behaviour,
+    ForwardProxy,
+    Upstream,
+    hang,
+    respond,
+    respond_json,
+    sequence,
+)
+
+pytestmark = pytest.mark.integration
+
+BASE = "https://api.courtside.test"
+HOST = "api.courtside.test"
+PATH = "/v1/games"
+OK_BODY = {"games": [{"id": 1}]}
+# Fast enough that the limiter never shapes a scenario unless the scenario is about the limiter.
+FAST = RateSettings(rate=1000.0, burst=100, ceiling=1000.0, floor=1.0, increase_step=1.0)
+# Guard against a deadlock turning into a hung test run; never reached by a passing test.
+HANG_GUARD_SECONDS = 60.0
+
+
+def policy(tiers: Sequence[str] = ("direct",), **overrides: Any) -> SourcePolicy:
+    settings: dict[str, Any] = {
+        "name": "test",
+        "tiers": tuple(tiers),
+        "start_tier": tiers[0],
+        "default_timeout": 5.0,
+        "backoff_initial": 0.01,
+        "backoff_max": 0.05,
+        "rate": FAST,
+    }
+    return SourcePolicy(**{**settings, **overrides})
+
+
+def ok(payload: Any = None) -> Behaviour:
+    return respond_json(OK_BODY if payload is None else payload)
+
+
+@dataclass
+class World:
+    upstream: Upstream
+    proxies: dict[str, ForwardProxy]
+    fetcher: Fetcher
+    store: StateStore
+    log: AttemptLog = field(default_factory=AttemptLog)
+
+    @property
+    def target(self) -> str:
+        """What a forward proxy sees as the target host of our requests."""
+        return f"127.0.0.1:{self.upstream.port}"
+
+    async def fetch(self, pol: SourcePolicy, path: str = PATH) -> Page:
+        request = Request(BASE + path)
+        return await asyncio.wait_for(
+            self.fetcher.fetch(request, pol, self.log, self.fetcher.budget(pol)), HANG_GUARD_SECONDS
+        )
+
+    async def fail(self, pol: SourcePolicy, path: str = PATH) -> ScrapeError:
+        with pytest.raises(ScrapeError) as caught:
+            await self.fetch(pol, path)
+        assert caught.value.outcome is not Outcome.NO_DATA
+        return caught.value
+
+    def tiers_tried(self) -> list[str]:
+        return [attempt.tier for attempt in self.log.attempts]
+
+    def outcomes(self) -> list[Outcome]:
+        return [attempt.outcome for attempt in self.log.attempts]
+
+
+@asynccontextmanager
+async def world(
+    routes: dict[str, Behaviour],
+    tiers: Sequence[tuple[str, Sequence[str]]] = (("direct", ()),),
+    breaker: BreakerSettings | None = None,
+    store: StateStore | None = None,
+) -> AsyncIterator[World]:
+    """An upstream, one ForwardProxy per proxy name, and a Fetcher wired to them."""
+    async with AsyncExitStack() as stack:
+        upstream = await stack.enter_async_context(Upstream(routes))
+        proxies: dict[str, ForwardProxy] = {}
+        config_tiers = []
+        for tier_name, names in tiers:
+            endpoints = []
+            for name in names:
+                proxies[name] = await stack.enter_async_context(ForwardProxy(name))
+                endpoints.append(ProxyEndpoint(name, tier_name, proxies[name].url))
+            config_tiers.append(Tier(tier_name, tuple(endpoints)))
+        config = ProxyConfig(tuple(config_tiers), breaker or BreakerSettings())
+        state = store or MemoryStore()
+        fetcher = Fetcher(proxies=config, store=state, upstream_overrides={BASE: upstream.url}, environ={})
+        stack.push_async_callback(fetcher.aclose)
+        yield World(upstream, proxies, fetcher, state)
+
+
+def _run(scenario: Any) -> None:
+    asyncio.run(scenario())
+
+
+# --- 403 from a proxy: escalate, remember, drift back ----------------------------------------------
+
+
+def test_403_from_a_datacenter_proxy_escalates_and_later_requests_start_at_residential() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        async with world({PATH: ok()}, tiers) as w:
+            w.proxies["dc1"].forbid_hosts({w.target})
+            pol = policy(["datacenter", "residential"])
+
+            page = await w.fetch(pol)
+
+            assert page.data == OK_BODY
+            assert page.outcome is Outcome.OK
+            assert w.outcomes() == [Outcome.BLOCKED, Outcome.OK]
+            assert w.tiers_tried() == ["datacenter", "residential"]
+            # The job needed two requests: one refused by the datacenter proxy, one that reached
+            # the upstream through the residential proxy.
+            assert [r.outcome for r in w.proxies["dc1"].requests] == ["forbidden"]
+            assert w.upstream.proxies() == Counter({"res1": 1})
+
+            await w.fetch(pol)
+
+            assert len(w.proxies["dc1"].requests) == 1  # not asked again: the tier score remembers
+            assert w.upstream.proxies() == Counter({"res1": 2})
+            assert w.tiers_tried()[2:] == ["residential"]
+
+    _run(scenario)
+
+
+def test_clean_requests_bring_traffic_back_to_the_cheap_tier() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        async with world({PATH: ok()}, tiers) as w:
+            w.proxies["dc1"].forbid_hosts({w.target})
+            pol = policy(["datacenter", "residential"])
+            await w.fetch(pol)
+            w.proxies["dc1"].healthy()
+
+            carriers = []
+            for _ in range(6):
+                await w.fetch(pol)
+                carriers.append(w.upstream.requests[-1].proxy)
+
+            # Score 1.0 after the block decays by 0.8 per clean request: 0.8, 0.64, 0.51, 0.41 < 0.5.
+            assert carriers == ["res1", "res1", "res1", "dc1", "dc1", "dc1"]
+            # Seven clean requests since the block, plus a sliver of time decay.
+            assert (await w.fetcher.pool.scores(HOST))["datacenter"] == pytest.approx(0.8**7, rel=1e-3)
+
+    _run(scenario)
+
+
+def test_403_on_every_tier_is_structural_not_blocked() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        async with world({PATH: respond(403, "Forbidden")}, tiers) as w:
+            error = await w.fail(policy(["datacenter", "residential"]))
+
+            assert error.outcome is Outcome.STRUCTURAL
+            assert "403 on every tier" in str(error)
+            assert w.upstream.proxies() == Counter({"dc1": 1, "res1": 1})
+
+    _run(scenario)
+
+
+def test_a_host_that_hangs_on_every_tier_stays_blocked() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        pol = policy(
+            ["datacenter", "residential"],
+            default_timeout=0.2,
+            host_rules={HOST: SourceRules(hang_means_blocked=True)},
+        )
+        async with world({PATH: hang()}, tiers) as w:
+            error = await w.fail(pol)
+
+            assert error.outcome is Outcome.BLOCKED
+            assert w.tiers_tried() == ["datacenter", "residential"]
+
+    _run(scenario)
+
+
+# --- per-proxy circuit breakers ----------------------------------------------------------------------
+
+
+async def _age_breaker(w: World, key: str, seconds: float) -> None:
+    """Move the breaker's opening back in time, as the reset timeout passing would."""
+    stored = await w.store.get(BREAKER_NAMESPACE, key)
+    assert stored is not None
+    assert stored["state"] == "open"
+    opened = datetime.fromisoformat(stored["opened_at"]) - timedelta(seconds=seconds)
+    await w.store.put(BREAKER_NAMESPACE, key, {**stored, "opened_at": opened.isoformat()})
+
+
+@pytest.mark.parametrize("fault", ["407", "refused"])
+def test_failing_proxy_opens_its_breaker_is_skipped_and_one_probe_closes_it(fault: str) -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["bad", "good"]),)
+        settings = BreakerSettings(fail_max=3, reset_seconds=300)
+        async with world({PATH: ok()}, tiers, breaker=settings) as w:
+            bad = w.proxies["bad"]
+            if fault == "407":
+                bad.auth_required()
+            else:
+                await bad.refuse()
+            pol = policy(["datacenter"])
+
+            for _ in range(3):
+                assert (await w.fetch(pol)).data == OK_BODY
+            key = f"datacenter/bad/{HOST}"
+            stored = await w.store.get(BREAKER_NAMESPACE, key)
+            assert stored is not None
+            assert stored["state"] == "open"
+            assert w.outcomes() == [Outcome.PROXY, Outcome.OK] * 3
+
+            seen_by_bad = len(bad.requests)
+            await w.fetch(pol)
+            assert len(bad.requests) == seen_by_bad  # open: skipped, not tried "anyway"
+            assert w.outcomes()[-1:] == [Outcome.OK]
+            assert w.upstream.proxies() == Counter({"good": 4})
+
+            if fault == "refused":
+                await bad.accept()
+            bad.healthy()
+            await _age_breaker(w, key, 301)
+            probes = await asyncio.gather(*(w.fetch(pol) for _ in range(5)))
+
+            assert all(page.data == OK_BODY for page in probes)
+            # Half-open admits exactly one probe; the concurrent requests went to the good proxy.
+            assert w.upstream.proxies() == Counter({"good": 8, "bad": 1})
+            closed = await w.store.get(BREAKER_NAMESPACE, key)
+            assert closed is not None
+            assert (closed["state"], closed["failures"]) == ("closed", 0)
+
+            await w.fetch(pol)
+            assert w.upstream.requests[-1].proxy == "bad"  # closed again: first in line
+
+    _run(scenario)
+
+
+def test_open_breakers_on_a_whole_tier_move_on_honestly_to_the_next_tier() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        settings = BreakerSettings(fail_max=1, reset_seconds=300)
+        async with world({PATH: ok()}, tiers, breaker=settings) as w:
+            w.proxies["dc1"].auth_required()
+            # Forget the tier score the 407 raised, so the second request starts at datacenter
+            # again and only the open breaker can send it on.
+            pol = policy(["datacenter", "residential"])
+            await w.fetch(pol)
+            await w.store.delete("tier", HOST)
+
+            await w.fetch(pol)
+
+            assert len(w.proxies["dc1"].requests) == 1
+            assert w.tiers_tried() == ["datacenter", "residential", "residential"]
+
+    _run(scenario)
+
+
+def test_every_circuit_open_fails_as_proxy_without_sending() -> None:
+    async def scenario() -> None:
+        settings = BreakerSettings(fail_max=1, reset_seconds=300)
+        async with world({PATH: ok()}, (("datacenter", ["dc1"]),), breaker=settings) as w:
+            w.proxies["dc1"].auth_required()
+            pol = policy(["datacenter"])
+            assert (await w.fail(pol)).outcome is Outcome.PROXY
+
+            error = await w.fail(pol)
+
+            assert error.outcome is Outcome.PROXY
+            assert "open circuit" in str(error)
+            assert len(w.proxies["dc1"].requests) == 1
+            assert w.upstream.count() == 0
+
+    _run(scenario)
+
+
+# --- 429 and the adaptive limiter ---------------------------------------------------------------------
+
+
+def test_429_with_retry_after_waits_at_least_that_long_then_succeeds() -> None:
+    async def scenario() -> None:
+        route = sequence([respond(429, "slow down", {"Retry-After": "1"}), ok()])
+        async with world({PATH: route}) as w:
+            page = await w.fetch(policy())
+
+            assert page.data == OK_BODY
+            first, second = w.upstream.requests
+            assert second.at - first.at >= 1.0
+            # The job needed two upstream requests: the 429 and the retry after the pause.
+            assert w.outcomes() == [Outcome.RATE_LIMITED, Outcome.OK]
+            assert w.tiers_tried() == ["direct", "direct"]
+
+    _run(scenario)
+
+
+def test_a_burst_of_429s_cuts_the_rate_once() -> None:
+    async def scenario() -> None:
+        burst = 5
+        rate = RateSettings(rate=100.0, burst=burst, ceiling=200.0, floor=1.0, increase_step=10.0)
+        route = sequence([*[respond(429, "", {"Retry-After": "1"})] * burst, ok()])
+        async with world({PATH: route}) as w:
+            pages = await asyncio.gather(*(w.fetch(policy(rate=rate)) for _ in range(burst)))
+
+            assert all(page.data == OK_BODY for page in pages)
+            assert w.fetcher.rates() == {HOST: 50.0}  # halved once, not 100 * 0.5**5
+            assert w.upstream.count() == 2 * burst
+            retried = sorted(r.at for r in w.upstream.requests)[burst:]
+            first_429 = min(r.at for r in w.upstream.requests)
+            assert min(retried) - first_429 >= 1.0  # every retry honoured the host-wide pause
+
+    _run(scenario)
+
+
+def test_retry_after_longer_than_the_time_left_ends_rate_limited_at_once() -> None:
+    async def scenario() -> None:
+        async with world({PATH: respond(429, "", {"Retry-After": "120"})}) as w:
+            error = await w.fail(policy(deadline_seconds=30.0))
+
+            assert error.outcome is Outcome.RATE_LIMITED
+            assert "exceeds" in str(error)
+            assert w.upstream.count() == 1
+
+    _run(scenario)
+
+
+def test_persistent_429_exhausts_the_budget_as_rate_limited_never_no_data() -> None:
+    async def scenario() -> None:
+        async with world({PATH: respond(429, "")}) as w:
+            error = await w.fail(policy(retry_budget=3))
+
+            assert error.outcome is Outcome.RATE_LIMITED
+            assert w.upstream.count() == 4  # the first try and the budget's three retries
+
+    _run(scenario)
+
+
+# --- transient failures, hangs, deadlines -------------------------------------------------------------
+
+
+def test_503_is_retried_on_the_same_tier_without_escalating() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        route = sequence([respond(503), respond(503), ok()])
+        async with world({PATH: route}, tiers) as w:
+            page = await w.fetch(policy(["datacenter", "residential"]))
+
+            assert page.data == OK_BODY
+            assert w.tiers_tried() == ["datacenter"] * 3
+            assert w.proxies["res1"].requests == []
+            assert await w.fetcher.pool.scores(HOST) == {}  # origin 5xx never raise a tier score
+
+    _run(scenario)
+
+
+def test_503_that_never_ends_fails_transient_on_the_same_tier() -> None:
+    async def scenario() -> None:
+        tiers = (("datacenter", ["dc1"]), ("residential", ["res1"]))
+        async with world({PATH: respond(503)}, tiers) as w:
+            error = await w.fail(policy(["datacenter", "residential"], transient_retries=3))
+
+            assert error.outcome is Outcome.TRANSIENT
+            assert w.upstream.proxies() == Counter({"dc1": 4})
+            assert w.proxies["res1"].requests == []
+
+    _run(scenario)
+
+
+def test_hanging_host_marked_hang_means_blocked_is_blocked() -> None:
+    async def scenario() -> None:
+        pol = policy(default_timeout=0.2, host_rules={HOST: SourceRules(hang_means_blocked=True)})
+        async with world({PATH: hang()}) as w:
+            error = await w.fail(pol)
+
+            assert error.outcome is Outcome.BLOCKED
+            assert w.upstream.count() == 1  # blocked moves on; it is never retried on the same route
+
+    _run(scenario)
+
+
+def test_hanging_host_without_the_rule_is_transient() -> None:
+    async def scenario() -> None:
+        async with world({PATH: hang()}) as w:
+            error = await w.fail(policy(default_timeout=0.2, transient_retries=1))
+
+            assert error.outcome is Outcome.TRANSIENT
+            assert w.upstream.count() == 2
+
+    _run(scenario)
+
+
+def test_deadline_reached_fails_with_its_class() -> None:
+    async def scenario() -> None:
+        async with world({PATH: hang()}) as w:
+            error = await w.fail(policy(deadline_seconds=0.5, transient_retries=100, retry_budget=100))
+
+            assert error.outcome is Outcome.TRANSIENT
+            # Each attempt's timeout is cut to the time left, so the job ends at its deadline
+            # instead of starting a fresh 5 s attempt.
+            assert w.upstream.count() >= 1
+            assert sum(attempt.seconds for attempt in w.log.attempts) < 5.0
+
+    _run(scenario)
+
+
+# --- load -----------------------------------------------------------------------------------------------
+
+
+def test_100_concurrent_requests_share_one_limiter_and_breaker_set_without_exceeding_the_ceiling() -> None:
+    async def scenario() -> None:
+        burst, ceiling = 10, 200.0
+        rate = RateSettings(rate=150.0, burst=burst, ceiling=ceiling, floor=1.0, increase_step=25.0)
+        async with world({PATH: ok()}, (("datacenter", ["dc1"]),)) as w:
+            pages = await asyncio.gather(*(w.fetch(policy(["datacenter"], rate=rate)) for _ in range(100)))
+
+            assert len(pages) == 100
+            assert all(page.outcome is Outcome.OK for page in pages)
+            assert w.upstream.proxies() == Counter({"dc1": 100})
+            arrivals = sorted(r.at for r in w.upstream.requests)
+            # A token bucket grants at most burst + ceiling * T in any window T. Arrival times add
+            # loopback jitter to grant times, so allow one more burst of slack; without a limiter
+            # all 100 arrive within a few milliseconds and this fails by far.
+            for i in range(len(arrivals)):
+                for j in range(i + 1, len(arrivals)):
+                    assert j - i + 1 <= 2 * burst + ceiling * (arrivals[j] - arrivals[i])
+            assert w.fetcher.rates()[HOST] <= ceiling
+            breaker = w.fetcher.pool.breakers()[0]
+            assert breaker.state == "closed"
+
+    _run(scenario)
