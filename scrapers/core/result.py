@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapers.core.fanout import FanOutRef
 from scrapers.core.outcome import Outcome, RunStatus
 
 
@@ -28,6 +29,7 @@ class RunResult:
     error_message: str | None = None
     no_data_reason: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    fan_out: tuple[FanOutRef, ...] = ()  # ids for per-game / per-event child jobs
 
     @property
     def ok(self) -> bool:
@@ -52,4 +54,5 @@ class RunResult:
             "duration_seconds": round(self.duration_seconds, 3),
             "attempts": dict(self.attempts),
             "warnings": list(self.warnings),
+            "fan_out": [ref.to_dict() for ref in self.fan_out],
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -30,8 +30,8 @@ from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.request import Page, Request
 from scrapers.sinks.base import Sink
 
-# Pagination guard: an upstream that keeps handing out cursors must not keep a job alive forever.
-MAX_PAGES_PER_REQUEST = 500
+# Guard: an upstream that keeps handing out cursors must not keep a job alive forever.
+MAX_PAGES_PER_JOB = 2000
 # Same-second landings with different content get the next free second (the path contract only
 # has second resolution); this bounds how far we look.
 MAX_TIMESTAMP_BUMPS = 30
@@ -132,6 +132,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         error_type=failure[1] if failure else None,
         error_message=ctx.redactor(failure[2]) if failure else None,
         no_data_reason=parsed.no_data_reason if parsed and not failure else None,
+        fan_out=parsed.fan_out if parsed and not failure else (),
     )
     await ctx.events.publish(completion_message(result, job, ctx))
     return result
@@ -145,27 +146,44 @@ async def _fetch_all(
     budget: JobBudget,
     ctx: RunContext,
 ) -> list[Page]:
-    async def walk(first: Request) -> list[Page]:
-        pages = [await ctx.fetcher.fetch(first, policy, log, budget)]
-        while (following := scraper.next_request(opts, pages[-1])) is not None:
-            if len(pages) >= MAX_PAGES_PER_REQUEST:
+    fetched = 0
+
+    async def walk(request: Request) -> list[Page]:
+        # Pagination (one follow-up) loops here; fan-out (several) fetches concurrently, since
+        # the limiter and breakers already bound what reaches each host.
+        nonlocal fetched
+        pages: list[Page] = []
+        while True:
+            fetched += 1
+            if fetched > MAX_PAGES_PER_JOB:
                 raise ScrapeError(
-                    Outcome.STRUCTURAL, f"more than {MAX_PAGES_PER_REQUEST} pages for {first.describe()}"
+                    Outcome.STRUCTURAL, f"more than {MAX_PAGES_PER_JOB} pages, last {request.describe()}"
                 )
-            pages.append(await ctx.fetcher.fetch(following, policy, log, budget))
+            page = await ctx.fetcher.fetch(request, policy, log, budget)
+            pages.append(page)
+            following = list(scraper.follow_ups(opts, page))
+            if len(following) != 1:
+                break
+            request = following[0]
+        if following:
+            pages.extend(page for chain in await _gather(walk(r) for r in following) for page in chain)
         return pages
 
-    chains: list[list[Page]] = []
+    chains = await _gather(walk(request) for request in scraper.requests(opts))
+    return [page for chain in chains for page in chain]
+
+
+async def _gather(walks: Iterable[Coroutine[Any, Any, list[Page]]]) -> list[list[Page]]:
+    """All chains in order, or the first classified failure (a failed page fails the job)."""
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(walk(request)) for request in scraper.requests(opts)]
-        chains = [task.result() for task in tasks]
+            tasks = [group.create_task(walk) for walk in walks]
     except* ReplayMissError as misses:
         raise misses.exceptions[0] from None
     except* ScrapeError as failures:
         # Report the first classified failure; the others were cancelled or are of the same run.
         raise failures.exceptions[0] from None
-    return [page for chain in chains for page in chain]
+    return [task.result() for task in tasks]
 
 
 def _parse(scraper: Scraper[Any], opts: Any, pages: Sequence[Page], ctx: ParseContext) -> Parsed:

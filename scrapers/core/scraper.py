@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
+from scrapers.core.fanout import FanOutRef
 from scrapers.http.request import Page, Request
 
 OptionsT = TypeVar("OptionsT")
@@ -30,6 +31,8 @@ class Parsed:
     no_data_reason: str | None = None
     path_values: Mapping[str, str] = field(default_factory=dict)
     raw_artifact: bytes | None = None
+    # Ids that per-game / per-event scrapers expand from (scoreboards, schedules, event lists).
+    fan_out: tuple[FanOutRef, ...] = ()
 
     def __post_init__(self) -> None:
         if self.record_count < 0:
@@ -71,6 +74,16 @@ class Scraper(ABC, Generic[OptionsT]):
     def next_request(self, opts: OptionsT, page: Page) -> Request | None:
         """The next page of a paginated fetch, or None. Pagination is part of the fetch plan."""
         return None
+
+    def follow_ups(self, opts: OptionsT, page: Page) -> Sequence[Request]:
+        """Requests that depend on `page`, fetched in the same job through the same core.
+
+        The default is pagination (`next_request`). Override it for fan-out inside one job, e.g. a
+        date's events page -> one offers request per event. Their pages follow `page` in the list
+        handed to `parse`, in the order returned here (each with its own follow-ups after it).
+        """
+        following = self.next_request(opts, page)
+        return () if following is None else (following,)
 
     @abstractmethod
     def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:

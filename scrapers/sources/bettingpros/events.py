@@ -13,6 +13,7 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request
@@ -79,7 +80,20 @@ class BpEvents(Scraper[BpEventsOptions]):
         if not events:
             reason = f"BettingPros lists no {opts.sport} events on {opts.date.isoformat()}"
             return Parsed(document=document, record_count=0, no_data_reason=reason)
-        return Parsed(document=document, record_count=len(events))
+        return Parsed(document=document, record_count=len(events), fan_out=_event_refs(events))
+
+
+def _event_refs(events: dict[str, dict[str, Any]]) -> tuple[EventRef, ...]:
+    return tuple(
+        EventRef(
+            event_id=key,
+            source="bettingpros",
+            commence_time=event.get("scheduled"),
+            away_team=event.get("away"),
+            home_team=event.get("home"),
+        )
+        for key, event in events.items()
+    )
 
 
 def _document(

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 from scrapers.core.errors import ParseError
+from scrapers.core.fanout import GameRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, result_sets
+from scrapers.sources.nbac.result_sets import Row
 
 URL = "https://stats.nba.com/stats/scoreboardV2"
 SOURCE = "nba_scoreboard_v2"
-
-Row = Mapping[str, Any]
+ENDPOINT = "scoreboardV2"
 
 # Columns without which a game cannot be assembled; any other column may be absent (then null).
 GAME_HEADER_KEYS = ("GAME_ID", "HOME_TEAM_ID", "VISITOR_TEAM_ID")
@@ -74,16 +75,28 @@ class NbacScoreboardV2(Scraper[ScoreboardV2Options]):
         if page.outcome is Outcome.NO_DATA:
             reason = f"stats.nba.com answered HTTP {page.status} without content for {opts.gamedate}"
             return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
-        result_sets = _result_sets(page.data)
-        _check_answered_date(page.data, opts.gamedate)
-        game_rows = _table(result_sets, "GameHeader", GAME_HEADER_KEYS)
-        line_rows = _table(result_sets, "LineScore", LINE_SCORE_KEYS)
+        sets = result_sets.result_sets(page.data, ENDPOINT)
+        result_sets.check_echoed_date(page.data, "GameDate", opts.gamedate, ENDPOINT)
+        game_rows = result_sets.table(sets, "GameHeader", GAME_HEADER_KEYS, ENDPOINT)
+        line_rows = result_sets.table(sets, "LineScore", LINE_SCORE_KEYS, ENDPOINT)
         if not game_rows:
             reason = f"scoreboardV2 lists no games on {opts.gamedate} (empty GameHeader)"
             return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
         lines = _index_lines(line_rows)
         games = [_game(row, lines) for row in game_rows]
-        return Parsed(_document(opts, ctx, games), record_count=len(games))
+        refs = tuple(_game_ref(game, opts.gamedate) for game in games)
+        return Parsed(_document(opts, ctx, games), record_count=len(games), fan_out=refs)
+
+
+def _game_ref(game: Mapping[str, Any], gamedate: date) -> GameRef:
+    code = game["gameCode"]
+    return GameRef(
+        game_id=game["gameId"],
+        game_date=gamedate.isoformat(),
+        game_code=code if isinstance(code, str) and code else None,
+        away_team=game["awayTeam"]["teamTricode"],
+        home_team=game["homeTeam"]["teamTricode"],
+    )
 
 
 def _single_page(pages: Sequence[Page]) -> Page:
@@ -102,50 +115,6 @@ def _document(opts: ScoreboardV2Options, ctx: ParseContext, games: list[dict[str
         "source": SOURCE,
         "scoreboard": {"games": games},
     }
-
-
-def _result_sets(data: Any) -> list[Any]:
-    if not isinstance(data, dict) or not isinstance(data.get("resultSets"), list):
-        raise ParseError("scoreboardV2 body is not an object with a 'resultSets' list")
-    result_sets: list[Any] = data["resultSets"]
-    return result_sets
-
-
-def _check_answered_date(data: Mapping[str, Any], gamedate: date) -> None:
-    """The endpoint echoes the date it answered; another day's games must never land under ours."""
-    parameters = data.get("parameters")
-    answered = parameters.get("GameDate") if isinstance(parameters, dict) else None
-    if not isinstance(answered, str):
-        return
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
-        try:
-            day = datetime.strptime(answered, fmt).date()
-        except ValueError:
-            continue
-        if day != gamedate:
-            raise ParseError(f"scoreboardV2 answered GameDate {answered}, not the requested {gamedate}")
-        return
-
-
-def _table(result_sets: list[Any], name: str, required: tuple[str, ...]) -> list[Row]:
-    """One named result set as a list of column-name -> value rows."""
-    found = next((rs for rs in result_sets if isinstance(rs, dict) and rs.get("name") == name), None)
-    if found is None:
-        raise ParseError(f"scoreboardV2 has no '{name}' result set")
-    columns, rows = found.get("headers"), found.get("rowSet")
-    if not (
-        isinstance(columns, list) and all(isinstance(c, str) for c in columns) and isinstance(rows, list)
-    ):
-        raise ParseError(f"scoreboardV2 '{name}' lacks a 'headers' list of names or a 'rowSet' list")
-    missing = [column for column in required if column not in columns]
-    if missing:
-        raise ParseError(f"scoreboardV2 '{name}' lacks the columns {', '.join(missing)}")
-    table: list[Row] = []
-    for index, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != len(columns):
-            raise ParseError(f"scoreboardV2 '{name}' row {index} does not have its {len(columns)} columns")
-        table.append(dict(zip(columns, row, strict=True)))
-    return table
 
 
 def _game_id(row: Row, table: str) -> str:

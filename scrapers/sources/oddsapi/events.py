@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from scrapers.core.clock import EASTERN
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request, SecretRef
@@ -101,7 +102,20 @@ class OddsaEvents(Scraper[OddsaEventsOptions]):
                 f"The Odds API lists no {opts.sport} events commencing {format_utc(start)}..{format_utc(end)}"
             )
             return Parsed(document=document, record_count=0, no_data_reason=reason)
-        return Parsed(document=document, record_count=len(events))
+        return Parsed(document=document, record_count=len(events), fan_out=_event_refs(events))
+
+
+def _event_refs(events: list[dict[str, Any]]) -> tuple[EventRef, ...]:
+    return tuple(
+        EventRef(
+            event_id=event["id"],
+            source="oddsapi",
+            commence_time=event["commence_time"],
+            away_team=event.get("away_team"),
+            home_team=event.get("home_team"),
+        )
+        for event in events
+    )
 
 
 def _events(data: object) -> list[dict[str, Any]]:

@@ -1,0 +1,54 @@
+"""Typed ids a parent scraper hands to per-game and per-event scrapers.
+
+`nbac_scoreboard_v2` / `nbac_schedule_cdn` expose the games of a date (`GameRef`), `oddsa_events` /
+`bp_events` the betting events (`EventRef`). The service and `run-many` expand these into child
+jobs (e.g. `nbac_gamebook_pdf --game_code 20240115/MEMCLE`); the parent never runs them itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class GameRef:
+    game_id: str  # NBA.com id, e.g. "0022300562"
+    game_date: str  # Eastern date, YYYY-MM-DD
+    game_code: str | None = None  # "20240115/MEMCLE", the gamebook's key
+    away_team: str | None = None  # tricodes
+    home_team: str | None = None
+    kind: Literal["game"] = "game"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "game_id": self.game_id,
+            "game_date": self.game_date,
+            "game_code": self.game_code,
+            "away_team": self.away_team,
+            "home_team": self.home_team,
+        }
+
+
+@dataclass(frozen=True)
+class EventRef:
+    event_id: str
+    source: Literal["oddsapi", "bettingpros"]
+    commence_time: str | None = None  # ISO 8601 UTC
+    away_team: str | None = None
+    home_team: str | None = None
+    kind: Literal["event"] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "event_id": self.event_id,
+            "source": self.source,
+            "commence_time": self.commence_time,
+            "away_team": self.away_team,
+            "home_team": self.home_team,
+        }
+
+
+FanOutRef = GameRef | EventRef
