@@ -29,15 +29,14 @@ from scrapers.core.errors import (
     UnknownScraperError,
 )
 from scrapers.core.outcome import Outcome
-from scrapers.core.redact import Redactor
+from scrapers.core.redact import RedactingFormatter, Redactor
 from scrapers.core.registry import Registry, inspect_registry, load_registry
 from scrapers.core.result import RunResult
 from scrapers.core.runner import Job, RunContext, prepare, run_job
 from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, locations, upstream_overrides
-from scrapers.events.completion import JsonLinesEventSink
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import RecordingTransport, ReplayTransport
-from scrapers.sinks.file import FileSink
+from scrapers.outputs import open_output
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -52,6 +51,7 @@ FAILURE_EXIT_CODES: Mapping[Outcome | None, int] = {
     Outcome.STRUCTURAL: 16,
     None: 17,  # landing failed
 }
+EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
 DEMO_FILE = "demo.yaml"
 
 log = logging.getLogger("scrapers")
@@ -64,10 +64,11 @@ class UsageError(CourtsideError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
     redactor = Redactor()
+    # Every log line, ours or a library's (httpx logs request URLs with their API keys), is masked.
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(redactor, "%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     try:
         if args.command is None:
             parser.print_help()
@@ -146,11 +147,24 @@ def _parser() -> argparse.ArgumentParser:
         "--fixtures", metavar="DIR", help="fixture folder holding demo.yaml (default tests/fixtures)"
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    republish = commands.add_parser(
+        "republish", help="send every completion still pending in the outbox", allow_abbrev=False
+    )
+    _add_output_flags(republish)
+    republish.add_argument(
+        "--older-than", metavar="AGE", help="only entries at least this old, e.g. 15m, 2h (default: all)"
+    )
+    republish.set_defaults(handler=_cmd_republish)
     return parser
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", metavar="DIR", help="output folder (default ./data or $COURTSIDE_OUT)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR|gs://BUCKET/PREFIX",
+        help="output folder or bucket (default ./data or $COURTSIDE_OUT)",
+    )
 
 
 def _no_extra(extra: list[str]) -> None:
@@ -247,7 +261,7 @@ def _cmd_demo(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
         _run_jobs(registry, where, jobs, ReplayTransport(where.fixtures), redactor, replay=True)
     )
     _report(results, as_json=False)
-    print(f"completion events: {where.events_file}")
+    print(f"completion events: {open_output(where.out, environ()).events_note}")
     return EXIT_OK if all(result.ok for result in results) else max(exit_code(result) for result in results)
 
 
@@ -263,6 +277,7 @@ async def _run_jobs(
     env = environ()
     # Replay is side-effect free: no shared state file, no proxies. Live runs remember breakers,
     # tier scores and learned rates in the state store (SQLite by default, COURTSIDE_STATE to change).
+    output = open_output(where.out, env)
     store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
     fetcher = Fetcher(
         transport=transport,
@@ -277,8 +292,8 @@ async def _run_jobs(
     ctx = RunContext(
         registry=registry,
         fetcher=fetcher,
-        sink=FileSink(where.out),
-        events=JsonLinesEventSink(where.events_file),
+        sink=output.sink,
+        events=output.delivery,
         redactor=redactor,
         trigger_source="replay" if replay else "cli",
     )
@@ -287,6 +302,41 @@ async def _run_jobs(
     finally:
         await fetcher.aclose()
         await store.aclose()
+        output.close()
+
+
+def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    _no_extra(extra)
+    registry = load_registry()
+    where = locations(registry, args.out, None, environ())
+    older_than = parse_duration(args.older_than, "--older-than")
+    output = open_output(where.out, environ())
+    try:
+        report = asyncio.run(output.delivery.sweep(older_than))
+    finally:
+        output.close()
+    print(
+        f"republish {output.where}: sent {len(report.sent)}, failed {len(report.failed)}, "
+        f"taken by another sweep {report.skipped}"
+    )
+    for error in sorted(set(report.errors)):
+        print(f"warning: {redactor(error)}", file=sys.stderr)
+    return EXIT_OK if not report.failed else EXIT_PUBLISH_PENDING
+
+
+def parse_duration(text: str | None, option: str) -> float:
+    """`90s`, `15m`, `2h`, `1d` or plain seconds."""
+    if not text:
+        return 0.0
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise OptionError(option, f"'{text}' is not a duration", "15m")
+    return value * units[unit]
 
 
 def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ a clean response, so exhausted retries can never turn into `no_data`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -134,8 +135,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         no_data_reason=parsed.no_data_reason if parsed and not failure else None,
         fan_out=parsed.fan_out if parsed and not failure else (),
     )
-    await ctx.events.publish(completion_message(result, job, ctx))
-    return result
+    warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+    return dataclasses.replace(result, warnings=(*result.warnings, warning)) if warning else result
 
 
 async def _fetch_all(

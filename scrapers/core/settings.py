@@ -14,24 +14,19 @@ OUT_ENV = "COURTSIDE_OUT"
 FIXTURES_ENV = "COURTSIDE_FIXTURES"
 UPSTREAMS_ENV = "COURTSIDE_UPSTREAMS"
 DEFAULT_OUT = "./data"
-EVENTS_FILE = "_events/completions.jsonl"
 
 
 @dataclass(frozen=True)
 class Locations:
-    out: Path
+    out: str  # a local folder or gs://bucket/prefix
     fixtures: Path
-
-    @property
-    def events_file(self) -> Path:
-        return self.out / EVENTS_FILE
 
 
 def locations(
     registry: Registry, out: str | None, fixtures: str | None, environ: Mapping[str, str]
 ) -> Locations:
     return Locations(
-        out=Path(out or environ.get(OUT_ENV) or DEFAULT_OUT),
+        out=out or environ.get(OUT_ENV) or DEFAULT_OUT,
         fixtures=Path(fixtures or environ.get(FIXTURES_ENV) or registry.root / "tests" / "fixtures"),
     )
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 PHASE = "phase_1_scrapers"
@@ -38,18 +36,6 @@ class CompletionMessage:
 
 
 class EventSink(Protocol):
-    async def publish(self, message: CompletionMessage) -> None: ...
+    """Where the runner hands each run's completion. Returns a warning when delivery is delayed."""
 
-
-class JsonLinesEventSink:
-    """The embedded default: one JSON line per run in a file under the output folder."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    async def publish(self, message: CompletionMessage) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(message.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
-        # One write() of one line in append mode: concurrent runs cannot interleave lines.
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
+    async def publish(self, message: CompletionMessage, source: str) -> str | None: ...

@@ -24,7 +24,7 @@ from scrapers.core.registry import ScraperEntry, load_registry
 from scrapers.core.result import RunResult
 from scrapers.core.runner import Job, RunContext, run_job
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.events.completion import JsonLinesEventSink
+from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
 from scrapers.http.request import Page, Request
 from scrapers.sinks.file import FileSink
@@ -98,7 +98,7 @@ def run(tmp_path: Path, handler: Callable[[httpx.Request], httpx.Response]) -> t
             registry=registry,
             fetcher=fetcher,
             sink=FileSink(tmp_path),
-            events=JsonLinesEventSink(tmp_path / "events.jsonl"),
+            events=local_delivery(tmp_path),
             clock=CLOCK,
         )
         try:

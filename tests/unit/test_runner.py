@@ -16,7 +16,7 @@ from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
 from scrapers.core.runner import RunContext, prepare, run_job
-from scrapers.events.completion import JsonLinesEventSink
+from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
 from scrapers.sinks.file import FileSink
 
@@ -47,7 +47,7 @@ def _run(
             registry=registry,
             fetcher=fetcher,
             sink=FileSink(tmp_path / "out"),
-            events=JsonLinesEventSink(tmp_path / "out" / "_events" / "completions.jsonl"),
+            events=local_delivery(tmp_path / "out"),
             clock=CLOCK,
             redactor=fetcher.redactor,
             new_run_id=lambda: "run00001",

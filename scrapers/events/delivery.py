@@ -1,0 +1,72 @@
+"""Completion delivery through the outbox: write durably, publish, mark sent; and the sweep.
+
+A run's completion is never lost to a publisher outage: if publishing fails, the entry stays
+pending, the run keeps its real status and carries a warning, and `scrapers republish` (or the
+service's POST /republish) sends it later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scrapers.events.completion import CompletionMessage
+from scrapers.events.outbox import LocalOutbox, Outbox, OutboxEntry
+from scrapers.events.publishers import JsonLinesPublisher, Publisher, PublishError
+
+EVENTS_FILE = "_events/completions.jsonl"
+OUTBOX_FOLDER = "_outbox"
+
+
+@dataclass
+class SweepReport:
+    sent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: int = 0  # claimed by a concurrent sweep, or sent meanwhile
+    errors: list[str] = field(default_factory=list)
+
+
+class CompletionDelivery:
+    """The runner's EventSink."""
+
+    def __init__(self, outbox: Outbox, publisher: Publisher) -> None:
+        self.outbox = outbox
+        self.publisher = publisher
+
+    async def publish(self, message: CompletionMessage, source: str) -> str | None:
+        entry = OutboxEntry.new(message.to_dict(), message.attributes(source))
+        await self.outbox.add(entry)
+        if not await self.outbox.claim(entry):
+            return None  # a concurrent sweep took it and will send it
+        try:
+            await self.publisher.send(entry.message, entry.attributes)
+        except PublishError as exc:
+            await self.outbox.release(entry)
+            return f"completion not published yet ({exc}); it is pending in the {self.outbox.description}"
+        await self.outbox.mark_sent(entry)
+        return None
+
+    async def sweep(self, older_than: float = 0.0) -> SweepReport:
+        """Send every pending entry once; safe to run concurrently with other sweeps and runs."""
+        report = SweepReport()
+        for entry in await self.outbox.pending(older_than):
+            if not await self.outbox.claim(entry):
+                report.skipped += 1
+                continue
+            try:
+                await self.publisher.send(entry.message, entry.attributes)
+            except PublishError as exc:
+                await self.outbox.release(entry)
+                report.failed.append(entry.entry_id)
+                report.errors.append(str(exc))
+                continue
+            await self.outbox.mark_sent(entry)
+            report.sent.append(entry.entry_id)
+        return report
+
+
+def local_delivery(out: Path, publisher: Publisher | None = None) -> CompletionDelivery:
+    """Outbox beside a local output folder; completions appended to `<out>/_events/` by default."""
+    return CompletionDelivery(
+        LocalOutbox(out / OUTBOX_FOLDER), publisher or JsonLinesPublisher(out / EVENTS_FILE)
+    )

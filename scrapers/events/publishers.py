@@ -1,0 +1,82 @@
+"""Publishers send one completion somewhere; delivery guarantees live in the outbox, not here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FuturesTimeout
+from pathlib import Path
+from typing import Any, Protocol
+
+from google.api_core.exceptions import GoogleAPIError
+
+from scrapers.core.errors import CourtsideError
+
+DEFAULT_TOPIC = "nba-phase1-scrapers-complete"
+PROJECT_ENV = "GCP_PROJECT"
+TOPIC_ENV = "COURTSIDE_TOPIC"
+DEFAULT_PUBLISH_TIMEOUT = 60.0
+
+
+class PublishError(CourtsideError):
+    """A completion could not be published; it stays pending in the outbox."""
+
+
+class Publisher(Protocol):
+    description: str
+
+    async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+        """Deliver or raise PublishError."""
+        ...
+
+
+class JsonLinesPublisher:
+    """The local default: one JSON line per completion in `<out>/_events/completions.jsonl`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = f"file {path}"
+
+    async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+        line = json.dumps(dict(message), ensure_ascii=False, sort_keys=True) + "\n"
+        try:
+            await asyncio.to_thread(self._append, line)
+        except OSError as exc:
+            raise PublishError(f"cannot append to {self.path}: {exc}") from None
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One write() of one line in append mode: concurrent runs cannot interleave lines.
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+class PubSubPublisher:
+    """google-cloud-pubsub; PUBSUB_EMULATOR_HOST is honoured by the library itself.
+
+    The client's own retry (api-core, on UNAVAILABLE/DEADLINE_EXCEEDED) runs inside `timeout`;
+    past it the message stays in the outbox and `scrapers republish` sends it later.
+    """
+
+    def __init__(self, project: str, topic: str = DEFAULT_TOPIC, timeout: float = DEFAULT_PUBLISH_TIMEOUT):
+        from google.cloud import pubsub_v1  # imported here: local runs never load gRPC
+
+        self._client = pubsub_v1.PublisherClient()
+        self.topic_path = self._client.topic_path(project, topic)
+        self.timeout = timeout
+        self.description = f"Pub/Sub topic {self.topic_path}"
+
+    async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+        data = json.dumps(dict(message), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        try:
+            await asyncio.to_thread(self._publish, data, dict(attributes))
+        except (GoogleAPIError, TimeoutError, FuturesTimeout) as exc:
+            raise PublishError(f"publish to {self.topic_path} failed: {type(exc).__name__}: {exc}") from None
+
+    def _publish(self, data: bytes, attributes: dict[str, str]) -> None:
+        future = self._client.publish(self.topic_path, data, **attributes)
+        future.result(timeout=self.timeout)
+
+    def close(self) -> None:
+        self._client.stop()
