@@ -58,3 +58,21 @@ STATS: Mapping[str, str] = MappingProxyType(
 
 DATA: Mapping[str, str] = MappingProxyType({**_BROWSER, **_FROM_WWW_NBA_COM})
 """cdn.nba.com and data.nba.com static JSON. No Host: one profile serves several hosts."""
+
+WWW_PAGE: Mapping[str, str] = MappingProxyType(
+    {
+        **_BROWSER,
+        # A top-level navigation typed into the address bar: what Chrome sends for a page load, so
+        # no Origin/Referer and the navigate fetch-metadata instead of the XHR (cors) set above.
+        "Accept": (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+            "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+        ),
+        "Sec-Fetch-Dest": "document",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Site": "none",
+        "Sec-Fetch-User": "?1",
+        "Upgrade-Insecure-Requests": "1",
+    }
+)
+"""www.nba.com HTML pages (team rosters), which carry their data in `__NEXT_DATA__`."""

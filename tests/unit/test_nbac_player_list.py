@@ -1,0 +1,230 @@
+"""nbac_player_list: request plan, the pure parse on the project's fixture, failures, CLI replay."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.core.errors import ParseError, ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.core.registry import inspect_registry
+from scrapers.core.scraper import Parsed
+from scrapers.core.season import Season
+from scrapers.http.decode import to_page
+from scrapers.http.replay import canonical_key, load_recordings
+from scrapers.http.request import BodyKind, Page, Request
+from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.player_list import NbacPlayerList, PlayerListOptions
+from tests.conftest import PROJECT_ROOT
+from tests.pages import TEST_CTX, load_exchange, replayed_page
+
+SEASON = Season(2023)
+SLUG = "nbac_player_list-2023-24"
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+SCRAPER = NbacPlayerList()
+OPTS = PlayerListOptions(season=SEASON)
+
+
+def _request() -> Request:
+    (request,) = SCRAPER.requests(OPTS)
+    return request
+
+
+def _fixture_page(fixtures: Path) -> Page:
+    return replayed_page(_request(), fixtures / "nbac", SLUG)
+
+
+def _body(fixtures: Path) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(_fixture_page(fixtures).body)
+    return body
+
+
+def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
+    page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
+    return SCRAPER.parse(OPTS, [page], TEST_CTX)
+
+
+def _replay_cli(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`scrapers run nbac_player_list ... --replay` in a fresh interpreter, as a user runs it."""
+    command = [sys.executable, "-m", "scrapers", "run", "nbac_player_list", *options, "--replay"]
+    return subprocess.run(
+        [*command, "--out", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+
+
+def _player_index(body: dict[str, Any]) -> dict[str, Any]:
+    table: dict[str, Any] = body["resultSets"][0]
+    return table
+
+
+# --- request plan -------------------------------------------------------------------------------
+
+
+def test_requests_ask_playerindex_once_for_the_season() -> None:
+    request = _request()
+
+    assert request.url == "https://stats.nba.com/stats/playerindex"
+    params = dict(request.params)
+    assert params["Season"] == "2023-24"
+    assert (params["Historical"], params["LeagueID"], params["TeamID"]) == ("0", "00", "0")
+    assert params["SeasonType"] == "Regular Season"
+    assert request.expect is BodyKind.JSON
+    assert request.headers is headers.STATS
+
+
+def test_fixture_exchange_is_what_requests_produces(project_fixtures: Path) -> None:
+    request = _request()
+    assert load_exchange(project_fixtures / "nbac", SLUG)["request"]["url"] == request.full_url
+    assert canonical_key(request.method, request.full_url, None) in load_recordings(project_fixtures / "nbac")
+
+
+def test_options_type_mirrors_registry() -> None:
+    _, problems = inspect_registry()
+    assert [p for p in problems if p.startswith("nbac_player_list:")] == []
+
+
+# --- parse --------------------------------------------------------------------------------------
+
+
+def test_the_decoded_body_lands_as_is(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures)
+
+    parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
+
+    assert parsed.document == json.loads(page.body)
+    assert parsed.record_count == 3
+    assert parsed.no_data_reason is None
+
+
+def test_an_empty_index_is_no_data_with_a_reason(project_fixtures: Path) -> None:
+    body = _body(project_fixtures)
+    _player_index(body)["rowSet"] = []
+
+    parsed = _parse(json.dumps(body).encode())
+
+    assert parsed.record_count == 0
+    assert parsed.no_data_reason is not None
+    assert "2023-24" in parsed.no_data_reason
+
+
+# --- malformed answers fail as classified errors, never as no_data ------------------------------
+
+
+def test_truncated_json_is_structural(project_fixtures: Path) -> None:
+    body = _fixture_page(project_fixtures).body
+
+    with pytest.raises(ScrapeError) as failure:
+        _parse(body[: len(body) // 2])
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+@pytest.mark.parametrize(
+    ("html", "outcome"),
+    [
+        (b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", Outcome.STRUCTURAL),
+        (
+            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
+            Outcome.BLOCKED,
+        ),
+    ],
+    ids=["error-page", "block-page"],
+)
+def test_html_instead_of_json_is_classified(html: bytes, outcome: Outcome) -> None:
+    with pytest.raises(ScrapeError) as failure:
+        _parse(html, head={"content-type": "text/html; charset=utf-8"})
+    assert failure.value.outcome is outcome
+
+
+def test_http_204_is_not_no_data() -> None:
+    # playerindex always answers a table; a bodiless answer proves nothing about the season.
+    with pytest.raises(ParseError):
+        _parse(b"", status=204, head={})
+
+
+def _set(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], Any]:
+    def mutate(body: dict[str, Any]) -> Any:
+        target: Any = body
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+        return body
+
+    return mutate
+
+
+def _drop_column(name: str) -> Callable[[dict[str, Any]], Any]:
+    def mutate(body: dict[str, Any]) -> Any:
+        table = _player_index(body)
+        index = table["headers"].index(name)
+        table["headers"].pop(index)
+        for row in table["rowSet"]:
+            row.pop(index)
+        return body
+
+    return mutate
+
+
+def _short_row(body: dict[str, Any]) -> Any:
+    _player_index(body)["rowSet"][1].pop()
+    return body
+
+
+WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("null", lambda body: None),
+    ("list", lambda body: body["resultSets"]),
+    ("no-result-sets", lambda body: {"resource": "playerindex"}),
+    ("result-sets-object", _set(("resultSets",), {"PlayerIndex": []})),
+    ("no-player-index", _set(("resultSets", 0, "name"), "CommonAllPlayers")),
+    ("headers-missing", _set(("resultSets", 0, "headers"), None)),
+    ("header-not-text", _set(("resultSets", 0, "headers", 0), 1)),
+    ("row-set-object", _set(("resultSets", 0, "rowSet"), {"rows": []})),
+    ("row-not-a-list", _set(("resultSets", 0, "rowSet", 0), {"PERSON_ID": 1})),
+    ("short-row", _short_row),
+    ("no-person-id-column", _drop_column("PERSON_ID")),
+    ("another-season", _set(("parameters", "Season"), "2022-23")),
+]
+
+
+@pytest.mark.parametrize("mutate", [m for _, m in WRONG_SHAPES], ids=[name for name, _ in WRONG_SHAPES])
+def test_wrong_shape_is_a_parse_error(
+    project_fixtures: Path, mutate: Callable[[dict[str, Any]], Any]
+) -> None:
+    body = json.dumps(mutate(_body(project_fixtures))).encode()
+
+    with pytest.raises(ParseError) as failure:
+        _parse(body)
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+def test_parse_wants_exactly_one_page(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures)
+
+    with pytest.raises(ValueError, match="unpack"):
+        SCRAPER.parse(OPTS, [page, page], TEST_CTX)
+
+
+# --- the CLI replays the fixture and lands under the old path contract --------------------------
+
+
+def test_cli_replay_lands_the_list_under_the_run_date(tmp_path: Path, project_fixtures: Path) -> None:
+    completed = _replay_cli(tmp_path, "--season", "2023-24")
+
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert (result["status"], result["record_count"]) == ("success", 3)
+    (landed,) = (Path(p) for p in result["landed"])
+    # Undated: `{date}` is the Eastern date of the run, as in the old platform.
+    assert landed.parent == tmp_path / "nba-com" / "player-list" / result["game_date"]
+    assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)
+    assert json.loads(landed.read_text()) == _body(project_fixtures)
