@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.harness.gcs_emulator import running_gcs_emulator
+from tests.harness.pubsub_emulator import find_emulator, running_pubsub_emulator
 from tests.integration.redis_server import flush, redis_server_binary, running_redis
 
 
@@ -23,3 +25,20 @@ def redis_url(redis_server_url: str) -> str:
     """The session's Redis, emptied first so tests cannot see each other's keys."""
     flush(redis_server_url)
     return redis_server_url
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gcp-storage-emulator (with the generation preconditions it lacks) for the whole session."""
+    with running_gcs_emulator(tmp_path_factory.mktemp("gcs")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def pubsub_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The google-cloud-cli Pub/Sub emulator for the whole session, or a skip naming why not."""
+    script, reason = find_emulator()
+    if script is None:
+        pytest.skip(f"Pub/Sub tests skipped: {reason}")
+    with running_pubsub_emulator(script, tmp_path_factory.mktemp("pubsub")) as host:
+        yield host
