@@ -153,7 +153,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_output_flags(republish)
     republish.add_argument(
-        "--older-than", metavar="AGE", help="only entries at least this old, e.g. 15m, 2h (default: all)"
+        "--older-than",
+        metavar="AGE",
+        help="only entries at least this old, e.g. 0, 15m, 2h (default: the publish timeout + 30s, "
+        "so runs still publishing are left alone)",
     )
     republish.set_defaults(handler=_cmd_republish)
     return parser
@@ -309,8 +312,12 @@ def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redacto
     _no_extra(extra)
     registry = load_registry()
     where = locations(registry, args.out, None, environ())
-    older_than = parse_duration(args.older_than, "--older-than")
     output = open_output(where.out, environ())
+    older_than = (
+        output.delivery.sweep_age
+        if args.older_than is None
+        else parse_duration(args.older_than, "--older-than")
+    )
     try:
         report = asyncio.run(output.delivery.sweep(older_than))
     finally:
@@ -327,7 +334,7 @@ def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redacto
 def parse_duration(text: str | None, option: str) -> float:
     """`90s`, `15m`, `2h`, `1d` or plain seconds."""
     if not text:
-        return 0.0
+        raise OptionError(option, "is empty", "15m")
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
     try:

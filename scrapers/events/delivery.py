@@ -15,6 +15,7 @@ from scrapers.events.outbox import LocalOutbox, Outbox, OutboxEntry
 from scrapers.events.publishers import JsonLinesPublisher, Publisher, PublishError
 
 EVENTS_FILE = "_events/completions.jsonl"
+SWEEP_MARGIN_SECONDS = 30.0
 OUTBOX_FOLDER = "_outbox"
 
 
@@ -34,17 +35,22 @@ class CompletionDelivery:
         self.publisher = publisher
 
     async def publish(self, message: CompletionMessage, source: str) -> str | None:
+        # No claim here: sweeps leave entries younger than the publish timeout alone (see
+        # `sweep_age`), so the run's own attempt cannot race one, and a run killed mid-publish
+        # leaves a plain pending entry that the next sweep picks up at once.
         entry = OutboxEntry.new(message.to_dict(), message.attributes(source))
         await self.outbox.add(entry)
-        if not await self.outbox.claim(entry):
-            return None  # a concurrent sweep took it and will send it
         try:
             await self.publisher.send(entry.message, entry.attributes)
         except PublishError as exc:
-            await self.outbox.release(entry)
             return f"completion not published yet ({exc}); it is pending in the {self.outbox.description}"
         await self.outbox.mark_sent(entry)
         return None
+
+    @property
+    def sweep_age(self) -> float:
+        """Default age for sweeps: older than any run's own publish attempt can still be."""
+        return self.publisher.timeout + SWEEP_MARGIN_SECONDS
 
     async def sweep(self, older_than: float = 0.0) -> SweepReport:
         """Send every pending entry once; safe to run concurrently with other sweeps and runs."""

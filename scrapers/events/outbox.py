@@ -74,7 +74,9 @@ class Outbox(Protocol):
         """Take the entry for sending; False if another sweeper has it or it was sent."""
         ...
 
-    async def mark_sent(self, entry: OutboxEntry) -> None: ...
+    async def mark_sent(self, entry: OutboxEntry) -> None:
+        """Record the entry as sent, whether a sweep claimed it or its run published it directly."""
+        ...
 
     async def release(self, entry: OutboxEntry) -> None:
         """Give a claimed entry back (its publish failed)."""
@@ -152,7 +154,13 @@ class LocalOutbox:
         return True
 
     async def mark_sent(self, entry: OutboxEntry) -> None:
-        await asyncio.to_thread(self._move, CLAIMED, SENT, entry)
+        await asyncio.to_thread(self._mark_sent, entry)
+
+    def _mark_sent(self, entry: OutboxEntry) -> None:
+        try:
+            self._move(CLAIMED, SENT, entry)
+        except FileNotFoundError:
+            self._move(PENDING, SENT, entry)  # published by its own run, never claimed
 
     async def release(self, entry: OutboxEntry) -> None:
         await asyncio.to_thread(self._move, CLAIMED, PENDING, entry)

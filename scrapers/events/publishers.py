@@ -25,6 +25,7 @@ class PublishError(CourtsideError):
 
 class Publisher(Protocol):
     description: str
+    timeout: float  # the longest one send() may take
 
     async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
         """Deliver or raise PublishError."""
@@ -37,6 +38,7 @@ class JsonLinesPublisher:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = f"file {path}"
+        self.timeout = 10.0
 
     async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
         line = json.dumps(dict(message), ensure_ascii=False, sort_keys=True) + "\n"
