@@ -1,0 +1,191 @@
+"""nbac_play_by_play: request plan, option check and the pure parse of the cdn liveData feed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.core.errors import OptionError, ParseError, ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.core.registry import inspect_registry
+from scrapers.core.scraper import Parsed
+from scrapers.core.season import Season
+from scrapers.http.decode import to_page
+from scrapers.http.replay import canonical_key, load_recordings
+from scrapers.http.request import Page, Request
+from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.play_by_play import NbacPlayByPlay, PlayByPlayOptions, season_of_game
+from tests.pages import TEST_CTX, replayed_page
+from tests.unit.test_nbac_schedule import run_replay
+
+SCRAPER = NbacPlayByPlay()
+OPTS = PlayByPlayOptions(game_id="0022300601", gamedate=date(2024, 1, 15))
+SLUG = "nbac_play_by_play-0022300601"
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+
+
+def _request() -> Request:
+    (request,) = SCRAPER.requests(OPTS)
+    return request
+
+
+def _fixture_page(fixtures: Path) -> Page:
+    return replayed_page(_request(), fixtures / "nbac", SLUG)
+
+
+def _demo_body(fixtures: Path) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(_fixture_page(fixtures).body)
+    return body
+
+
+def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
+    page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
+    return SCRAPER.parse(OPTS, [page], TEST_CTX)
+
+
+def test_request_asks_the_cdn_feed_of_the_game() -> None:
+    request = _request()
+
+    assert (
+        request.full_url == "https://cdn.nba.com/static/json/liveData/playbyplay/playbyplay_0022300601.json"
+    )
+    assert request.headers is headers.DATA
+
+
+def test_fixture_exchange_is_what_requests_produces(project_fixtures: Path) -> None:
+    request = _request()
+    assert canonical_key(request.method, request.full_url, None) in load_recordings(project_fixtures / "nbac")
+
+
+@pytest.mark.parametrize("game_id", ["22300601", "00223006011", "../../etc", ""])
+def test_a_malformed_game_id_is_an_option_error(game_id: str) -> None:
+    with pytest.raises(OptionError):
+        SCRAPER.check_options(PlayByPlayOptions(game_id=game_id, gamedate=OPTS.gamedate))
+
+
+def test_options_type_mirrors_registry() -> None:
+    _, problems = inspect_registry()
+    assert [p for p in problems if p.startswith("nbac_play_by_play:")] == []
+
+
+@pytest.mark.parametrize(
+    ("game_id", "season"),
+    [("0022300601", Season(2023)), ("0042400101", Season(2024)), ("0012500001", Season(2025))],
+)
+def test_the_season_comes_from_the_game_id(game_id: str, season: Season) -> None:
+    assert season_of_game(game_id) == season
+
+
+def test_demo_game_lands_the_whole_feed_with_its_header(project_fixtures: Path) -> None:
+    page = _fixture_page(project_fixtures)
+    parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
+
+    assert parsed.record_count == 6
+    assert parsed.document == {
+        "metadata": {
+            "game_id": "0022300601",
+            "season": "2023-24",
+            "fetchedUtc": "2024-01-16T03:00:00.000000+00:00",
+            "eventCount": 6,
+        },
+        "playByPlay": page.data,
+    }
+
+
+def test_a_feed_without_actions_yet_is_no_data(project_fixtures: Path) -> None:
+    body = _demo_body(project_fixtures)
+    body["game"]["actions"] = []
+
+    parsed = _parse(json.dumps(body).encode())
+
+    assert parsed.record_count == 0
+    assert parsed.no_data_reason == "the play-by-play of game 0022300601 has no actions yet"
+    assert parsed.document["metadata"]["eventCount"] == 0
+
+
+def test_http_204_is_no_data() -> None:
+    parsed = _parse(b"", status=204, head={})
+
+    assert parsed.record_count == 0
+    assert parsed.no_data_reason is not None
+    assert "204" in parsed.no_data_reason
+
+
+# --- malformed answers fail as classified errors, never as no_data ---------------------------------
+
+
+def test_truncated_json_is_structural(project_fixtures: Path) -> None:
+    body = _fixture_page(project_fixtures).body
+
+    with pytest.raises(ScrapeError) as failure:
+        _parse(body[: len(body) // 2])
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        (b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", Outcome.STRUCTURAL),
+        (
+            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
+            Outcome.BLOCKED,
+        ),
+    ],
+    ids=["error-page", "block-page"],
+)
+def test_html_instead_of_json_is_classified(body: bytes, outcome: Outcome) -> None:
+    with pytest.raises(ScrapeError) as failure:
+        _parse(body, head={"content-type": "text/html; charset=utf-8"})
+    assert failure.value.outcome is outcome
+
+
+def _set_in_game(key: str, value: Any) -> Callable[[dict[str, Any]], Any]:
+    def mutate(body: dict[str, Any]) -> Any:
+        body["game"][key] = value
+        return body
+
+    return mutate
+
+
+def _action_not_object(body: dict[str, Any]) -> Any:
+    body["game"]["actions"][2] = "Sample 15' Jump Shot"
+    return body
+
+
+WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("null", lambda body: None),
+    ("list", lambda body: body["game"]["actions"]),
+    ("no-game", lambda body: {"meta": body["meta"]}),
+    ("game-list", lambda body: {"game": []}),
+    ("no-actions", lambda body: {"game": {"gameId": "0022300601"}}),
+    ("actions-object", _set_in_game("actions", {})),
+    ("action-not-object", _action_not_object),
+    ("another-game", _set_in_game("gameId", "0022300602")),
+    ("no-game-id", _set_in_game("gameId", None)),
+]
+
+
+@pytest.mark.parametrize("mutate", [m for _, m in WRONG_SHAPES], ids=[name for name, _ in WRONG_SHAPES])
+def test_wrong_shape_is_a_parse_error(
+    project_fixtures: Path, mutate: Callable[[dict[str, Any]], Any]
+) -> None:
+    body = json.dumps(mutate(_demo_body(project_fixtures))).encode()
+
+    with pytest.raises(ParseError) as failure:
+        _parse(body)
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+def test_replay_lands_under_the_date_and_game(tmp_path: Path) -> None:
+    result, (landed,) = run_replay(
+        tmp_path, "nbac_play_by_play", "--game_id", "0022300601", "--gamedate", "2024-01-15"
+    )
+
+    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 6, "2024-01-15")
+    assert landed.parent == tmp_path / "nba-com" / "play-by-play" / "2024-01-15" / "game-0022300601"
+    assert json.loads(landed.read_text())["metadata"]["eventCount"] == 6

@@ -1,0 +1,230 @@
+"""nbac_team_boxscore: request plan, option check and the pure parse of boxscoretraditionalv3."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scrapers.core.errors import OptionError, ParseError, ScrapeError
+from scrapers.core.outcome import Outcome
+from scrapers.core.registry import inspect_registry
+from scrapers.core.scraper import Parsed
+from scrapers.http.decode import to_page
+from scrapers.http.replay import canonical_key, load_recordings
+from scrapers.http.request import Page, Request
+from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.team_boxscore import NbacTeamBoxscore, TeamBoxscoreOptions
+from tests.pages import TEST_CTX, replayed_page
+from tests.unit.test_nbac_schedule import run_replay
+
+SCRAPER = NbacTeamBoxscore()
+OPTS = TeamBoxscoreOptions(game_id="0022300601", game_date=date(2024, 1, 15))
+SLUG = "nbac_team_boxscore-0022300601"
+JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
+
+
+def _request() -> Request:
+    (request,) = SCRAPER.requests(OPTS)
+    return request
+
+
+def _fixture_page(fixtures: Path) -> Page:
+    return replayed_page(_request(), fixtures / "nbac", SLUG)
+
+
+def _demo_body(fixtures: Path) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(_fixture_page(fixtures).body)
+    return body
+
+
+def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
+    page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
+    return SCRAPER.parse(OPTS, [page], TEST_CTX)
+
+
+def test_request_asks_v3_for_the_whole_game() -> None:
+    request = _request()
+
+    assert request.url == "https://stats.nba.com/stats/boxscoretraditionalv3"
+    assert request.params == (
+        ("GameID", "0022300601"),
+        ("StartPeriod", "0"),
+        ("EndPeriod", "10"),
+        ("StartRange", "0"),
+        ("EndRange", "28800"),
+        ("RangeType", "0"),
+    )
+    assert request.headers is headers.STATS
+
+
+def test_fixture_exchange_is_what_requests_produces(project_fixtures: Path) -> None:
+    request = _request()
+    assert canonical_key(request.method, request.full_url, None) in load_recordings(project_fixtures / "nbac")
+
+
+@pytest.mark.parametrize("game_id", ["22300601", "0022300601x", "game-1", "1022300601"])
+def test_a_malformed_game_id_is_an_option_error(game_id: str) -> None:
+    with pytest.raises(OptionError) as problem:
+        SCRAPER.check_options(TeamBoxscoreOptions(game_id=game_id, game_date=OPTS.game_date))
+    assert problem.value.option == "game_id"
+
+
+def test_options_type_mirrors_registry() -> None:
+    _, problems = inspect_registry()
+    assert [p for p in problems if p.startswith("nbac_team_boxscore:")] == []
+
+
+def test_demo_game_lands_both_teams_home_first(project_fixtures: Path) -> None:
+    parsed = SCRAPER.parse(OPTS, [_fixture_page(project_fixtures)], TEST_CTX)
+    document = parsed.document
+
+    assert parsed.record_count == 2
+    # The old platform's compact date in the path: nba-com/team-boxscore/20240115/0022300601/.
+    assert parsed.path_values == {"game_date_yyyymmdd": "20240115"}
+    assert {k: v for k, v in document.items() if k not in ("teams", "injuredPlayers")} == {
+        "timestamp": "2024-01-16T03:00:00.000000+00:00",
+        "gameId": "0022300601",
+        "gameDate": "2024-01-15",
+        "teamCount": 2,
+        "source": "nba_team_boxscore_v3",
+    }
+    assert [t["teamAbbreviation"] for t in document["teams"]] == ["PHI", "HOU"]
+    assert document["teams"][0] == {
+        "gameId": "0022300601",
+        "teamId": 1610612755,
+        "teamName": "76ers",
+        "teamAbbreviation": "PHI",
+        "teamCity": "Philadelphia",
+        "minutes": "240:00",
+        "fieldGoals": {"made": 43, "attempted": 84, "percentage": 0.512},
+        "threePointers": {"made": 14, "attempted": 36, "percentage": 0.389},
+        "freeThrows": {"made": 18, "attempted": 22, "percentage": 0.818},
+        "rebounds": {"offensive": 10, "defensive": 37, "total": 47},
+        "assists": 27,
+        "steals": 8,
+        "blocks": 5,
+        "turnovers": 11,
+        "personalFouls": 18,
+        "points": 118,
+        "plusMinus": 9,
+        "isHome": True,
+    }
+    assert (document["teams"][1]["points"], document["teams"][1]["isHome"]) == (109, False)
+
+
+def test_player_comments_become_injured_players(project_fixtures: Path) -> None:
+    parsed = SCRAPER.parse(OPTS, [_fixture_page(project_fixtures)], TEST_CTX)
+
+    assert parsed.document["injuredPlayers"] == [
+        {
+            "playerId": 9100009,
+            "playerName": "Indigo Testcase",
+            "teamId": 1610612755,
+            "teamAbbreviation": "PHI",
+            "comment": "DNP - Coach's Decision",
+        },
+        {
+            "playerId": 9100010,
+            "playerName": "Jules Mockdata",
+            "teamId": 1610612745,
+            "teamAbbreviation": "HOU",
+            "comment": "DND - Injury/Illness",
+        },
+    ]
+
+
+def test_http_204_is_no_data_with_a_path() -> None:
+    parsed = _parse(b"", status=204, head={})
+
+    assert (parsed.record_count, parsed.document["teams"]) == (0, [])
+    assert parsed.no_data_reason is not None
+    assert parsed.path_values == {"game_date_yyyymmdd": "20240115"}
+
+
+# --- malformed answers fail as classified errors, never as no_data ---------------------------------
+
+
+def test_truncated_json_is_structural(project_fixtures: Path) -> None:
+    body = _fixture_page(project_fixtures).body
+
+    with pytest.raises(ScrapeError) as failure:
+        _parse(body[: len(body) // 2])
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+@pytest.mark.parametrize(
+    ("html", "outcome"),
+    [
+        (b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", Outcome.STRUCTURAL),
+        (
+            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
+            Outcome.BLOCKED,
+        ),
+    ],
+    ids=["error-page", "block-page"],
+)
+def test_html_instead_of_json_is_classified(html: bytes, outcome: Outcome) -> None:
+    with pytest.raises(ScrapeError) as failure:
+        _parse(html, head={"content-type": "text/html; charset=utf-8"})
+    assert failure.value.outcome is outcome
+
+
+def _box(body: dict[str, Any]) -> dict[str, Any]:
+    box: dict[str, Any] = body["boxScoreTraditional"]
+    return box
+
+
+def _set_in_box(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], Any]:
+    def mutate(body: dict[str, Any]) -> Any:
+        target = _box(body)
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return body
+
+    return mutate
+
+
+def _drop_away_team(body: dict[str, Any]) -> Any:
+    del _box(body)["awayTeam"]
+    return body
+
+
+WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("null", lambda body: None),
+    ("list", lambda body: [body]),
+    ("v2-result-sets", lambda body: {"resource": "boxscore", "resultSets": []}),
+    ("no-box-score", lambda body: {"meta": body["meta"]}),
+    ("box-score-list", lambda body: {"boxScoreTraditional": []}),
+    ("no-away-team", _drop_away_team),
+    ("statistics-missing", _set_in_box(("homeTeam", "statistics"), None)),
+    ("players-object", _set_in_box(("awayTeam", "players"), {})),
+    ("player-not-object", _set_in_box(("homeTeam", "players"), ["Avery Sample"])),
+    ("another-game", _set_in_box(("gameId",), "0022300602")),
+]
+
+
+@pytest.mark.parametrize("mutate", [m for _, m in WRONG_SHAPES], ids=[name for name, _ in WRONG_SHAPES])
+def test_wrong_shape_is_a_parse_error(
+    project_fixtures: Path, mutate: Callable[[dict[str, Any]], Any]
+) -> None:
+    body = json.dumps(mutate(_demo_body(project_fixtures))).encode()
+
+    with pytest.raises(ParseError) as failure:
+        _parse(body)
+    assert failure.value.outcome is Outcome.STRUCTURAL
+
+
+def test_replay_lands_under_the_compact_date_and_game(tmp_path: Path) -> None:
+    result, (landed,) = run_replay(
+        tmp_path, "nbac_team_boxscore", "--game_id", "0022300601", "--game_date", "2024-01-15"
+    )
+
+    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 2, "2024-01-15")
+    assert landed.parent == tmp_path / "nba-com" / "team-boxscore" / "20240115" / "0022300601"
+    assert json.loads(landed.read_text())["teamCount"] == 2
