@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
@@ -33,3 +34,18 @@ class Redactor:
         text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
         text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}={MASK}", text)
         return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in whole formatted log records: messages, their arguments and tracebacks.
+
+    Libraries log what they send and receive: httpx logs every request URL at INFO (query-string API
+    keys included) and httpcore logs response headers at DEBUG (where an upstream may echo the key).
+    """
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor(super().format(record))
