@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 import httpx
@@ -19,7 +20,7 @@ import yaml
 
 from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
 from proxy.state import STATE_ENV, MemoryStore, StateConfigError, open_store
-from scrapers.core.clock import SystemClock
+from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import (
     CourtsideError,
     InvalidOptions,
@@ -256,12 +257,14 @@ def _cmd_demo(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
     registry = load_registry()
     where = locations(registry, args.out, args.fixtures, environ())
     plan = yaml.safe_load((where.fixtures / DEMO_FILE).read_text(encoding="utf-8"))
-    clock = SystemClock()
+    # The demo replays one game day as if it ran the night after: keyword dates, undated paths and
+    # landing timestamps all belong to that day, and a second demo finds everything already landed.
+    clock = FrozenClock(datetime.fromisoformat(str(plan["replayed_at"]).replace("Z", "+00:00")))
     jobs = [prepare(registry, item["scraper"], item.get("options") or {}, clock) for item in plan["jobs"]]
     day = plan.get("date", "?")
     print(f"Replaying {len(jobs)} jobs of game day {day} from {where.fixtures} into {where.out}")
     results = asyncio.run(
-        _run_jobs(registry, where, jobs, ReplayTransport(where.fixtures), redactor, replay=True)
+        _run_jobs(registry, where, jobs, ReplayTransport(where.fixtures), redactor, replay=True, clock=clock)
     )
     _report(results, as_json=False)
     print(f"completion events: {open_output(where.out, environ()).events_note}")
@@ -276,6 +279,7 @@ async def _run_jobs(
     redactor: Redactor,
     *,
     replay: bool,
+    clock: Clock | None = None,
 ) -> list[RunResult]:
     env = environ()
     # Replay is side-effect free: no shared state file, no proxies. Live runs remember breakers,
@@ -299,6 +303,7 @@ async def _run_jobs(
         events=output.delivery,
         redactor=redactor,
         trigger_source="replay" if replay else "cli",
+        clock=clock or SystemClock(),
     )
     try:
         return [await run_job(job, ctx) for job in jobs]

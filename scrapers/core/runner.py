@@ -102,6 +102,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     failure: tuple[Outcome | None, str, str] | None = None
     try:
         policy = ctx.policy(job.entry.source)
+        hosts = [request.host for request in scraper.requests(opts)]
+        await ctx.fetcher.quota.ensure_reserve(policy.quota, hosts, scraper.quota_cost(opts))
         pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
         parsed = _parse(scraper, opts, pages, ParseContext(fetched_at=ctx.clock.now(), run_id=run_id))
         await _land(job, parsed, game_date, ctx, landing)
@@ -184,6 +186,10 @@ async def _gather(walks: Iterable[Coroutine[Any, Any, list[Page]]]) -> list[list
     except* ScrapeError as failures:
         # Report the first classified failure; the others were cancelled or are of the same run.
         raise failures.exceptions[0] from None
+    except* Exception as errors:  # noqa: BLE001 - re-raised unwrapped below, never swallowed
+        # Anything else (a proxy credentials problem, an unreachable state store) surfaces as
+        # itself, so the CLI and the service report it by type instead of as an ExceptionGroup.
+        raise errors.exceptions[0] from None
     return [task.result() for task in tasks]
 
 

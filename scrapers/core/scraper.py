@@ -85,6 +85,14 @@ class Scraper(ABC, Generic[OptionsT]):
         following = self.next_request(opts, page)
         return () if following is None else (following,)
 
+    def quota_cost(self, opts: OptionsT) -> int:
+        """Credits of a metered upstream the job will spend, estimated before anything is sent.
+
+        The runner refuses a job whose cost would eat into the source's quota reserve; 0 (the
+        default) means quota-free, and such a job is never refused.
+        """
+        return 0
+
     @abstractmethod
     def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         """Pure: pages (in request order, pagination included) to the document and its count."""

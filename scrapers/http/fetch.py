@@ -29,6 +29,7 @@ from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
 from scrapers.http.policy import JobBudget, SourcePolicy
+from scrapers.http.quota import QuotaTracker
 from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateSettings
 from scrapers.http.request import Page, Request
 
@@ -98,6 +99,8 @@ class Fetcher:
         self.environ = os.environ if environ is None else environ
         self.store = store or MemoryStore()
         self.pool = pool or ProxyPool(proxies, self.store)
+        # Credits left at metered upstreams (The Odds API), as their responses last reported them.
+        self.quota = QuotaTracker(self.store)
         self._transport = transport
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
         self.throttle = throttle
@@ -234,6 +237,7 @@ class Fetcher:
             verdict = classify_response(
                 response.status_code, response.headers, response.content, request.expect, rules
             )
+            await self.quota.observe(request.host, response.headers, route.policy.quota)
         route.log.add(
             Attempt(
                 request.host,

@@ -9,6 +9,7 @@ from typing import Any
 
 from scrapers.core.outcome import Outcome
 from scrapers.http.classify import SourceRules
+from scrapers.http.quota import DEFAULT_REMEMBER_SECONDS, QuotaSettings
 from scrapers.http.ratelimit import RateSettings
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -42,6 +43,7 @@ class SourcePolicy:
     backoff_max: float = 8.0
     rate: RateSettings = DEFAULT_RATE
     host_rates: Mapping[str, RateSettings] = field(default_factory=dict)
+    quota: QuotaSettings | None = None
 
     def rules_for(self, host: str) -> SourceRules:
         return self.host_rules.get(host, self.rules)
@@ -75,6 +77,7 @@ class SourcePolicy:
             backoff_max=float(settings.get("backoff_max", 8.0)),
             rate=rate,
             host_rates={host: _rate(h.get("rate"), rate) for host, h in hosts.items() if h.get("rate")},
+            quota=_quota(settings.get("quota") or {}, rules),
         )
 
 
@@ -83,6 +86,24 @@ def _rules(raw: Mapping[str, Any]) -> SourceRules:
         hang_means_blocked=bool(raw.get("hang_means_blocked", False)),
         status_overrides={int(k): Outcome(v) for k, v in (raw.get("status_overrides") or {}).items()},
         quota_remaining_header=raw.get("quota_remaining_header"),
+    )
+
+
+def _quota(raw: Mapping[str, Any], rules: SourceRules) -> QuotaSettings | None:
+    """Quota tracking for sources whose responses name a remaining-credits header.
+
+    The remaining header defaults to the classification rule's, so it is written once per source.
+    """
+    headers: Mapping[str, Any] = raw.get("headers") or {}
+    remaining = headers.get("remaining") or rules.quota_remaining_header
+    if not remaining:
+        return None
+    return QuotaSettings(
+        remaining_header=str(remaining),
+        used_header=headers.get("used"),
+        last_header=headers.get("last"),
+        reserve=int(raw.get("reserve", 0)),
+        remember_seconds=float(raw.get("remember_seconds", DEFAULT_REMEMBER_SECONDS)),
     )
 
 

@@ -1,0 +1,423 @@
+"""What every Odds API scraper shares: the base URL and key, UTC and snapshot formatting, the team
+suffix of the object paths, quota cost estimates, and reading event lists and event odds.
+
+The old platform copied the URL building and status handling into seven modules (weakness 16);
+here each scraper module only says what differs: its endpoint, its options and its document.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from scrapers.core.clock import EASTERN
+from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.fanout import EventRef
+from scrapers.core.outcome import Outcome
+from scrapers.core.scraper import Parsed
+from scrapers.http.request import BodyKind, Page, Request, SecretRef
+
+BASE_URL = "https://api.the-odds-api.com/v4"
+# The Odds API takes its key only as a query parameter; the core adds it at send time and the
+# replay/redaction layers drop `apiKey` from every URL they write.
+API_KEY = SecretRef(env="ODDS_API_KEY", query="apiKey")
+ACCEPT_JSON: Mapping[str, str] = MappingProxyType({"Accept": "application/json"})
+# The API rejects fractional seconds and offsets other than Z in its date parameters.
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+END_OF_DAY = time(23, 59, 59)
+# Historical snapshots exist every 5 minutes; asking on the grid makes the `snap` of the path and
+# the `date` parameter agree with the snapshot the API serves.
+SNAPSHOT_MINUTES = 5
+# Pricing (the-odds-api.com/liveapi/guides/v4): event odds cost markets x regions, every 10
+# bookmakers count as one region, and historical odds cost ten times as much.
+BOOKMAKERS_PER_REGION = 10
+HISTORICAL_COST_FACTOR = 10
+# The path contract needs a suffix even when the body names no teams (an HTTP 204).
+UNKNOWN_TEAM = "UNK"
+
+# Full names as The Odds API writes them -> NBA tricodes (both spellings of the Clippers occur).
+TEAM_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "Atlanta Hawks": "ATL",
+        "Boston Celtics": "BOS",
+        "Brooklyn Nets": "BKN",
+        "Charlotte Hornets": "CHA",
+        "Chicago Bulls": "CHI",
+        "Cleveland Cavaliers": "CLE",
+        "Dallas Mavericks": "DAL",
+        "Denver Nuggets": "DEN",
+        "Detroit Pistons": "DET",
+        "Golden State Warriors": "GSW",
+        "Houston Rockets": "HOU",
+        "Indiana Pacers": "IND",
+        "LA Clippers": "LAC",
+        "Los Angeles Clippers": "LAC",
+        "Los Angeles Lakers": "LAL",
+        "Memphis Grizzlies": "MEM",
+        "Miami Heat": "MIA",
+        "Milwaukee Bucks": "MIL",
+        "Minnesota Timberwolves": "MIN",
+        "New Orleans Pelicans": "NOP",
+        "New York Knicks": "NYK",
+        "Oklahoma City Thunder": "OKC",
+        "Orlando Magic": "ORL",
+        "Philadelphia 76ers": "PHI",
+        "Phoenix Suns": "PHX",
+        "Portland Trail Blazers": "POR",
+        "Sacramento Kings": "SAC",
+        "San Antonio Spurs": "SAS",
+        "Toronto Raptors": "TOR",
+        "Utah Jazz": "UTA",
+        "Washington Wizards": "WAS",
+    }
+)
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+
+def format_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def default_commence_window(game_date: date) -> tuple[datetime, datetime]:
+    """The Eastern day `game_date` as UTC instants: its first and its last second."""
+    start = datetime.combine(game_date, time.min, tzinfo=EASTERN)
+    end = datetime.combine(game_date, END_OF_DAY, tzinfo=EASTERN)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def commence_bounds(
+    game_date: date, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The window asked for: each bound as given, else the Eastern day's bound."""
+    default_from, default_to = default_commence_window(game_date)
+    first = (start or default_from).astimezone(UTC)
+    last = (end or default_to).astimezone(UTC)
+    if last < first:
+        raise OptionError(
+            "commenceTimeTo",
+            f"{format_utc(last)} is before commenceTimeFrom {format_utc(first)}",
+            "2024-01-16T04:59:59Z",
+        )
+    return first, last
+
+
+def window_params(window: tuple[datetime, datetime]) -> tuple[tuple[str, str], ...]:
+    return (("commenceTimeFrom", format_utc(window[0])), ("commenceTimeTo", format_utc(window[1])))
+
+
+def snap_down(moment: datetime) -> datetime:
+    """The snapshot at or before `moment` on the API's 5-minute grid, in UTC."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(second=0, microsecond=0) - timedelta(minutes=utc.minute % SNAPSHOT_MINUTES)
+
+
+def snap_label(moment: datetime) -> str:
+    """`HHMM` in UTC: the `snap` part of the per-event object paths."""
+    return moment.astimezone(UTC).strftime("%H%M")
+
+
+# --- teams ----------------------------------------------------------------------------------------
+
+
+def team_code(name: str) -> str:
+    """The tricode of a full team name; an unknown name keeps the old platform's fallback (its
+    first three letters), cleaned so that nothing but letters and digits reaches a path."""
+    known = TEAM_CODES.get(name.strip())
+    if known:
+        return known
+    return _NOT_ALNUM.sub("", name)[:3].upper() or UNKNOWN_TEAM
+
+
+def teams_suffix(away: str, home: str) -> str:
+    """`LALDET` for the Lakers at Detroit: away then home, as NBA.com game codes are written."""
+    return team_code(away) + team_code(home)
+
+
+def unknown_teams(given: str | None) -> str:
+    """The suffix when the body names no teams: the caller's `teams` option, else UNKUNK."""
+    if given:
+        cleaned = _NOT_ALNUM.sub("", given).upper()
+        if cleaned:
+            return cleaned
+    return UNKNOWN_TEAM * 2
+
+
+# --- requests and cost ----------------------------------------------------------------------------
+
+
+def api_request(path: str, params: Sequence[tuple[str, str]] = ()) -> Request:
+    """A GET of `BASE_URL + path` with the key added by the core at send time."""
+    return Request(
+        url=f"{BASE_URL}{path}",
+        params=tuple(params),
+        headers=ACCEPT_JSON,
+        expect=BodyKind.JSON,
+        secrets=(API_KEY,),
+    )
+
+
+def segment(value: str) -> str:
+    """One path segment: a sport key or id with a `/` must not walk to another endpoint."""
+    return quote(value, safe="")
+
+
+@dataclass(frozen=True)
+class OddsQuery:
+    """What an event-odds request asks for; current and historical endpoints take the same."""
+
+    sport: str
+    event_id: str
+    markets: tuple[str, ...]
+    regions: tuple[str, ...]
+    bookmakers: tuple[str, ...]
+    odds_format: str | None
+
+    @property
+    def markets_text(self) -> str:
+        return ",".join(self.markets)
+
+    @property
+    def regions_text(self) -> str:
+        return ",".join(self.regions)
+
+    def region_units(self) -> int:
+        """What the API bills as regions: every 10 named bookmakers count as one region."""
+        if self.bookmakers:
+            return math.ceil(len(self.bookmakers) / BOOKMAKERS_PER_REGION)
+        return len(self.regions)
+
+    def cost(self, *, historical: bool) -> int:
+        units = len(self.markets) * self.region_units()
+        return units * HISTORICAL_COST_FACTOR if historical else units
+
+
+class EventOddsOptions(Protocol):
+    """The options every event-odds scraper has (read-only, as frozen dataclasses give them)."""
+
+    @property
+    def sport(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def markets(self) -> tuple[str, ...]: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+    @property
+    def bookmakers(self) -> tuple[str, ...]: ...
+    @property
+    def oddsFormat(self) -> str | None: ...  # the API parameter name is the option name
+
+
+def odds_query(opts: EventOddsOptions) -> OddsQuery:
+    return OddsQuery(opts.sport, opts.event_id, opts.markets, opts.regions, opts.bookmakers, opts.oddsFormat)
+
+
+def event_odds_request(query: OddsQuery, snapshot: datetime | None = None) -> Request:
+    """Current odds of one event, or the historical snapshot at `snapshot` (snapped to the grid)."""
+    path = f"/sports/{segment(query.sport)}/events/{segment(query.event_id)}/odds"
+    params: list[tuple[str, str]] = []
+    if snapshot is not None:
+        path = "/historical" + path
+        params.append(("date", format_utc(snap_down(snapshot))))
+    params += [("regions", query.regions_text), ("markets", query.markets_text)]
+    if query.bookmakers:
+        params.append(("bookmakers", ",".join(query.bookmakers)))
+    if query.odds_format:
+        params.append(("oddsFormat", query.odds_format))
+    params.append(("dateFormat", "iso"))
+    return api_request(path, params)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def only_page(pages: Sequence[Page], scraper: str) -> Page:
+    if len(pages) != 1:
+        raise ValueError(f"{scraper} fetches one page, parse got {len(pages)}")
+    return pages[0]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The wrapper of every historical answer: which snapshot was served and its neighbours."""
+
+    timestamp: str
+    previous: str | None
+    next: str | None
+    data: object
+
+
+def read_snapshot(data: object) -> Snapshot:
+    if not isinstance(data, dict) or "data" not in data:
+        raise ParseError("The Odds API historical body is not an object with 'data'")
+    timestamp = data.get("timestamp")
+    if not isinstance(timestamp, str) or not timestamp:
+        raise ParseError("The Odds API historical body has no snapshot 'timestamp'")
+    return Snapshot(
+        timestamp=timestamp,
+        previous=_optional_text(data, "previous_timestamp"),
+        next=_optional_text(data, "next_timestamp"),
+        data=data["data"],
+    )
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ParseError(f"The Odds API historical body has a non-text '{key}'")
+    return value
+
+
+# --- event lists ----------------------------------------------------------------------------------
+
+
+def sorted_events(data: object) -> list[dict[str, Any]]:
+    """The API's event list, checked and sorted by commence time (the API does not promise order)."""
+    if not isinstance(data, list):
+        raise ParseError(f"The Odds API events body is not a list (got {type(data).__name__})")
+    keyed = [(_commence_time(event), event) for event in data]
+    keyed.sort(key=lambda pair: pair[0])
+    return [event for _, event in keyed]
+
+
+def _commence_time(event: object) -> datetime:
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        raise ParseError("The Odds API event is not an object with a string 'id'")
+    text = event.get("commence_time")
+    if not isinstance(text, str):
+        raise ParseError(f"The Odds API event {event['id']} has no commence_time")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParseError(f"The Odds API event {event['id']} has commence_time {text!r}") from None
+    if moment.tzinfo is None:
+        raise ParseError(f"The Odds API event {event['id']} has a zoneless commence_time {text!r}")
+    return moment
+
+
+def event_refs(events: list[dict[str, Any]]) -> tuple[EventRef, ...]:
+    return tuple(
+        EventRef(
+            event_id=event["id"],
+            source="oddsapi",
+            commence_time=event["commence_time"],
+            away_team=event.get("away_team"),
+            home_team=event.get("home_team"),
+        )
+        for event in events
+    )
+
+
+# --- event odds -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventOdds:
+    """One event's odds, checked: the row counts are what the landed documents report."""
+
+    teams: str
+    row_count: int
+    rows_by_market: Mapping[str, int]
+
+
+def read_event_odds(data: object, event_id: str) -> EventOdds:
+    """Check an event-odds object (current body, or a historical snapshot's `data`) and count it.
+
+    A row is one outcome of one bookmaker's market; a market listed without outcomes still counts
+    as one row, as the old platform's `rowCount` did, so downstream sees the same numbers.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise ParseError("The Odds API event odds body is not an event object with a string 'id'")
+    if data["id"] != event_id:
+        raise ParseError(f"The Odds API answered for event {data['id']}, not the requested {event_id}")
+    away, home = data.get("away_team"), data.get("home_team")
+    if not isinstance(away, str) or not isinstance(home, str):
+        raise ParseError(f"The Odds API event {event_id} does not name its away_team and home_team")
+    rows: Counter[str] = Counter()
+    for bookmaker in _list_of_objects(data.get("bookmakers"), f"event {event_id} bookmakers"):
+        for market in _list_of_objects(bookmaker.get("markets"), f"event {event_id} markets"):
+            key = market.get("key")
+            if not isinstance(key, str):
+                raise ParseError(f"The Odds API event {event_id} has a market without a key")
+            outcomes = _list_of_objects(market.get("outcomes", []), f"event {event_id} outcomes")
+            rows[key] += len(outcomes) or 1
+    return EventOdds(teams=teams_suffix(away, home), row_count=sum(rows.values()), rows_by_market=rows)
+
+
+def _list_of_objects(value: object, what: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ParseError(f"The Odds API {what} is not a list of objects")
+    return value
+
+
+def is_empty_snapshot(data: object) -> bool:
+    """A historical wrapper whose `data` is null or {}: the snapshot holds nothing for the event.
+
+    Only the intact wrapper (a snapshot timestamp, read before this) makes that positive evidence.
+    """
+    return data is None or data == {}
+
+
+def odds_parsed(
+    document: Mapping[str, Any],
+    odds: EventOdds | None,
+    *,
+    query: OddsQuery,
+    teams: str | None,
+    snap: str,
+    empty_because: str,
+) -> Parsed:
+    """The parse result of an event-odds document: counts, no-data evidence and path parts."""
+    path_values = {"teams": odds.teams if odds else unknown_teams(teams), "snap": snap}
+    if odds is not None and odds.row_count:
+        return Parsed(document=document, record_count=odds.row_count, path_values=path_values)
+    reason = (
+        f"The Odds API has no {query.markets_text} odds for event {query.event_id} "
+        f"from the requested bookmakers ({empty_because})"
+    )
+    return Parsed(document=document, record_count=0, no_data_reason=reason, path_values=path_values)
+
+
+def no_odds_because(page: Page, snapshot: Snapshot | None = None) -> str:
+    if page.outcome is Outcome.NO_DATA:
+        return "HTTP 204 No Content"
+    if snapshot is None:
+        return "no bookmaker lists a market"
+    if is_empty_snapshot(snapshot.data):
+        return f"snapshot {snapshot.timestamp} is empty"
+    return f"no bookmaker lists a market at snapshot {snapshot.timestamp}"
+
+
+def read_historical_odds(page: Page, event_id: str) -> tuple[Snapshot | None, EventOdds | None]:
+    """The snapshot wrapper and the event's odds in it; None for what a 204 or empty snapshot lacks."""
+    if page.outcome is Outcome.NO_DATA:
+        return None, None
+    snapshot = read_snapshot(page.data)
+    if is_empty_snapshot(snapshot.data):
+        return snapshot, None
+    return snapshot, read_event_odds(snapshot.data, event_id)
+
+
+def snapshot_fields(snapshot: Snapshot | None, requested: datetime) -> dict[str, str | None]:
+    """The snapshot keys of historical documents; after a 204, the grid instant that was asked for."""
+    if snapshot is None:
+        return {
+            "snapshot_timestamp": format_utc(snap_down(requested)),
+            "previous_snapshot": None,
+            "next_snapshot": None,
+        }
+    return {
+        "snapshot_timestamp": snapshot.timestamp,
+        "previous_snapshot": snapshot.previous,
+        "next_snapshot": snapshot.next,
+    }

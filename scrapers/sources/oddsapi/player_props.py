@@ -1,0 +1,72 @@
+"""oddsa_player_props: current player-prop odds of one Odds API event.
+
+Lands the API's event object as is (`odds`) with its row count (one row per bookmaker x market
+outcome). The path's `teams` comes from the body and `snap` is the UTC wall-clock time of the
+fetch, so several snapshots of one event per day land side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from scrapers.core.outcome import Outcome
+from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.http.request import Page, Request
+from scrapers.sources.oddsapi.common import (
+    event_odds_request,
+    no_odds_because,
+    odds_parsed,
+    odds_query,
+    only_page,
+    read_event_odds,
+    snap_label,
+)
+
+
+@dataclass(frozen=True)
+class OddsaPlayerPropsOptions:
+    event_id: str
+    game_date: date
+    sport: str
+    markets: tuple[str, ...]
+    regions: tuple[str, ...]
+    bookmakers: tuple[str, ...]
+    oddsFormat: str | None
+    teams: str | None
+    snapshot_type: str
+
+
+class OddsaPlayerProps(Scraper[OddsaPlayerPropsOptions]):
+    options_type = OddsaPlayerPropsOptions
+    date_option = "game_date"
+    path_fields = frozenset({"teams", "snap"})
+
+    def requests(self, opts: OddsaPlayerPropsOptions) -> Sequence[Request]:
+        return (event_odds_request(odds_query(opts)),)
+
+    def quota_cost(self, opts: OddsaPlayerPropsOptions) -> int:
+        return odds_query(opts).cost(historical=False)
+
+    def parse(self, opts: OddsaPlayerPropsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        page = only_page(pages, "oddsa_player_props")
+        query = odds_query(opts)
+        odds = None if page.outcome is Outcome.NO_DATA else read_event_odds(page.data, opts.event_id)
+        document = {
+            "sport": opts.sport,
+            "eventId": opts.event_id,
+            "markets": query.markets_text,
+            "regions": query.regions_text,
+            "rowCount": odds.row_count if odds else 0,
+            "odds": page.data,
+            "snapshot_type": opts.snapshot_type,
+        }
+        return odds_parsed(
+            document,
+            odds,
+            query=query,
+            teams=opts.teams,
+            snap=snap_label(ctx.fetched_at),
+            empty_because=no_odds_because(page),
+        )

@@ -1,0 +1,59 @@
+"""oddsa_team_players: the players The Odds API lists for one participant (team).
+
+The endpoint is undocumented. The old scraper accepted a bare list or an object wrapping it under
+`players`; both are kept. Unlike the old one, the URL (which carries the key) is never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scrapers.core.errors import ParseError
+from scrapers.core.outcome import Outcome
+from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.http.request import Page, Request
+from scrapers.sources.oddsapi.common import api_request, only_page, segment
+
+# Undocumented endpoint; priced like the documented participants endpoint (one credit).
+TEAM_PLAYERS_COST = 1
+
+
+@dataclass(frozen=True)
+class OddsaTeamPlayersOptions:
+    participant_id: str
+    sport: str
+
+
+class OddsaTeamPlayers(Scraper[OddsaTeamPlayersOptions]):
+    options_type = OddsaTeamPlayersOptions
+
+    def requests(self, opts: OddsaTeamPlayersOptions) -> Sequence[Request]:
+        path = f"/sports/{segment(opts.sport)}/participants/{segment(opts.participant_id)}/players"
+        return (api_request(path),)
+
+    def quota_cost(self, opts: OddsaTeamPlayersOptions) -> int:
+        return TEAM_PLAYERS_COST
+
+    def parse(self, opts: OddsaTeamPlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        page = only_page(pages, "oddsa_team_players")
+        players = [] if page.outcome is Outcome.NO_DATA else _players(page.data)
+        document = {
+            "sport": opts.sport,
+            "participantId": opts.participant_id,
+            "rowCount": len(players),
+            "players": players,
+        }
+        if players:
+            return Parsed(document=document, record_count=len(players))
+        served = "HTTP 204 No Content" if page.outcome is Outcome.NO_DATA else "an empty player list"
+        reason = f"The Odds API lists no players for participant {opts.participant_id} ({served})"
+        return Parsed(document=document, record_count=0, no_data_reason=reason)
+
+
+def _players(data: object) -> list[dict[str, Any]]:
+    players = data.get("players") if isinstance(data, dict) else data
+    if not isinstance(players, list) or not all(isinstance(player, dict) for player in players):
+        raise ParseError("The Odds API players body is not a list of player objects")
+    return players
