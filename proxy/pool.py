@@ -89,7 +89,13 @@ class SnapshotStorage(pybreaker.CircuitMemoryStorage):
 class ProxyBreaker:
     """One proxy's circuit for one host."""
 
-    def __init__(self, endpoint: ProxyEndpoint, host: str, settings: PoolSettings) -> None:
+    def __init__(
+        self,
+        endpoint: ProxyEndpoint,
+        host: str,
+        settings: PoolSettings,
+        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
+    ) -> None:
         self.endpoint = endpoint
         self.host = host
         self.key = f"{endpoint.tier}/{endpoint.name}/{host}"
@@ -101,6 +107,7 @@ class ProxyBreaker:
             name=self.key,
             # Re-raise our own failure instead of CircuitBreakerError, so the caller keeps the class.
             throw_new_error_on_trip=False,
+            listeners=list(listeners),
         )
         self.probing = False
 
@@ -133,6 +140,7 @@ class ProxyPool:
         store: StateStore,
         settings: PoolSettings | None = None,
         clock: Callable[[], float] = time.time,
+        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
     ) -> None:
         self.config = config
         self.store = store
@@ -140,6 +148,7 @@ class ProxyPool:
             breaker_fail_max=config.breaker.fail_max, breaker_reset_seconds=config.breaker.reset_seconds
         )
         self._clock = clock
+        self._listeners = tuple(listeners)  # e.g. metrics of state transitions
         self._breakers: dict[str, ProxyBreaker] = {}
 
     def tiers_for(self, allowed: Sequence[str], start: str | None) -> list[Tier]:
@@ -193,7 +202,7 @@ class ProxyPool:
         key = f"{endpoint.tier}/{endpoint.name}/{host}"
         breaker = self._breakers.get(key)
         if breaker is None:
-            breaker = self._breakers[key] = ProxyBreaker(endpoint, host, self.settings)
+            breaker = self._breakers[key] = ProxyBreaker(endpoint, host, self.settings, self._listeners)
         if not breaker.probing:
             stored = await self.store.get(BREAKER_NAMESPACE, key)
             if stored is not None:

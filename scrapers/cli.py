@@ -22,6 +22,7 @@ from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
 from proxy.state import STATE_ENV, MemoryStore, StateConfigError, open_store
 from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import (
+    AlreadyLandedError,
     CourtsideError,
     InvalidOptions,
     OptionError,
@@ -37,7 +38,9 @@ from scrapers.core.runner import Job, RunContext, prepare, run_job
 from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, locations, upstream_overrides
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import RecordingTransport, ReplayTransport
-from scrapers.outputs import open_output
+from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
+from scrapers.metrics.fleet import FleetMetrics
+from scrapers.outputs import Output, open_output
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -54,6 +57,7 @@ FAILURE_EXIT_CODES: Mapping[Outcome | None, int] = {
 }
 EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
 DEMO_FILE = "demo.yaml"
+RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
 
 log = logging.getLogger("scrapers")
 
@@ -286,15 +290,23 @@ async def _run_jobs(
     # tier scores and learned rates in the state store (SQLite by default, COURTSIDE_STATE to change).
     output = open_output(where.out, env)
     store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
+    proxies = DIRECT_ONLY if replay else load_proxy_config(env)
+    metrics = FleetMetrics()
+    metrics.initialise(
+        [(job.entry.name, job.entry.source) for job in jobs],
+        proxies.names(),
+        [(tier.name, proxy.name) for tier in proxies.tiers for proxy in tier.proxies],
+    )
     fetcher = Fetcher(
         transport=transport,
         store=store,
-        proxies=DIRECT_ONLY if replay else load_proxy_config(env),
+        proxies=proxies,
         redactor=redactor,
         upstream_overrides=upstream_overrides(env.get(UPSTREAMS_ENV)),
         # Replay serves recordings that never held secrets, so no key is needed to run the demo.
         require_secrets=not replay,
         throttle=not replay,
+        metrics=metrics,
     )
     ctx = RunContext(
         registry=registry,
@@ -304,13 +316,37 @@ async def _run_jobs(
         redactor=redactor,
         trigger_source="replay" if replay else "cli",
         clock=clock or SystemClock(),
+        metrics=metrics,
     )
+    results = []
     try:
-        return [await run_job(job, ctx) for job in jobs]
+        for job in jobs:
+            result = await run_job(job, ctx)
+            results.append(result)
+            await _after_run(result, output, metrics, env.get(PUSHGATEWAY_ENV), redactor)
+        return results
     finally:
         await fetcher.aclose()
         await store.aclose()
         output.close()
+
+
+async def _after_run(
+    result: RunResult, output: Output, metrics: FleetMetrics, gateway: str | None, redactor: Redactor
+) -> None:
+    """The job container's trail: a run summary beside the output, and metrics to a Pushgateway."""
+    summary = json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
+    try:
+        await output.sink.create(
+            f"{RUNS_FOLDER}/{result.scraper}/{result.run_id}.json", summary, "application/json"
+        )
+    except (OSError, AlreadyLandedError) as exc:
+        print(f"warning: run summary not written: {redactor(str(exc))}", file=sys.stderr)
+    if gateway:
+        try:
+            await push(metrics, gateway, result.scraper)
+        except OSError as exc:  # urllib's URLError/HTTPError are OSErrors
+            print(f"warning: metrics not pushed to {gateway}: {redactor(str(exc))}", file=sys.stderr)
 
 
 def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:

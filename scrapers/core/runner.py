@@ -29,6 +29,8 @@ from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.request import Page, Request
+from scrapers.metrics.fleet import FleetMetrics
+from scrapers.metrics.runs import record_run
 from scrapers.sinks.base import Sink
 
 # Guard: an upstream that keeps handing out cursors must not keep a job alive forever.
@@ -77,6 +79,7 @@ class RunContext:
     redactor: Redactor = field(default_factory=Redactor)
     trigger_source: str = "manual"
     workflow: str | None = None
+    metrics: FleetMetrics | None = None
     new_run_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:8])
 
     def policy(self, source: str) -> SourcePolicy:
@@ -87,6 +90,7 @@ class RunContext:
 class _Landing:
     paths: list[str] = field(default_factory=list)
     already_landed: bool = False
+    new_bytes: int = 0
 
 
 async def run_job(job: Job, ctx: RunContext) -> RunResult:
@@ -106,6 +110,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         await ctx.fetcher.quota.ensure_reserve(policy.quota, hosts, scraper.quota_cost(opts))
         pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
         parsed = _parse(scraper, opts, pages, ParseContext(fetched_at=ctx.clock.now(), run_id=run_id))
+        # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
+        game_date = parsed.path_values.get("date", game_date)
         await _land(job, parsed, game_date, ctx, landing)
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
@@ -137,6 +143,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         no_data_reason=parsed.no_data_reason if parsed and not failure else None,
         fan_out=parsed.fan_out if parsed and not failure else (),
     )
+    if ctx.metrics:
+        await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
     warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
     return dataclasses.replace(result, warnings=(*result.warnings, warning)) if warning else result
 
@@ -164,7 +172,7 @@ async def _fetch_all(
                 )
             page = await ctx.fetcher.fetch(request, policy, log, budget)
             pages.append(page)
-            following = list(scraper.follow_ups(opts, page))
+            following = _follow_ups(scraper, opts, page)
             if len(following) != 1:
                 break
             request = following[0]
@@ -193,6 +201,18 @@ async def _gather(walks: Iterable[Coroutine[Any, Any, list[Page]]]) -> list[list
     return [task.result() for task in tasks]
 
 
+def _follow_ups(scraper: Scraper[Any], opts: Any, page: Page) -> list[Request]:
+    try:
+        return list(scraper.follow_ups(opts, page))
+    except ScrapeError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # Reading the next requests out of a body fails like this only when its shape changed.
+        raise ScrapeError(
+            Outcome.STRUCTURAL, f"cannot plan the next requests: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def _parse(scraper: Scraper[Any], opts: Any, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
     try:
         return scraper.parse(opts, pages, ctx)
@@ -208,13 +228,14 @@ def _parse(scraper: Scraper[Any], opts: Any, pages: Sequence[Page], ctx: ParseCo
 async def _land(job: Job, parsed: Parsed, game_date: str, ctx: RunContext, landing: _Landing) -> None:
     document = json.dumps(parsed.document, ensure_ascii=False).encode("utf-8")
     values = {name: str(value) for name, value in job.option_texts().items() if not isinstance(value, list)}
-    values.update(date=game_date, **parsed.path_values)
+    values.update({**parsed.path_values, "date": game_date})
     moment = ctx.clock.now()
     for _ in range(MAX_TIMESTAMP_BUMPS):
         values["timestamp"] = utc_stamp(moment)
         path = job.entry.path.format(**values)
         try:
             landing.paths.append(await ctx.sink.create(path, document, CONTENT_TYPES["json"]))
+            landing.new_bytes += len(document)
             break
         except AlreadyLandedError:
             if await ctx.sink.read(path) == document:
@@ -228,6 +249,7 @@ async def _land(job: Job, parsed: Parsed, game_date: str, ctx: RunContext, landi
         raw_path = job.entry.raw_path.format(**values)
         try:
             landing.paths.append(await ctx.sink.create(raw_path, parsed.raw_artifact, CONTENT_TYPES["pdf"]))
+            landing.new_bytes += len(parsed.raw_artifact)
         except AlreadyLandedError:
             landing.paths.append(ctx.sink.uri(raw_path))
 

@@ -29,6 +29,7 @@ class Parsed:
     document: Mapping[str, Any]
     record_count: int
     no_data_reason: str | None = None
+    # Path placeholders from the body; a `date` here is the job's date (path and completion).
     path_values: Mapping[str, str] = field(default_factory=dict)
     raw_artifact: bytes | None = None
     # Ids that per-game / per-event scrapers expand from (scoreboards, schedules, event lists).

@@ -32,6 +32,7 @@ from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
 from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateSettings
 from scrapers.http.request import Page, Request
+from scrapers.metrics.fleet import BreakerTransitions, FleetMetrics, observe_breakers, observe_quota
 
 LIMITER_NAMESPACE = "limiter"
 UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)
@@ -92,15 +93,19 @@ class Fetcher:
         store: StateStore | None = None,
         pool: ProxyPool | None = None,
         throttle: bool = True,
+        metrics: FleetMetrics | None = None,
     ) -> None:
         self.redactor = redactor or Redactor()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
         self.require_secrets = require_secrets
         self.environ = os.environ if environ is None else environ
         self.store = store or MemoryStore()
-        self.pool = pool or ProxyPool(proxies, self.store)
+        self.pool = pool or ProxyPool(
+            proxies, self.store, listeners=[BreakerTransitions(metrics)] if metrics else ()
+        )
         # Credits left at metered upstreams (The Odds API), as their responses last reported them.
         self.quota = QuotaTracker(self.store)
+        self.metrics = metrics
         self._transport = transport
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
         self.throttle = throttle
@@ -126,7 +131,10 @@ class Fetcher:
             raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
         last: ScrapeError | None = None
         forbidden_tiers: set[str] = set()
-        for tier in await self.pool.plan(request.host, tiers):
+        planned = await self.pool.plan(request.host, tiers)
+        if self.metrics:
+            self.metrics.tier_chosen.labels(policy.name, planned[0].name).inc()
+        for tier in planned:
             for endpoint in tier.proxies or (None,):
                 breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
                 if breaker is not None and not breaker.admits():
@@ -166,6 +174,8 @@ class Fetcher:
             if budget.retries_left <= 0 or budget.remaining <= 0:
                 return True
             budget.retries_left -= 1
+            if self.metrics and isinstance(failure, _RetryHere):
+                self.metrics.retries.labels(policy.name, failure.error.outcome.value).inc()
             return False
 
         try:
@@ -219,6 +229,8 @@ class Fetcher:
         finally:
             breaker.probing = False
             await self.pool.save(breaker)
+            if self.metrics:
+                observe_breakers(self.metrics, self.pool.breakers())
 
     async def _send(self, route: _Route) -> tuple[Classified, Page | None]:
         request, tier = route.request, route.tier
@@ -227,6 +239,9 @@ class Fetcher:
         client = self._client(route.endpoint)
         outgoing = self._build(client, request, timeout)
         started = time.monotonic()
+        source = route.policy.name
+        if self.metrics:
+            self.metrics.in_flight.labels(source).inc()
         try:
             response = await client.send(outgoing)
         except ReplayMissError:
@@ -237,7 +252,15 @@ class Fetcher:
             verdict = classify_response(
                 response.status_code, response.headers, response.content, request.expect, rules
             )
-            await self.quota.observe(request.host, response.headers, route.policy.quota)
+            reading = await self.quota.observe(request.host, response.headers, route.policy.quota)
+            if reading and self.metrics:
+                observe_quota(self.metrics, source, reading)
+        finally:
+            if self.metrics:
+                self.metrics.in_flight.labels(source).dec()
+        if self.metrics:
+            self.metrics.attempts.labels(source, tier.name, verdict.outcome.value).inc()
+            self.metrics.request_duration.labels(source).observe(time.monotonic() - started)
         route.log.add(
             Attempt(
                 request.host,
@@ -282,16 +305,20 @@ class Fetcher:
                 host,
                 policy.rate_for(host) if self.throttle else UNTHROTTLED,
                 initial_rate=float(stored["rate"]) if stored and "rate" in stored and self.throttle else None,
-                on_change=self._remember_rate,
+                on_change=lambda change: self._remember_rate(change, policy.name),
             )
             self._limiters[host] = limiter
+            if self.metrics:
+                self.metrics.limiter_rate.labels(policy.name, host).set(limiter.rate)
         return limiter
 
     def rates(self) -> dict[str, float]:
         return {host: limiter.rate for host, limiter in self._limiters.items()}
 
-    def _remember_rate(self, change: RateChange) -> None:
+    def _remember_rate(self, change: RateChange, source: str) -> None:
         self._pending_rates[change.host] = change.new_rate
+        if self.metrics:
+            self.metrics.limiter_rate.labels(source, change.host).set(change.new_rate)
 
     async def _flush_rates(self) -> None:
         while self._pending_rates:

@@ -16,11 +16,10 @@ from scrapers.core.errors import ParseError
 from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
-from scrapers.sources.bettingpros.headers import API_KEY, bettingpros_headers
+from scrapers.http.request import Page, Request
+from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 
-EVENTS_URL = "https://api.bettingpros.com/v3/events"
-SOURCE_LABEL = "bettingpros_api"
+EVENTS_ENDPOINT = "events"
 # The landed event, in the old platform's field order: landed name -> API name.
 EVENT_FIELDS = (
     ("id", "id"),
@@ -53,15 +52,7 @@ class BpEvents(Scraper[BpEventsOptions]):
     date_option = "date"
 
     def requests(self, opts: BpEventsOptions) -> Sequence[Request]:
-        return (
-            Request(
-                url=EVENTS_URL,
-                params=(("sport", opts.sport), ("date", opts.date.isoformat())),
-                headers=bettingpros_headers(),
-                expect=BodyKind.JSON,
-                secrets=(API_KEY,),
-            ),
-        )
+        return (events_request(opts.sport, opts.date),)
 
     def parse(self, opts: BpEventsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         if len(pages) != 1:
@@ -73,9 +64,7 @@ class BpEvents(Scraper[BpEventsOptions]):
                 record_count=0,
                 no_data_reason=f"BettingPros answered HTTP {page.status} with no content for {opts.date}",
             )
-        body = _body(page)
-        params = _parameters(body, opts)
-        events = _events_by_id(body)
+        params, events = read_events(page, opts.date)
         document = _document(opts, ctx, params, events)
         if not events:
             reason = f"BettingPros lists no {opts.sport} events on {opts.date.isoformat()}"
@@ -111,20 +100,27 @@ def _document(
     }
 
 
-def _body(page: Page) -> dict[str, Any]:
-    if not isinstance(page.data, dict):
-        raise ParseError(f"BettingPros body is not a JSON object (got {type(page.data).__name__})")
-    return page.data
+def events_request(sport: str, day: date) -> Request:
+    """The events of one date; bp_player_props sends exactly this request in its date mode."""
+    return api_request(EVENTS_ENDPOINT, (("sport", sport), ("date", day.isoformat())))
 
 
-def _parameters(body: dict[str, Any], opts: BpEventsOptions) -> dict[str, Any]:
+def is_events_page(page: Page) -> bool:
+    return page.request.url.endswith(f"/{EVENTS_ENDPOINT}")
+
+
+def read_events(page: Page, day: date) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The query echo and the events by id of a clean events page (not a 204)."""
+    body = json_object(page)
+    return _parameters(body, day), _events_by_id(body)
+
+
+def _parameters(body: dict[str, Any], day: date) -> dict[str, Any]:
     """The API's echo of the query; it must be for the date we asked, or the events are not ours."""
-    params = body.get("_parameters", {})
-    if not isinstance(params, dict):
-        raise ParseError(f"BettingPros '_parameters' is not an object (got {type(params).__name__})")
+    params = echoed_parameters(body)
     echoed = params.get("date")
-    if echoed is not None and echoed != opts.date.isoformat():
-        raise ParseError(f"BettingPros answered for date {echoed!r}, not {opts.date.isoformat()}")
+    if echoed is not None and echoed != day.isoformat():
+        raise ParseError(f"BettingPros answered for date {echoed!r}, not {day.isoformat()}")
     return params
 
 

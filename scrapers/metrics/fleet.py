@@ -1,0 +1,175 @@
+"""The fleet's Prometheus metrics, in one registry object (never the global default registry).
+
+Labels are bounded: scraper and source names from registry.yaml, tier and proxy names from the
+proxies file, hosts from the source policies, outcome classes from the taxonomy. Never URLs,
+ids or proxy URLs.
+
+False positives, as counted here:
+* share: failed runs whose class is blocked, proxy, rate_limited or transient, over all failed
+  runs (a PromQL ratio of `scraper_failed_runs_total`; see dashboards/);
+* recovered failures: a failed job key that a later run of the same key fetched successfully
+  (`scraper_recovered_failures_total`; the failed keys live in the shared state store, so this
+  works across one-job containers);
+* suspicious no_data: a `no_data` run whose evidence is not a clean response. Must stay zero; it
+  is counted so a regression shows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as CounterOf
+from collections.abc import Iterable
+from typing import Any
+
+import pybreaker
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from proxy.pool import ProxyBreaker
+from scrapers.core.outcome import Outcome, RunStatus
+from scrapers.http.quota import QuotaReading
+
+FAILURE_CLASSES = (*(o.value for o in Outcome if not o.is_clean), "landing")
+BREAKER_STATES = ("closed", "open", "half-open")
+# Request latency buckets: from a fast CDN answer to a residential proxy's 90 s timeout.
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 45.0, 90.0)
+
+
+class FleetMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.attempts = Counter(
+            "scraper_attempts",
+            "HTTP attempts by classified outcome",
+            ["source", "tier", "outcome"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "scraper_retries",
+            "Attempts that were retries on the same route",
+            ["source", "outcome"],
+            registry=r,
+        )
+        self.request_duration = Histogram(
+            "scraper_request_duration_seconds",
+            "Duration of one HTTP attempt",
+            ["source"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "scraper_requests_in_flight", "HTTP attempts in flight", ["source"], registry=r
+        )
+        self.tier_chosen = Counter(
+            "scraper_proxy_tier_chosen", "Requests that started on a tier", ["source", "tier"], registry=r
+        )
+        self.breaker_state = Gauge(
+            "scraper_breaker_circuits",
+            "Circuits (one per proxy and target host) in each state",
+            ["tier", "provider", "state"],
+            registry=r,
+        )
+        self.breaker_transitions = Counter(
+            "scraper_breaker_transitions",
+            "Circuit state changes",
+            ["tier", "provider", "to_state"],
+            registry=r,
+        )
+        self.limiter_rate = Gauge(
+            "scraper_limiter_rate_requests_per_second",
+            "Current adaptive rate limit",
+            ["source", "host"],
+            registry=r,
+        )
+        self.quota_remaining = Gauge(
+            "scraper_quota_remaining_requests", "Last x-requests-remaining seen", ["source"], registry=r
+        )
+        self.quota_used = Gauge(
+            "scraper_quota_used_requests", "Last x-requests-used seen", ["source"], registry=r
+        )
+        self.runs = Counter("scraper_runs", "Finished runs by status", ["scraper", "status"], registry=r)
+        self.failed_runs = Counter(
+            "scraper_failed_runs", "Failed runs by failure class", ["scraper", "failure_class"], registry=r
+        )
+        self.recovered = Counter(
+            "scraper_recovered_failures",
+            "Failed job keys a later run of the same key fetched successfully",
+            ["scraper"],
+            registry=r,
+        )
+        self.suspicious_no_data = Counter(
+            "scraper_suspicious_no_data",
+            "no_data runs without a clean response as evidence (must stay 0)",
+            ["scraper"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "scraper_last_run_timestamp_seconds",
+            "When the scraper last finished a run",
+            ["scraper"],
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "scraper_last_success_timestamp_seconds",
+            "When the scraper last finished with success or no_data",
+            ["scraper"],
+            registry=r,
+        )
+        self.landed_bytes = Counter("scraper_landed_bytes", "Bytes landed", ["scraper"], registry=r)
+        self.landed_records = Counter("scraper_landed_records", "Records landed", ["scraper"], registry=r)
+
+    def initialise(
+        self, scrapers: Iterable[tuple[str, str]], tiers: Iterable[str], providers: Iterable[tuple[str, str]]
+    ) -> None:
+        """Known label combinations start at zero, so rate() and absent() behave from the first scrape.
+
+        `scrapers` are (name, source) pairs, `providers` (tier, proxy name) pairs.
+        """
+        tier_names = list(tiers)
+        for scraper, source in scrapers:
+            for status in RunStatus:
+                self.runs.labels(scraper, status.value)
+            for failure_class in FAILURE_CLASSES:
+                self.failed_runs.labels(scraper, failure_class)
+            self.recovered.labels(scraper)
+            self.suspicious_no_data.labels(scraper)
+            self.landed_bytes.labels(scraper)
+            self.landed_records.labels(scraper)
+            for tier in tier_names:
+                self.tier_chosen.labels(source, tier)
+                for outcome in Outcome:
+                    self.attempts.labels(source, tier, outcome.value)
+            self.in_flight.labels(source)
+        for tier, provider in providers:
+            for state in BREAKER_STATES:
+                self.breaker_state.labels(tier, provider, state)
+                self.breaker_transitions.labels(tier, provider, state)
+
+
+def observe_breakers(metrics: FleetMetrics, breakers: Iterable[ProxyBreaker]) -> None:
+    """Circuits per (tier, provider, state) among the breakers this process knows."""
+    counts: CounterOf[tuple[str, str, str]] = CounterOf()
+    providers: set[tuple[str, str]] = set()
+    for breaker in breakers:
+        providers.add((breaker.endpoint.tier, breaker.endpoint.name))
+        counts[(breaker.endpoint.tier, breaker.endpoint.name, breaker.state)] += 1
+    for tier, provider in providers:
+        for state in BREAKER_STATES:
+            metrics.breaker_state.labels(tier, provider, state).set(counts[(tier, provider, state)])
+
+
+def observe_quota(metrics: FleetMetrics, source: str, reading: QuotaReading) -> None:
+    if reading.remaining is not None:
+        metrics.quota_remaining.labels(source).set(reading.remaining)
+    if reading.used is not None:
+        metrics.quota_used.labels(source).set(reading.used)
+
+
+class BreakerTransitions(pybreaker.CircuitBreakerListener):
+    """Counts state changes by tier and provider (the circuit name is `tier/provider/host`)."""
+
+    def __init__(self, metrics: FleetMetrics) -> None:
+        self.metrics = metrics
+
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        tier, provider, _host = str(cb.name).split("/", 2)
+        self.metrics.breaker_transitions.labels(tier, provider, str(new_state.name)).inc()

@@ -1,0 +1,65 @@
+"""BallDontLie players: `/players/active` (this season's players) and `/players` (the catalogue).
+
+Both take the same optional filters and page with the cursor. Without a filter the catalogue holds
+every player since 1946 (about 50 pages of 100); `search` or `teamId` keep it to one or two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scrapers.core.clock import utc_iso
+from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.http.request import Page
+from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted, ident, present
+
+
+@dataclass(frozen=True)
+class ActivePlayersOptions:
+    teamId: int | None
+    playerId: int | None
+    search: str | None
+
+
+class BdlActivePlayers(BdlScraper[ActivePlayersOptions]):
+    options_type = ActivePlayersOptions
+    endpoint = Endpoint("/players/active", per_page=True, meta_required=True)
+    row_name = "player"
+    unique_field = "id"
+
+    def query(self, opts: ActivePlayersOptions) -> Query:
+        return present(("team_ids[]", opts.teamId), ("player_ids[]", opts.playerId), ("search", opts.search))
+
+    def parse(self, opts: ActivePlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        players = self.rows(pages)
+        label = ident(("player", opts.playerId), ("team", opts.teamId), ("search", opts.search))
+        document = {
+            "ident": label,
+            "timestamp": utc_iso(ctx.fetched_at),
+            "playerCount": len(players),
+            "activePlayers": players,
+        }
+        return counted(document, len(players), f"BallDontLie lists no active players for {label}")
+
+
+@dataclass(frozen=True)
+class PlayersOptions:
+    teamId: int | None
+    search: str | None
+
+
+class BdlPlayers(BdlScraper[PlayersOptions]):
+    options_type = PlayersOptions
+    endpoint = Endpoint("/players", per_page=True, meta_required=True)
+    row_name = "player"
+    unique_field = "id"
+
+    def query(self, opts: PlayersOptions) -> Query:
+        return present(("team_ids[]", opts.teamId), ("search", opts.search))
+
+    def parse(self, opts: PlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        players = self.rows(pages)
+        document = {"timestamp": utc_iso(ctx.fetched_at), "playerCount": len(players), "players": players}
+        label = ident(("team", opts.teamId), ("search", opts.search), default="the whole catalogue")
+        return counted(document, len(players), f"BallDontLie lists no players for {label}")
