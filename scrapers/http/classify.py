@@ -112,22 +112,24 @@ def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) ->
         return Classified(Outcome.TRANSIENT, "empty body")
     head = body[:SNIFF_BYTES]
     looks_html = _looks_html(headers, head)
-    if expect is BodyKind.HTML:
-        return (
-            Classified(Outcome.OK, "HTML page")
-            if looks_html
-            else Classified(Outcome.STRUCTURAL, "expected an HTML page")
-        )
     if expect is BodyKind.PDF and head.lstrip()[:5] == b"%PDF-":
         return Classified(Outcome.OK, "PDF document")
-    # Where a PDF is expected, any non-PDF body is sniffed, HTML-labelled or not: the old platform
-    # met region-block bodies ("not accessible in this region") on the injury-report PDF host, and
+    # Any HTML is sniffed for challenge pages, also where HTML is expected (a roster or box-score
+    # page): a block page must move the request to the next proxy, not reach the parser. Where a
+    # PDF is expected, any non-PDF body is sniffed, HTML-labelled or not: the old platform met
+    # region-block bodies ("not accessible in this region") on the injury-report PDF host, and
     # nothing promises such a body is served as text/html.
     if looks_html or expect is BodyKind.PDF:
         text = head.decode("utf-8", errors="replace").lower()
         marker = next((m for m in BLOCK_MARKERS if m in text), None)
         if marker:
             return Classified(Outcome.BLOCKED, f"challenge or block page ('{marker}')")
+    if expect is BodyKind.HTML:
+        return (
+            Classified(Outcome.OK, "HTML page")
+            if looks_html
+            else Classified(Outcome.STRUCTURAL, "expected an HTML page")
+        )
     if looks_html:
         return Classified(Outcome.STRUCTURAL, f"expected {expect.value}, got an HTML page")
     if expect is BodyKind.PDF:

@@ -199,6 +199,15 @@ RESPONSE_ROWS = [
         Outcome.OK,
     ),
     _row("JSON where HTML expected", 200, JSON_CT, b'{"error": "moved"}', HTML, Outcome.STRUCTURAL),
+    # A challenge page where a page is expected must move on to the next proxy, not reach the parser.
+    _row(
+        "challenge page where HTML expected",
+        200,
+        HTML_CT,
+        b"<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>",
+        HTML,
+        Outcome.BLOCKED,
+    ),
     # status codes
     _row("401 auth", 401, JSON_CT, b'{"message": "Invalid API key"}', JSON, Outcome.AUTH),
     _row("403 blocked", 403, HTML_CT, AKAMAI_DENIED, JSON, Outcome.BLOCKED),

@@ -21,10 +21,8 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import utc_iso
-from scrapers.core.errors import OptionError, ParseError, ScrapeError
-from scrapers.core.outcome import Outcome
+from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.classify import BLOCK_MARKERS, SNIFF_BYTES
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.teams import team_by_name
@@ -99,7 +97,6 @@ def _no_box_evidence(html: str, package: Mapping[str, Any] | None, game_id: str)
     """Why a page without a box score is no_data; raises unless the page positively says so."""
     reason = _not_started(package, game_id)
     if reason is None:
-        _raise_if_block_page(html)
         raise ParseError(f"ESPN page of game {game_id} has no box score (no bxscr, no tables)")
     return reason
 
@@ -356,12 +353,3 @@ def _landed(teams: list[TeamBox], game_id: str) -> tuple[dict[str, str], list[di
         for player in team.players
     ]
     return {side: team.abbr for team, side in zip(teams, sides, strict=True)}, players
-
-
-def _raise_if_block_page(html: str) -> None:
-    # The core passes any HTML as clean where HTML is expected, so a challenge page reaches the
-    # parse; it means the egress was blocked (retry on another tier), not that the page changed.
-    head = html[:SNIFF_BYTES].lower()
-    marker = next((m for m in BLOCK_MARKERS if m in head), None)
-    if marker:
-        raise ScrapeError(Outcome.BLOCKED, f"www.espn.com answered a challenge or block page ('{marker}')")

@@ -15,11 +15,9 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import EASTERN, utc_iso
-from scrapers.core.errors import OptionError, ParseError, ScrapeError
-from scrapers.core.outcome import Outcome
+from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.classify import BLOCK_MARKERS, SNIFF_BYTES
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.teams import TEAMS, Team, team_by_abbr
@@ -108,7 +106,6 @@ def _next_data(page: Page) -> Mapping[str, Any]:
         raise ParseError(f"roster page answered HTTP {page.status} without an HTML document")
     script = BeautifulSoup(page.data, "html.parser").find("script", id="__NEXT_DATA__")
     if not isinstance(script, Tag) or not script.string:
-        _raise_if_block_page(page.data)
         raise ParseError('roster page has no <script id="__NEXT_DATA__"> with content')
     try:
         data = json.loads(script.string)
@@ -117,15 +114,6 @@ def _next_data(page: Page) -> Mapping[str, Any]:
     if not isinstance(data, dict):
         raise ParseError("roster page __NEXT_DATA__ is not a JSON object")
     return data
-
-
-def _raise_if_block_page(text: str) -> None:
-    # The core classifies any HTML as a clean page where HTML is expected, so a challenge page
-    # reaches us; name it `blocked` (a proxy problem), not a change of the page's structure.
-    head = text[:SNIFF_BYTES].lower()
-    marker = next((m for m in BLOCK_MARKERS if m in head), None)
-    if marker:
-        raise ScrapeError(Outcome.BLOCKED, f"www.nba.com answered a challenge or block page ('{marker}')")
 
 
 def _team_props(data: Mapping[str, Any], team: Team) -> Mapping[str, Any]:
