@@ -11,6 +11,7 @@ from scrapers.http.attempts import AttemptLog
 from scrapers.metrics.fleet import FleetMetrics
 
 FAILED_JOBS_NAMESPACE = "failed_jobs"
+LAST_SUCCESS_NAMESPACE = "last_success"
 # A failure not recovered within a week is not "recovered" by a run much later.
 FAILED_JOB_MEMORY_SECONDS = 7 * 24 * 3600.0
 
@@ -29,12 +30,18 @@ async def record_run(
     metrics.last_run.labels(scraper).set(now)
     if result.status is RunStatus.FAILED:
         metrics.failed_runs.labels(scraper, result.error_type or "unknown").inc()
+        # A one-job container that fails would otherwise push no last-success series at all, and
+        # the stale-scraper alert could never fire for the scraper that needs it most.
+        last = await store.get(LAST_SUCCESS_NAMESPACE, scraper)
+        if last is not None:
+            metrics.last_success.labels(scraper).set(float(last["at"]))
         # Remember the failed key so a later success of the same job (any process) counts as recovered.
         await store.put(
             FAILED_JOBS_NAMESPACE, job_key, {"failed_at": now}, ttl_seconds=FAILED_JOB_MEMORY_SECONDS
         )
         return
     metrics.last_success.labels(scraper).set(now)
+    await store.put(LAST_SUCCESS_NAMESPACE, scraper, {"at": now})
     metrics.landed_bytes.labels(scraper).inc(landed_bytes)
     metrics.landed_records.labels(scraper).inc(result.record_count)
     if result.status is RunStatus.NO_DATA and not _clean_evidence(result, log):

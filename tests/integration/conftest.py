@@ -8,6 +8,15 @@ import pytest
 
 from tests.harness.gcs_emulator import running_gcs_emulator
 from tests.harness.pubsub_emulator import find_emulator, running_pubsub_emulator
+from tests.integration.prometheus_server import (
+    PROMETHEUS,
+    PUSHGATEWAY,
+    PrometheusServer,
+    find_binary,
+    missing_reason,
+    running_prometheus,
+    running_pushgateway,
+)
 from tests.integration.redis_server import flush, redis_server_binary, running_redis
 
 
@@ -42,3 +51,24 @@ def pubsub_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"Pub/Sub tests skipped: {reason}")
     with running_pubsub_emulator(script, tmp_path_factory.mktemp("pubsub")) as host:
         yield host
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A real prometheus for the session: scrapes and evaluates dashboards/alerts.yml every second.
+
+    Its scrape job `courtside` has no target until a test calls `prometheus.scrape("host:port")`.
+    """
+    if find_binary(PROMETHEUS) is None:
+        pytest.skip(missing_reason(PROMETHEUS))
+    with running_prometheus(tmp_path_factory.mktemp("prometheus")) as server:
+        yield server
+
+
+@pytest.fixture
+def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real prometheus-pushgateway of its own for one test (cheap to start; no groups left over)."""
+    if find_binary(PUSHGATEWAY) is None:
+        pytest.skip(missing_reason(PUSHGATEWAY))
+    with running_pushgateway(tmp_path_factory.mktemp("pushgateway")) as url:
+        yield url

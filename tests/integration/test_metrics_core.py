@@ -187,3 +187,17 @@ def test_known_label_combinations_start_at_zero() -> None:
         )
         == 0.0
     )
+
+
+def test_a_failing_process_still_reports_the_last_success_of_an_earlier_one(tmp_path: Path) -> None:
+    state = f"sqlite:{tmp_path / 'state.sqlite'}"
+    ok = httpx.Response(200, content=SCOREBOARD, headers={"content-type": "application/json"})
+    earlier, later = FleetMetrics(), FleetMetrics()
+
+    run_scoreboard(tmp_path, earlier, open_store(state), ok)
+    run_scoreboard(tmp_path, later, open_store(state), httpx.Response(404))
+
+    scraper = {"scraper": "nbac_scoreboard_v2"}
+    succeeded_at = sample(earlier, "scraper_last_success_timestamp_seconds", **scraper)
+    assert succeeded_at > 0
+    assert sample(later, "scraper_last_success_timestamp_seconds", **scraper) == succeeded_at
