@@ -34,6 +34,7 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from scrapers.core.errors import ParseError
+from scrapers.sources.nbac.teams import tricode_for_name
 
 KNOWN_STATUSES = ("Out", "Questionable", "Doubtful", "Probable", "Available")
 NOT_YET_SUBMITTED = "NOT YET SUBMITTED"
@@ -80,40 +81,6 @@ HEADER_LABELS: tuple[tuple[Column, str], ...] = (
     (Column.STATUS, "CurrentStatus"),
     (Column.REASON, "Reason"),
 )
-
-TEAM_TRICODES: Mapping[str, str] = {
-    "Atlanta Hawks": "ATL",
-    "Boston Celtics": "BOS",
-    "Brooklyn Nets": "BKN",
-    "Charlotte Hornets": "CHA",
-    "Chicago Bulls": "CHI",
-    "Cleveland Cavaliers": "CLE",
-    "Dallas Mavericks": "DAL",
-    "Denver Nuggets": "DEN",
-    "Detroit Pistons": "DET",
-    "Golden State Warriors": "GSW",
-    "Houston Rockets": "HOU",
-    "Indiana Pacers": "IND",
-    "LA Clippers": "LAC",
-    "Los Angeles Clippers": "LAC",
-    "Los Angeles Lakers": "LAL",
-    "Memphis Grizzlies": "MEM",
-    "Miami Heat": "MIA",
-    "Milwaukee Bucks": "MIL",
-    "Minnesota Timberwolves": "MIN",
-    "New Orleans Pelicans": "NOP",
-    "New York Knicks": "NYK",
-    "Oklahoma City Thunder": "OKC",
-    "Orlando Magic": "ORL",
-    "Philadelphia 76ers": "PHI",
-    "Phoenix Suns": "PHX",
-    "Portland Trail Blazers": "POR",
-    "Sacramento Kings": "SAC",
-    "San Antonio Spurs": "SAS",
-    "Toronto Raptors": "TOR",
-    "Utah Jazz": "UTA",
-    "Washington Wizards": "WAS",
-}
 
 
 @dataclass(frozen=True)
@@ -445,7 +412,7 @@ def _records(table: _Table, columns: _Columns, page_count: int) -> InjuryReport:
 
 def _tricode(name: str) -> str:
     # An unknown name (a renamed franchise) is kept as printed rather than guessed.
-    return TEAM_TRICODES.get(name, name)
+    return tricode_for_name(name) or name
 
 
 def _confidence(

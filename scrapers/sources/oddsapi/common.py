@@ -23,6 +23,7 @@ from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import Parsed
 from scrapers.http.request import BodyKind, Page, Request, SecretRef
+from scrapers.sources.nbac.teams import tricode_for_name
 
 BASE_URL = "https://api.the-odds-api.com/v4"
 # The Odds API takes its key only as a query parameter; the core adds it at send time and the
@@ -42,42 +43,6 @@ HISTORICAL_COST_FACTOR = 10
 # The path contract needs a suffix even when the body names no teams (an HTTP 204).
 UNKNOWN_TEAM = "UNK"
 
-# Full names as The Odds API writes them -> NBA tricodes (both spellings of the Clippers occur).
-TEAM_CODES: Mapping[str, str] = MappingProxyType(
-    {
-        "Atlanta Hawks": "ATL",
-        "Boston Celtics": "BOS",
-        "Brooklyn Nets": "BKN",
-        "Charlotte Hornets": "CHA",
-        "Chicago Bulls": "CHI",
-        "Cleveland Cavaliers": "CLE",
-        "Dallas Mavericks": "DAL",
-        "Denver Nuggets": "DEN",
-        "Detroit Pistons": "DET",
-        "Golden State Warriors": "GSW",
-        "Houston Rockets": "HOU",
-        "Indiana Pacers": "IND",
-        "LA Clippers": "LAC",
-        "Los Angeles Clippers": "LAC",
-        "Los Angeles Lakers": "LAL",
-        "Memphis Grizzlies": "MEM",
-        "Miami Heat": "MIA",
-        "Milwaukee Bucks": "MIL",
-        "Minnesota Timberwolves": "MIN",
-        "New Orleans Pelicans": "NOP",
-        "New York Knicks": "NYK",
-        "Oklahoma City Thunder": "OKC",
-        "Orlando Magic": "ORL",
-        "Philadelphia 76ers": "PHI",
-        "Phoenix Suns": "PHX",
-        "Portland Trail Blazers": "POR",
-        "Sacramento Kings": "SAC",
-        "San Antonio Spurs": "SAS",
-        "Toronto Raptors": "TOR",
-        "Utah Jazz": "UTA",
-        "Washington Wizards": "WAS",
-    }
-)
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -132,7 +97,7 @@ def snap_label(moment: datetime) -> str:
 def team_code(name: str) -> str:
     """The tricode of a full team name; an unknown name keeps the old platform's fallback (its
     first three letters), cleaned so that nothing but letters and digits reaches a path."""
-    known = TEAM_CODES.get(name.strip())
+    known = tricode_for_name(name)
     if known:
         return known
     return _NOT_ALNUM.sub("", name)[:3].upper() or UNKNOWN_TEAM
