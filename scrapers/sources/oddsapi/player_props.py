@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
+    EventOdds,
+    EventOddsOptions,
     event_odds_request,
     no_odds_because,
     odds_parsed,
@@ -38,19 +41,32 @@ class OddsaPlayerPropsOptions:
     snapshot_type: str
 
 
-class OddsaPlayerProps(Scraper[OddsaPlayerPropsOptions]):
-    options_type = OddsaPlayerPropsOptions
+class CurrentOddsOptions(EventOddsOptions, Protocol):
+    @property
+    def teams(self) -> str | None: ...
+
+
+OptionsT = TypeVar("OptionsT", bound=CurrentOddsOptions)
+
+
+class CurrentEventOdds(Scraper[OptionsT], Generic[OptionsT]):
+    """One event's current odds; props and game lines differ only in what `market_fields` adds."""
+
     date_option = "game_date"
     path_fields = frozenset({"teams", "snap"})
+    label: ClassVar[str]
 
-    def requests(self, opts: OddsaPlayerPropsOptions) -> Sequence[Request]:
+    def market_fields(self, opts: OptionsT, odds: EventOdds | None) -> dict[str, Any]:
+        return {}
+
+    def requests(self, opts: OptionsT) -> Sequence[Request]:
         return (event_odds_request(odds_query(opts)),)
 
-    def quota_cost(self, opts: OddsaPlayerPropsOptions) -> int:
+    def quota_cost(self, opts: OptionsT) -> int:
         return odds_query(opts).cost(historical=False)
 
-    def parse(self, opts: OddsaPlayerPropsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
-        page = only_page(pages, "oddsa_player_props")
+    def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
+        page = only_page(pages, self.label)
         query = odds_query(opts)
         odds = None if page.outcome is Outcome.NO_DATA else read_event_odds(page.data, opts.event_id)
         document = {
@@ -60,7 +76,7 @@ class OddsaPlayerProps(Scraper[OddsaPlayerPropsOptions]):
             "regions": query.regions_text,
             "rowCount": odds.row_count if odds else 0,
             "odds": page.data,
-            "snapshot_type": opts.snapshot_type,
+            **self.market_fields(opts, odds),
         }
         return odds_parsed(
             document,
@@ -70,3 +86,11 @@ class OddsaPlayerProps(Scraper[OddsaPlayerPropsOptions]):
             snap=snap_label(ctx.fetched_at),
             empty_because=no_odds_because(page),
         )
+
+
+class OddsaPlayerProps(CurrentEventOdds[OddsaPlayerPropsOptions]):
+    options_type = OddsaPlayerPropsOptions
+    label = "oddsa_player_props"
+
+    def market_fields(self, opts: OddsaPlayerPropsOptions, odds: EventOdds | None) -> dict[str, Any]:
+        return {"snapshot_type": opts.snapshot_type}

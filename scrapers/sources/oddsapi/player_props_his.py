@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
+    EventOdds,
     event_odds_request,
     no_odds_because,
     odds_parsed,
@@ -50,8 +52,14 @@ class OddsaPlayerPropsHis(Scraper[OddsaPlayerPropsHisOptions]):
     def quota_cost(self, opts: OddsaPlayerPropsHisOptions) -> int:
         return odds_query(opts).cost(historical=True)
 
+    label = "oddsa_player_props_his"
+
+    def market_fields(self, odds: EventOdds | None) -> dict[str, Any]:
+        """Fields a variant adds after `rowCount` (game lines count spreads and totals)."""
+        return {}
+
     def parse(self, opts: OddsaPlayerPropsHisOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
-        page = only_page(pages, "oddsa_player_props_his")
+        page = only_page(pages, self.label)
         query = odds_query(opts)
         snapshot, odds = read_historical_odds(page, opts.event_id)
         document = {
@@ -61,6 +69,7 @@ class OddsaPlayerPropsHis(Scraper[OddsaPlayerPropsHisOptions]):
             "regions": query.regions_text,
             "markets": query.markets_text,
             "rowCount": odds.row_count if odds else 0,
+            **self.market_fields(odds),
             "eventOdds": snapshot.data if snapshot else None,
         }
         return odds_parsed(
