@@ -10,7 +10,6 @@ import asyncio
 import json
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,6 +49,7 @@ from scrapers.sources.bdl.standings import BdlStandings, StandingsOptions
 from scrapers.sources.bdl.teams import BdlTeams, TeamsOptions
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import TIMEOUT, replay_command
 
 FIXTURES = PROJECT_FIXTURES / "bdl"
 DAY = date(2024, 1, 15)
@@ -406,15 +406,17 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
     started = {}
     for item in CASES:
         out = tmp_path_factory.mktemp(item.name)
-        flags = [*item.cli, "--replay", "--out", str(out), "--json"]
-        command = [sys.executable, "-m", "scrapers", "run", item.name, *flags]
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            replay_command(out, item.name, *item.cli),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         started[item.name] = (out, process)
     runs = {}
     for label, (out, process) in started.items():
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
         runs[label] = CliRun(out, process.returncode, stdout, stderr)
     return runs
 

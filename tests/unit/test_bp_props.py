@@ -11,8 +11,6 @@ import copy
 import dataclasses
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -31,8 +29,9 @@ from scrapers.http.request import Page, Request
 from scrapers.sources.bettingpros.events import BpEvents, BpEventsOptions
 from scrapers.sources.bettingpros.headers import API_KEY
 from scrapers.sources.bettingpros.props import MARKETS, BpPlayerProps, BpPlayerPropsOptions, offers_request
-from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX
+from tests.replay_cli import landed_files, replay_json
 
 FIXTURES = PROJECT_FIXTURES / "bettingpros"
 RECORDINGS = load_recordings(PROJECT_FIXTURES)
@@ -392,20 +391,11 @@ def test_failed_responses_are_classified_never_no_data(status: int, body: bytes,
 
 
 def test_cli_replay_of_a_date_lands_under_market_and_date(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "scrapers", "run", "bp_player_props", "--date", "2024-01-15"]
-    completed = subprocess.run(
-        [*command, "--replay", "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
+    result = replay_json(tmp_path, "bp_player_props", "--date", "2024-01-15")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 15)
     assert result["attempts"]["total"] == 6  # events + five offers pages, all in this one job
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     assert landed.parent == tmp_path / "bettingpros" / "player-props" / "points" / "2024-01-15"
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)
     assert json.loads(landed.read_text(encoding="utf-8"))["props_count"] == 15

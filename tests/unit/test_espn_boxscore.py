@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -27,8 +25,9 @@ from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Request
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.boxscore import FITT_MARKER, EspnBoxscore, EspnBoxscoreOptions
-from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX, load_exchange
+from tests.replay_cli import landed_files, replay_json
 
 FIXTURES = PROJECT_FIXTURES / "espn"
 FINAL, NOT_STARTED = "401585601", "401585604"
@@ -322,19 +321,10 @@ def test_wrong_shapes_are_parse_errors(change: Callable[[dict[str, Any]], None])
 
 
 def test_cli_replay_lands_the_box_score_under_the_game(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "scrapers", "run", "espn_game_boxscore", "--game_id", FINAL]
-    completed = subprocess.run(
-        [*command, "--gamedate", "2024-01-15", "--replay", "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
+    result = replay_json(tmp_path, "espn_game_boxscore", "--game_id", FINAL, "--gamedate", "2024-01-15")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 7)
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     assert landed.parent == tmp_path / "espn" / "boxscores" / "2024-01-15" / "game-401585601"
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)
     assert json.loads(landed.read_text(encoding="utf-8"))["teams"] == {"away": "HOU", "home": "PHI"}

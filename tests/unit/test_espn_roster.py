@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from scrapers.sources.espn import headers
 from scrapers.sources.espn.roster import EspnRoster, EspnRosterOptions, height_inches
 from scrapers.sources.espn.teams import TEAMS, team_by_code, team_by_name
 from scrapers.sources.nbac.teams import TEAMS as NBA_TEAMS
-from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 FIXTURES = PROJECT_FIXTURES / "espn"
 JSON_HEADERS = {"content-type": "application/json;charset=UTF-8"}
@@ -250,19 +249,10 @@ def test_a_challenge_page_is_blocked() -> None:
 
 
 def test_cli_replay_lands_the_roster_under_the_espn_code(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "scrapers", "run", "espn_roster", "--team_abbr", "PHI", "--replay"]
-    completed = subprocess.run(
-        [*command, "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
+    result = replay_json(tmp_path, "espn_roster", "--team_abbr", "PHI")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 4)
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     assert landed.parent == tmp_path / "espn" / "rosters" / result["game_date"] / "team_PHI"
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)
     assert json.loads(landed.read_text(encoding="utf-8"))["playerCount"] == 4

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
@@ -33,13 +31,12 @@ from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.gamebook import PDF_HEADERS, GamebookOptions, NbacGamebookPdf
 from scrapers.sources.nbac.gamebook_parser import Columns, Line, Word, read_stats, split_row
 from tests import gamebook_pdf as gb
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
 
 SCRAPER = NbacGamebookPdf()
 DEMO = GamebookOptions(game_code=gb.DEMO_GAME, version="short")
 PDF_TYPE = {"content-type": "application/pdf"}
-CLI = (sys.executable, "-m", "scrapers")
 CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))
 DOCUMENT_KEYS = [
     "game_code",
@@ -570,26 +567,7 @@ def test_http_204_is_no_data_with_the_reason() -> None:
 
 
 def test_cli_replay_lands_the_json_and_the_pdf(tmp_path: Path, project_fixtures: Path) -> None:
-    completed = subprocess.run(
-        [
-            *CLI,
-            "run",
-            "nbac_gamebook_pdf",
-            "--game_code",
-            gb.DEMO_GAME,
-            "--replay",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    result = json.loads(completed.stdout)
+    result = replay_json(tmp_path, "nbac_gamebook_pdf", "--game_code", gb.DEMO_GAME)
     assert (result["status"], result["record_count"]) == ("success", 19)
 
     data = sorted((tmp_path / "nba-com" / "gamebooks-data" / "2024-01-15" / "20240115-GSWMEM").glob("*.json"))

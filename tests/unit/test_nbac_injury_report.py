@@ -7,8 +7,6 @@ conformance test.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,6 @@ from scrapers.sources.nbac.injury_report import (
     report_url,
 )
 from scrapers.sources.nbac.injury_report_parser import parse_injury_report
-from tests.conftest import PROJECT_ROOT
 from tests.injury_report_pdfs import (
     DEMO_PAGES,
     DEMO_RECORDS,
@@ -44,6 +41,7 @@ from tests.injury_report_pdfs import (
     report_pdf,
 )
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacInjuryReport()
 DEMO = InjuryReportOptions(gamedate=date(2024, 1, 15), hour=5, period="PM", minute="00")
@@ -525,35 +523,12 @@ def test_rows_that_cannot_be_read_are_structural_not_an_empty_report() -> None:
 
 
 def test_cli_replay_lands_the_json_and_the_pdf(tmp_path: Path, project_fixtures: Path) -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapers",
-            "run",
-            "nbac_injury_report",
-            "--gamedate",
-            "2024-01-15",
-            "--hour",
-            "5",
-            "--period",
-            "PM",
-            "--replay",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    result = replay_json(
+        tmp_path, "nbac_injury_report", "--gamedate", "2024-01-15", "--hour", "5", "--period", "PM"
     )
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 8)
-    data, pdf = (Path(path) for path in result["landed"])
+    data, pdf = landed_files(result)
     assert data.parent == tmp_path / "nba-com" / "injury-report-data" / "2024-01-15" / "17"
     assert pdf.parent == tmp_path / "nba-com" / "injury-report-pdf" / "2024-01-15" / "17"
     assert (data.suffix, pdf.suffix, data.stem) == (".json", ".pdf", pdf.stem)

@@ -21,7 +21,7 @@ from scrapers.http.request import Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.play_by_play import NbacPlayByPlay, PlayByPlayOptions, season_of_game
 from tests.pages import TEST_CTX, replayed_page
-from tests.unit.test_nbac_schedule import run_replay
+from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacPlayByPlay()
 OPTS = PlayByPlayOptions(game_id="0022300601", gamedate=date(2024, 1, 15))
@@ -182,9 +182,8 @@ def test_wrong_shape_is_a_parse_error(
 
 
 def test_replay_lands_under_the_date_and_game(tmp_path: Path) -> None:
-    result, (landed,) = run_replay(
-        tmp_path, "nbac_play_by_play", "--game_id", "0022300601", "--gamedate", "2024-01-15"
-    )
+    result = replay_json(tmp_path, "nbac_play_by_play", "--game_id", "0022300601", "--gamedate", "2024-01-15")
+    (landed,) = landed_files(result)
 
     assert (result["status"], result["record_count"], result["game_date"]) == ("success", 6, "2024-01-15")
     assert landed.parent == tmp_path / "nba-com" / "play-by-play" / "2024-01-15" / "game-0022300601"

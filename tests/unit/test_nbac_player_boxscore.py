@@ -28,7 +28,7 @@ from scrapers.sources.nbac.player_boxscore import (
     season_type_on,
 )
 from tests.pages import TEST_CTX, replayed_page
-from tests.unit.test_nbac_schedule import run_replay
+from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacPlayerBoxscore()
 DEMO_DAY = date(2024, 1, 15)
@@ -307,7 +307,8 @@ def test_wrong_shape_is_a_parse_error(
 
 
 def test_replay_lands_the_game_log_of_the_date(tmp_path: Path) -> None:
-    result, (landed,) = run_replay(tmp_path, "nbac_player_boxscore", "--gamedate", "2024-01-15")
+    result = replay_json(tmp_path, "nbac_player_boxscore", "--gamedate", "2024-01-15")
+    (landed,) = landed_files(result)
 
     assert (result["status"], result["record_count"], result["game_date"]) == ("success", 8, "2024-01-15")
     assert landed.parent == tmp_path / "nba-com" / "player-boxscores" / "2024-01-15"
@@ -315,7 +316,7 @@ def test_replay_lands_the_game_log_of_the_date(tmp_path: Path) -> None:
 
 
 def test_replay_of_all_star_saturday_is_no_data(tmp_path: Path) -> None:
-    result, _ = run_replay(tmp_path, "nbac_player_boxscore", "--gamedate", "2024-02-17")
+    result = replay_json(tmp_path, "nbac_player_boxscore", "--gamedate", "2024-02-17")
 
     assert (result["status"], result["record_count"]) == ("no_data", 0)
     assert "All Star" in result["no_data_reason"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.player_list import NbacPlayerList, PlayerListOptions
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 SEASON = Season(2023)
 SLUG = "nbac_player_list-2023-24"
@@ -49,18 +47,6 @@ def _body(fixtures: Path) -> dict[str, Any]:
 def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
     page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
     return SCRAPER.parse(OPTS, [page], TEST_CTX)
-
-
-def _replay_cli(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """`scrapers run nbac_player_list ... --replay` in a fresh interpreter, as a user runs it."""
-    command = [sys.executable, "-m", "scrapers", "run", "nbac_player_list", *options, "--replay"]
-    return subprocess.run(
-        [*command, "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
 
 
 def _player_index(body: dict[str, Any]) -> dict[str, Any]:
@@ -218,12 +204,10 @@ def test_parse_wants_exactly_one_page(project_fixtures: Path) -> None:
 
 
 def test_cli_replay_lands_the_list_under_the_run_date(tmp_path: Path, project_fixtures: Path) -> None:
-    completed = _replay_cli(tmp_path, "--season", "2023-24")
+    result = replay_json(tmp_path, "nbac_player_list", "--season", "2023-24")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 3)
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     # Undated: `{date}` is the Eastern date of the run, as in the old platform.
     assert landed.parent == tmp_path / "nba-com" / "player-list" / result["game_date"]
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +20,8 @@ from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.player_movement import NbacPlayerMovement, PlayerMovementOptions
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 SLUG = "nbac_player_movement-feed"
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -61,18 +59,6 @@ def _parse(
 ) -> Parsed:
     page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
     return SCRAPER.parse(opts, [page], TEST_CTX)
-
-
-def _replay_cli(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """`scrapers run nbac_player_movement ... --replay` in a fresh interpreter, as a user runs it."""
-    command = [sys.executable, "-m", "scrapers", "run", "nbac_player_movement", *options, "--replay"]
-    return subprocess.run(
-        [*command, "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
 
 
 # --- request plan -------------------------------------------------------------------------------
@@ -211,12 +197,10 @@ def test_wrong_shape_is_a_parse_error(
 
 
 def test_cli_replay_lands_the_feed_under_the_run_date(tmp_path: Path) -> None:
-    completed = _replay_cli(tmp_path, "--year", "2024")
+    result = replay_json(tmp_path, "nbac_player_movement", "--year", "2024")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 3)
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     # Undated: `{date}` is the Eastern date of the run, as in the old platform.
     assert landed.parent == tmp_path / "nba-com" / "player-movement" / result["game_date"]
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -21,8 +19,8 @@ from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.referee_assignments import NbacRefereeAssignments, RefereeAssignmentsOptions
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 DEMO_DAY = date(2024, 1, 15)
 UNPUBLISHED_DAY = date(2024, 1, 16)  # fetched before the morning publication: empty tables
@@ -51,25 +49,6 @@ def _body(fixtures: Path) -> dict[str, Any]:
 def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
     page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
     return SCRAPER.parse(RefereeAssignmentsOptions(date=DEMO_DAY), [page], TEST_CTX)
-
-
-def _replay_cli(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """`scrapers run nbac_referee_assignments ... --replay` in a fresh interpreter, as a user runs it."""
-    command = [sys.executable, "-m", "scrapers", "run", "nbac_referee_assignments", *options, "--replay"]
-    return subprocess.run(
-        [*command, "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
-
-
-def _cli(tmp_path: Path, day: date) -> dict[str, Any]:
-    completed = _replay_cli(tmp_path, "--date", day.isoformat())
-    assert completed.returncode == 0, completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
 
 
 # --- request plan -------------------------------------------------------------------------------
@@ -223,16 +202,16 @@ def test_wrong_shape_is_a_parse_error(
 
 
 def test_cli_replay_lands_the_assignments_under_their_date(tmp_path: Path) -> None:
-    result = _cli(tmp_path, DEMO_DAY)
+    result = replay_json(tmp_path, "nbac_referee_assignments", "--date", DEMO_DAY.isoformat())
 
     assert (result["status"], result["record_count"], result["game_date"]) == ("success", 3, "2024-01-15")
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     assert landed.parent == tmp_path / "nba-com" / "referee-assignments" / "2024-01-15"
     assert json.loads(landed.read_text())["metadata"]["gameCount"]["total"] == 3
 
 
 def test_cli_replay_of_an_unpublished_day_is_no_data_with_its_reason(tmp_path: Path) -> None:
-    result = _cli(tmp_path, UNPUBLISHED_DAY)
+    result = replay_json(tmp_path, "nbac_referee_assignments", "--date", UNPUBLISHED_DAY.isoformat())
 
     assert (result["status"], result["record_count"]) == ("no_data", 0)
     assert "2024-01-16" in result["no_data_reason"]

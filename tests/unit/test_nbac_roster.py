@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,8 @@ from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.roster import NbacRoster, RosterOptions
 from scrapers.sources.nbac.teams import BY_ABBR, TEAMS, team_by_abbr
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.replay_cli import landed_files, replay, replay_json
 
 SLUG = "nbac_roster-PHI"
 HTML_HEADERS = {"content-type": "text/html; charset=utf-8"}
@@ -61,18 +59,6 @@ def _parse(body: bytes | str, status: int = 200, head: dict[str, str] | None = N
     raw = body.encode("utf-8") if isinstance(body, str) else body
     page = to_page(_request(), status, HTML_HEADERS if head is None else head, raw)
     return SCRAPER.parse(OPTS, [page], TEST_CTX)
-
-
-def _replay_cli(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """`scrapers run nbac_roster ... --replay` in a fresh interpreter, as a user runs it."""
-    command = [sys.executable, "-m", "scrapers", "run", "nbac_roster", *options, "--replay"]
-    return subprocess.run(
-        [*command, "--out", str(tmp_path), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
 
 
 def _roster(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -122,7 +108,7 @@ def test_prepare_refuses_an_unknown_tricode_before_any_request() -> None:
 
 
 def test_cli_exits_2_on_an_unknown_tricode(tmp_path: Path) -> None:
-    completed = _replay_cli(tmp_path, "--team_abbr", "SEA")
+    completed = replay(tmp_path, "nbac_roster", "--team_abbr", "SEA")
 
     assert completed.returncode == 2
     assert "option 'team_abbr': 'SEA' is not an NBA tricode" in completed.stderr
@@ -349,12 +335,10 @@ def test_next_data_that_is_not_json_is_a_parse_error(project_fixtures: Path) -> 
 
 
 def test_cli_replay_lands_the_roster_under_the_team(tmp_path: Path) -> None:
-    completed = _replay_cli(tmp_path, "--team_abbr", "PHI")
+    result = replay_json(tmp_path, "nbac_roster", "--team_abbr", "PHI")
 
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
     assert (result["status"], result["record_count"]) == ("success", 4)
-    (landed,) = (Path(p) for p in result["landed"])
+    (landed,) = landed_files(result)
     # Undated: `{date}` is the Eastern date of the run, as in the old platform.
     assert landed.parent == tmp_path / "nba-com" / "rosters" / result["game_date"] / "team_PHI"
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)

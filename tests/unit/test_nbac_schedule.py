@@ -1,14 +1,9 @@
-"""nbac_schedule_api / nbac_schedule_cdn: request plans, the flag rules and the pure parse.
-
-`run_replay` at the bottom is shared by the NBA.com JSON scraper tests: one CLI replay helper.
-"""
+"""nbac_schedule_api / nbac_schedule_cdn: request plans, the flag rules and the pure parse."""
 
 from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,8 +30,8 @@ from scrapers.sources.nbac.schedule import (
     mlk_day,
     time_slot,
 )
-from tests.conftest import PROJECT_ROOT
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import landed_files, replay_json
 
 API, CDN = NbacScheduleApi(), NbacScheduleCdn()
 API_OPTS, CDN_OPTS = ScheduleApiOptions(season=Season(2023)), ScheduleCdnOptions()
@@ -452,33 +447,9 @@ def test_cdn_wrong_shape_is_a_parse_error() -> None:
 # --- replay through the CLI ---------------------------------------------------------------------------
 
 
-def run_replay(tmp_path: Path, scraper: str, *options: str) -> tuple[dict[str, Any], list[Path]]:
-    """`python -m scrapers run <scraper> <options> --replay --out <tmp> --json`: result and landed files."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapers",
-            "run",
-            scraper,
-            *options,
-            "--replay",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result, [Path(path) for path in result["landed"]]
-
-
 def test_replay_lands_the_api_schedule_under_its_season(tmp_path: Path) -> None:
-    result, (landed,) = run_replay(tmp_path, "nbac_schedule_api", "--season", "2023")
+    result = replay_json(tmp_path, "nbac_schedule_api", "--season", "2023")
+    (landed,) = landed_files(result)
 
     assert (result["status"], result["record_count"]) == ("success", 7)
     assert landed.parent == tmp_path / "nba-com" / "schedule" / "2023-24"
@@ -486,7 +457,8 @@ def test_replay_lands_the_api_schedule_under_its_season(tmp_path: Path) -> None:
 
 
 def test_replay_of_the_alias_lands_the_cdn_schedule(tmp_path: Path) -> None:
-    result, (landed,) = run_replay(tmp_path, "nbac_schedule")
+    result = replay_json(tmp_path, "nbac_schedule")
+    (landed,) = landed_files(result)
 
     assert (result["scraper"], result["status"], result["record_count"]) == (
         "nbac_schedule_cdn",

@@ -20,7 +20,7 @@ from scrapers.http.request import Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.team_boxscore import NbacTeamBoxscore, TeamBoxscoreOptions
 from tests.pages import TEST_CTX, replayed_page
-from tests.unit.test_nbac_schedule import run_replay
+from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacTeamBoxscore()
 OPTS = TeamBoxscoreOptions(game_id="0022300601", game_date=date(2024, 1, 15))
@@ -221,9 +221,10 @@ def test_wrong_shape_is_a_parse_error(
 
 
 def test_replay_lands_under_the_compact_date_and_game(tmp_path: Path) -> None:
-    result, (landed,) = run_replay(
+    result = replay_json(
         tmp_path, "nbac_team_boxscore", "--game_id", "0022300601", "--game_date", "2024-01-15"
     )
+    (landed,) = landed_files(result)
 
     assert (result["status"], result["record_count"], result["game_date"]) == ("success", 2, "2024-01-15")
     assert landed.parent == tmp_path / "nba-com" / "team-boxscore" / "20240115" / "0022300601"

@@ -1,15 +1,12 @@
 """The Odds API bits every scraper shares: snapshot grid, team suffix, cost, body checks.
 
-The helpers at the top are imported by the other test_oddsa_* modules (replay through the CLI,
-JSON pages as the core hands them to a parser).
+The helpers at the top are imported by the other test_oddsa_* modules (JSON pages as the core
+hands them to a parser, the landed document of a CLI replay).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ from scrapers.sources.oddsapi.common import (
     teams_suffix,
     unknown_teams,
 )
-from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.conftest import PROJECT_FIXTURES
 
 FIXTURES = PROJECT_FIXTURES / "oddsapi"
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
@@ -63,33 +60,6 @@ def json_page(request: Request, data: object, status: int = 200) -> Page:
 
 def fixture_json(slug: str) -> Any:
     return json.loads((FIXTURES / f"{slug}.body.json").read_text(encoding="utf-8"))
-
-
-def replay_cli(tmp_path: Path, scraper: str, *options: str) -> dict[str, Any]:
-    """`scrapers run <scraper> ... --replay` in a fresh interpreter without any Odds API key."""
-    env = {name: value for name, value in os.environ.items() if name != API_KEY.env}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapers",
-            "run",
-            scraper,
-            *options,
-            "--replay",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
 
 
 def landed(tmp_path: Path, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -12,8 +12,10 @@ from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
+from scrapers.sources.oddsapi.common import API_KEY
 from scrapers.sources.oddsapi.events_his import OddsaEventsHis, OddsaEventsHisOptions
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
 from tests.unit.test_oddsa_common import (
     FIXTURES,
     GSW_AT_MEM,
@@ -23,7 +25,6 @@ from tests.unit.test_oddsa_common import (
     fixture_json,
     json_page,
     landed,
-    replay_cli,
 )
 
 SCRAPER = OddsaEventsHis()
@@ -148,13 +149,14 @@ def test_wrong_shapes_are_structural_never_no_data(body: object) -> None:
 
 
 def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
-    result = replay_cli(
+    result = replay_json(
         tmp_path,
         "oddsa_events_his",
         "--game_date",
         "2024-01-15",
         "--snapshot_timestamp",
         "2024-01-15T16:03:00Z",
+        without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 4)
     assert next(ref["event_id"] for ref in result["fan_out"]) == HOU_AT_PHI

@@ -11,8 +11,10 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
+from scrapers.sources.oddsapi.common import API_KEY
 from scrapers.sources.oddsapi.game_lines import OddsaGameLines, OddsaGameLinesOptions
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
 from tests.unit.test_oddsa_common import (
     BOOKS,
     FIXTURES,
@@ -21,7 +23,6 @@ from tests.unit.test_oddsa_common import (
     fixture_json,
     json_page,
     landed,
-    replay_cli,
 )
 
 SCRAPER = OddsaGameLines()
@@ -112,7 +113,15 @@ def test_wrong_shapes_are_structural(body: object) -> None:
 
 
 def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
-    result = replay_cli(tmp_path, "oddsa_game_lines", "--event_id", GSW_AT_MEM, "--game_date", "2024-01-15")
+    result = replay_json(
+        tmp_path,
+        "oddsa_game_lines",
+        "--event_id",
+        GSW_AT_MEM,
+        "--game_date",
+        "2024-01-15",
+        without_env=[API_KEY.env],
+    )
     assert (result["status"], result["record_count"]) == ("success", 6)
     path, document = landed(tmp_path, result)
     assert path.startswith(f"odds-api/game-lines/2024-01-15/{GSW_AT_MEM}-GSWMEM/")

@@ -16,6 +16,7 @@ from scrapers.http.request import BodyKind
 from scrapers.sources.oddsapi.common import API_KEY
 from scrapers.sources.oddsapi.player_props import OddsaPlayerProps, OddsaPlayerPropsOptions
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
 from tests.unit.test_oddsa_common import (
     BOOKS,
     FIXTURES,
@@ -25,7 +26,6 @@ from tests.unit.test_oddsa_common import (
     fixture_json,
     json_page,
     landed,
-    replay_cli,
 )
 
 SCRAPER = OddsaPlayerProps()
@@ -142,7 +142,15 @@ def test_truncated_json_is_structural() -> None:
 
 
 def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
-    result = replay_cli(tmp_path, "oddsa_player_props", "--event_id", HOU_AT_PHI, "--game_date", "2024-01-15")
+    result = replay_json(
+        tmp_path,
+        "oddsa_player_props",
+        "--event_id",
+        HOU_AT_PHI,
+        "--game_date",
+        "2024-01-15",
+        without_env=[API_KEY.env],
+    )
     assert (result["status"], result["record_count"]) == ("success", 6)
     path, document = landed(tmp_path, result)
     folder, name = path.rsplit("/", 1)
@@ -154,7 +162,7 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
 
 
 def test_replayed_204_lands_no_data(tmp_path: Path) -> None:
-    result = replay_cli(
+    result = replay_json(
         tmp_path,
         "oddsa_player_props",
         "--event_id",
@@ -163,6 +171,7 @@ def test_replayed_204_lands_no_data(tmp_path: Path) -> None:
         "2024-01-15",
         "--teams",
         "NOPDAL",
+        without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("no_data", 0)
     path, _ = landed(tmp_path, result)

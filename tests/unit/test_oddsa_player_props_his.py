@@ -11,8 +11,10 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
+from scrapers.sources.oddsapi.common import API_KEY
 from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis, OddsaPlayerPropsHisOptions
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
 from tests.unit.test_oddsa_common import (
     BOOKS,
     FIXTURES,
@@ -21,7 +23,6 @@ from tests.unit.test_oddsa_common import (
     fixture_json,
     json_page,
     landed,
-    replay_cli,
 )
 
 SCRAPER = OddsaPlayerPropsHis()
@@ -135,7 +136,7 @@ def test_wrong_shapes_are_structural_never_no_data(body: object) -> None:
 
 
 def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
-    result = replay_cli(
+    result = replay_json(
         tmp_path,
         "oddsa_player_props_his",
         "--event_id",
@@ -144,6 +145,7 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
         "2024-01-15",
         "--snapshot_timestamp",
         "2024-01-15T23:02:30Z",
+        without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 4)
     path, _ = landed(tmp_path, result)

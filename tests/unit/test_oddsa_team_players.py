@@ -10,9 +10,11 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
+from scrapers.sources.oddsapi.common import API_KEY
 from scrapers.sources.oddsapi.team_players import OddsaTeamPlayers, OddsaTeamPlayersOptions
 from tests.pages import TEST_CTX, replayed_page
-from tests.unit.test_oddsa_common import FIXTURES, JSON_HEADERS, fixture_json, json_page, landed, replay_cli
+from tests.replay_cli import replay_json
+from tests.unit.test_oddsa_common import FIXTURES, JSON_HEADERS, fixture_json, json_page, landed
 
 SCRAPER = OddsaTeamPlayers()
 PARTICIPANT = "par_01hqmkr1xsfxmrj6300d1rmzx3"
@@ -73,7 +75,9 @@ def test_wrong_shapes_are_structural(body: object) -> None:
 
 
 def test_replay_through_the_cli_lands_under_the_run_date(tmp_path: Path) -> None:
-    result = replay_cli(tmp_path, "oddsa_team_players", "--participant_id", PARTICIPANT)
+    result = replay_json(
+        tmp_path, "oddsa_team_players", "--participant_id", PARTICIPANT, without_env=[API_KEY.env]
+    )
     assert (result["status"], result["record_count"]) == ("success", 3)
     path, _ = landed(tmp_path, result)
     assert path == f"odds-api/players/{result['game_date']}/{path.rsplit('/', 1)[1]}"
