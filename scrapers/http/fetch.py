@@ -53,6 +53,10 @@ class _RetryHere(Exception):
         self.retry_after = retry_after
 
 
+# One attempt's verdict, its page when clean, and the response headers when a response came back.
+_Sent = tuple[Classified, Page | None, httpx.Headers | None]
+
+
 @dataclass(frozen=True)
 class _Route:
     """One request on one endpoint (a proxy of a tier, or direct): what every attempt there needs."""
@@ -184,7 +188,12 @@ class Fetcher:
             ):
                 with attempt:
                     ticket = await limiter.acquire(deadline=budget.deadline)
-                    verdict, page = await self._attempt(route)
+                    # Built outside the breaker: a missing key is not the proxy's fault.
+                    outgoing = self._outgoing(route)
+                    verdict, page, headers = await self._attempt(route, outgoing)
+                    if headers is not None:
+                        # Also outside the breaker: a state-store hiccup must not open a proxy.
+                        await self._observe_quota(route, headers)
                     if page is not None:
                         limiter.on_success(ticket)
                         await self.pool.record(request.host, route.tier.name, raises_score=False, clean=True)
@@ -210,34 +219,41 @@ class Fetcher:
             raise exhausted.error from None
         raise AssertionError("tenacity returned without an outcome")  # pragma: no cover
 
-    async def _attempt(self, route: _Route) -> tuple[Classified, Page | None]:
+    async def _attempt(self, route: _Route, outgoing: httpx.Request) -> _Sent:
         breaker = route.breaker
         if breaker is None:
-            return await self._send(route)
+            return await self._send(route, outgoing)
         breaker.probing = breaker.will_probe
         try:
             with breaker.circuit.calling():
-                verdict, page = await self._send(route)
-                if verdict.outcome in MOVE_ON:
-                    raise _ProxyFault(verdict)
-                return verdict, page
+                sent = await self._send(route, outgoing)
+                if sent[0].outcome in MOVE_ON:
+                    raise _ProxyFault(sent[0])
+                return sent
         except _ProxyFault as fault:
-            return fault.verdict, None
+            return fault.verdict, None, None
         except pybreaker.CircuitBreakerError:
             # Opened by a concurrent request between admits() and now: move on, do not send.
-            return Classified(Outcome.PROXY, f"circuit of proxy {breaker.endpoint.name} is open"), None
+            return Classified(Outcome.PROXY, f"circuit of proxy {breaker.endpoint.name} is open"), None, None
         finally:
             breaker.probing = False
             await self.pool.save(breaker)
             if self.metrics:
                 observe_breakers(self.metrics, self.pool.breakers())
 
-    async def _send(self, route: _Route) -> tuple[Classified, Page | None]:
+    def _outgoing(self, route: _Route) -> httpx.Request:
+        timeout = min(route.policy.timeout_for(route.tier.name), max(0.001, route.budget.remaining))
+        return self._build(self._client(route.endpoint), route.request, timeout)
+
+    async def _observe_quota(self, route: _Route, headers: httpx.Headers) -> None:
+        reading = await self.quota.observe(route.request.host, headers, route.policy.quota)
+        if reading and self.metrics:
+            observe_quota(self.metrics, route.policy.name, reading)
+
+    async def _send(self, route: _Route, outgoing: httpx.Request) -> _Sent:
         request, tier = route.request, route.tier
         rules = route.policy.rules_for(request.host)
-        timeout = min(route.policy.timeout_for(tier.name), max(0.001, route.budget.remaining))
         client = self._client(route.endpoint)
-        outgoing = self._build(client, request, timeout)
         started = time.monotonic()
         source = route.policy.name
         if self.metrics:
@@ -252,9 +268,6 @@ class Fetcher:
             verdict = classify_response(
                 response.status_code, response.headers, response.content, request.expect, rules
             )
-            reading = await self.quota.observe(request.host, response.headers, route.policy.quota)
-            if reading and self.metrics:
-                observe_quota(self.metrics, source, reading)
         finally:
             if self.metrics:
                 self.metrics.in_flight.labels(source).dec()
@@ -271,13 +284,15 @@ class Fetcher:
                 time.monotonic() - started,
             )
         )
+        if verdict.status is None:
+            return verdict, None, None
         if not verdict.outcome.is_clean:
-            return verdict, None
+            return verdict, None, response.headers
         try:
             page = to_page(request, response.status_code, response.headers, response.content, verdict=verdict)
         except ScrapeError as exc:
-            return Classified(exc.outcome, str(exc), status=response.status_code), None
-        return verdict, page
+            return Classified(exc.outcome, str(exc), status=response.status_code), None, response.headers
+        return verdict, page, response.headers
 
     def _client(self, endpoint: ProxyEndpoint | None) -> httpx.AsyncClient:
         key = f"{endpoint.tier}/{endpoint.name}" if endpoint else "direct"
