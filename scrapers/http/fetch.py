@@ -188,6 +188,14 @@ class Fetcher:
             ):
                 with attempt:
                     ticket = await limiter.acquire(deadline=budget.deadline)
+                    if route.breaker is not None and not route.breaker.admits():
+                        # A concurrent request opened this proxy's circuit while we waited for the
+                        # token: nothing is sent, so the token goes back and no tier score rises.
+                        limiter.refund(ticket)
+                        skipped = Classified(
+                            Outcome.PROXY, f"circuit of proxy {route.breaker.endpoint.name} is open"
+                        )
+                        raise _MovedOn(ScrapeError(Outcome.PROXY, skipped.reason), skipped)
                     # Built outside the breaker: a missing key is not the proxy's fault.
                     outgoing = self._outgoing(route)
                     verdict, page, headers = await self._attempt(route, outgoing)
@@ -212,6 +220,8 @@ class Fetcher:
                     if verdict.outcome in RETRY_HERE:
                         raise _RetryHere(error, verdict.retry_after)
                     if verdict.outcome in MOVE_ON:
+                        if verdict.outcome is Outcome.PROXY:
+                            limiter.refund(ticket)  # the proxy failed; the host never saw the request
                         await self.pool.record(request.host, route.tier.name, raises_score=True, clean=False)
                         raise _MovedOn(error, verdict)
                     raise error

@@ -13,6 +13,7 @@ from scrapers.http.quota import DEFAULT_REMEMBER_SECONDS, QuotaSettings
 from scrapers.http.ratelimit import RateSettings
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
+INCREASE_FRACTION = 0.1  # additive increase per success run, as a share of the configured rate
 DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.2, increase_step=0.5)
 
 
@@ -128,5 +129,9 @@ def _rate(raw: Mapping[str, Any] | None, base: RateSettings) -> RateSettings:
         burst=int(raw.get("burst", base.burst)),
         ceiling=max(ceiling, per_second),
         floor=min(float(raw.get("floor_per_second", base.floor)), per_second),
-        increase_step=float(raw.get("increase_step", min(base.increase_step, per_second / 2))),
+        # A small default step: half the rate (the old default) climbed straight back to the rate
+        # that had just drawn a 429, about one 429 per dozen requests at a slow host (bench/).
+        increase_step=float(
+            raw.get("increase_step", min(base.increase_step, per_second * INCREASE_FRACTION))
+        ),
     )

@@ -194,6 +194,12 @@ class AdaptiveLimiter:
         finally:
             self._leave(waiter)
 
+    def refund(self, ticket: Ticket) -> None:
+        """Give back the token of a request that never reached the host (its proxy failed or its
+        circuit opened while it waited): at a slow host a lost token costs a whole interval."""
+        self._refill(self._clock())
+        self._tokens = min(float(self.settings.burst), self._tokens + 1.0)
+
     def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
         """Record a 429 for a request sent under `ticket`. Returns True when this event cut the rate.
 

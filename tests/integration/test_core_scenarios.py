@@ -477,3 +477,19 @@ def test_a_missing_api_key_fails_auth_without_counting_against_the_proxy() -> No
             assert await w.store.get(BREAKER_NAMESPACE, f"datacenter/dc1/{HOST}") is None
 
     _run(scenario)
+
+
+def test_a_failed_proxy_gives_its_rate_token_back() -> None:
+    async def scenario() -> None:
+        # One token per 1000 s: if the refused proxy kept its token, the next proxy's wait would
+        # pass the deadline and the job would end rate_limited instead of succeeding.
+        slow = RateSettings(rate=0.001, burst=1, ceiling=0.001, floor=0.001, increase_step=0.0)
+        async with world({PATH: ok()}, (("datacenter", ["bad", "good"]),)) as w:
+            await w.proxies["bad"].refuse()
+
+            page = await w.fetch(policy(["datacenter"], rate=slow, deadline_seconds=30.0))
+
+            assert page.data == OK_BODY
+            assert w.outcomes() == [Outcome.PROXY, Outcome.OK]
+
+    _run(scenario)

@@ -485,3 +485,34 @@ def test_registry_without_default_refuses_unknown_hosts() -> None:
     registry = LimiterRegistry({"api.the-odds-api.com": settings(rate=30.0)})
     with pytest.raises(KeyError, match=r"stats\.nba\.com"):
         registry.get("stats.nba.com")
+
+
+# ----------------------------------------------------------------------------------------- refunds
+
+
+def test_refunded_token_is_granted_again_without_waiting() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=0.2, burst=1))
+
+    async def main() -> None:
+        ticket = await limiter.acquire()
+        limiter.refund(ticket)  # the request never reached the host
+        await limiter.acquire()
+
+    run(main())
+    assert fake.now == 0.0  # at 0.2/s a lost token would have cost 5 s
+
+
+def test_refunds_never_grow_the_bucket_past_its_burst() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=2))
+
+    async def main() -> None:
+        ticket = await limiter.acquire()
+        for _ in range(5):
+            limiter.refund(ticket)
+        for _ in range(3):
+            await limiter.acquire()
+
+    run(main())
+    assert fake.now == pytest.approx(1.0)  # two from the burst, the third after one interval

@@ -1,0 +1,1 @@
+"""The policies the chaos benchmark compares: the old platform, a fixed delay, and our fleet."""
