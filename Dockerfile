@@ -1,5 +1,5 @@
 # One image for every mode: `scrapers run NAME --option value` (one job per container),
-# `scrapers demo`, and later `scrapers serve`.
+# `scrapers demo`, `scrapers run-many` and `scrapers serve --host 0.0.0.0` (port $PORT or 8080).
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     COURTSIDE_REGISTRY=/app/registry.yaml \
     COURTSIDE_FIXTURES=/app/tests/fixtures \
-    COURTSIDE_OUT=/data
+    COURTSIDE_OUT=/data \
+    COURTSIDE_STATE=sqlite:////data/.courtside/state.sqlite
 
 WORKDIR /app
 COPY pyproject.toml README.md registry.yaml ./
@@ -22,5 +23,6 @@ RUN pip install . \
     && chown courtside /data
 
 USER 10001
+EXPOSE 8080
 ENTRYPOINT ["scrapers"]
 CMD ["--help"]

@@ -1,4 +1,4 @@
-"""`scrapers list | check | run | demo | record`.
+"""`scrapers list | check | run | run-many | serve | demo | record | republish`.
 
 Exit codes: 0 success or no_data; 2 bad input (unknown scraper, bad option, bad flag); a failed
 run exits with the code of its failure class (FAILURE_EXIT_CODES); 1 an internal error.
@@ -18,11 +18,10 @@ from typing import Any, TextIO
 import httpx
 import yaml
 
-from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
-from proxy.state import STATE_ENV, MemoryStore, StateConfigError, open_store
+from proxy.config import ProxyConfigError
+from proxy.state import StateConfigError
 from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import (
-    AlreadyLandedError,
     CourtsideError,
     InvalidOptions,
     OptionError,
@@ -34,13 +33,11 @@ from scrapers.core.outcome import Outcome
 from scrapers.core.redact import RedactingFormatter, Redactor
 from scrapers.core.registry import Registry, inspect_registry, load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import Job, RunContext, prepare, run_job
-from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, locations, upstream_overrides
-from scrapers.http.fetch import Fetcher
+from scrapers.core.runner import Job, prepare, run_job
+from scrapers.core.settings import Locations, environ, locations
 from scrapers.http.replay import RecordingTransport, ReplayTransport
-from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
-from scrapers.metrics.fleet import FleetMetrics
-from scrapers.outputs import Output, open_output
+from scrapers.outputs import open_output
+from scrapers.wiring import open_core
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -57,7 +54,6 @@ FAILURE_EXIT_CODES: Mapping[Outcome | None, int] = {
 }
 EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
 DEMO_FILE = "demo.yaml"
-RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
 
 log = logging.getLogger("scrapers")
 
@@ -164,6 +160,18 @@ def _parser() -> argparse.ArgumentParser:
         "so runs still publishing are left alone)",
     )
     republish.set_defaults(handler=_cmd_republish)
+
+    from scrapers.run_many import add_run_many_command  # here: run_many imports this module
+
+    add_run_many_command(commands)
+
+    from scrapers.service.command import add_serve_command  # here: it imports this module
+
+    add_serve_command(commands)
+
+    from scrapers.quality.compare import add_quality_compare_command
+
+    add_quality_compare_command(commands)
     return parser
 
 
@@ -285,68 +293,22 @@ async def _run_jobs(
     replay: bool,
     clock: Clock | None = None,
 ) -> list[RunResult]:
-    env = environ()
-    # Replay is side-effect free: no shared state file, no proxies. Live runs remember breakers,
-    # tier scores and learned rates in the state store (SQLite by default, COURTSIDE_STATE to change).
-    output = open_output(where.out, env)
-    store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
-    proxies = DIRECT_ONLY if replay else load_proxy_config(env)
-    metrics = FleetMetrics()
-    metrics.initialise(
-        [(job.entry.name, job.entry.source) for job in jobs],
-        proxies.names(),
-        [(tier.name, proxy.name) for tier in proxies.tiers for proxy in tier.proxies],
-    )
-    fetcher = Fetcher(
-        transport=transport,
-        store=store,
-        proxies=proxies,
-        redactor=redactor,
-        upstream_overrides=upstream_overrides(env.get(UPSTREAMS_ENV)),
-        # Replay serves recordings that never held secrets, so no key is needed to run the demo.
-        require_secrets=not replay,
-        throttle=not replay,
-        metrics=metrics,
-    )
-    ctx = RunContext(
-        registry=registry,
-        fetcher=fetcher,
-        sink=output.sink,
-        events=output.delivery,
-        redactor=redactor,
-        trigger_source="replay" if replay else "cli",
-        clock=clock or SystemClock(),
-        metrics=metrics,
+    core = await open_core(
+        registry, where, [job.entry for job in jobs], transport, redactor, replay=replay, clock=clock
     )
     results = []
     try:
         for job in jobs:
-            result = await run_job(job, ctx)
+            result = await run_job(job, core.context)
             results.append(result)
-            await _after_run(result, output, metrics, env.get(PUSHGATEWAY_ENV), redactor)
+            await core.after_run(result, _warn)
         return results
     finally:
-        await fetcher.aclose()
-        await store.aclose()
-        output.close()
+        await core.aclose()
 
 
-async def _after_run(
-    result: RunResult, output: Output, metrics: FleetMetrics, gateway: str | None, redactor: Redactor
-) -> None:
-    """The job container's trail: a run summary beside the output, and metrics to a Pushgateway."""
-    summary = json.dumps(result.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
-    try:
-        await output.sink.create(
-            f"{RUNS_FOLDER}/{result.scraper}/{result.run_id}.json", summary, "application/json"
-        )
-    except (OSError, AlreadyLandedError) as exc:
-        print(f"warning: run summary not written: {redactor(str(exc))}", file=sys.stderr)
-    if gateway:
-        try:
-            await push(metrics, gateway, result.scraper)
-        except OSError as exc:  # urllib's URLError/HTTPError are OSErrors
-            print(f"warning: metrics not pushed to {gateway}: {redactor(str(exc))}", file=sys.stderr)
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:

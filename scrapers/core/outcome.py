@@ -35,4 +35,7 @@ FALSE_POSITIVE_CLASSES = frozenset({Outcome.BLOCKED, Outcome.PROXY, Outcome.RATE
 class RunStatus(StrEnum):
     SUCCESS = "success"
     NO_DATA = "no_data"
+    # Landed, but its data-quality verdict is `fail` and the scraper's registry policy says so
+    # (`quality.fail_marks_partial`). Not a failure: exit code 0, downstream still gets the file.
+    PARTIAL = "partial"
     FAILED = "failed"

@@ -33,6 +33,16 @@ class SourceEntry:
 
 
 @dataclass(frozen=True)
+class QualityPolicy:
+    """`quality:` of a scraper entry: what a `fail` verdict of its data-quality checks does."""
+
+    fail_marks_partial: bool = False  # report the run `partial` (it still lands) instead of `success`
+
+
+QUALITY_KEYS = frozenset(spec.name for spec in dataclasses.fields(QualityPolicy))
+
+
+@dataclass(frozen=True)
 class ScraperEntry:
     name: str
     target: str
@@ -42,6 +52,7 @@ class ScraperEntry:
     path: str
     raw_path: str | None = None
     aliases: tuple[str, ...] = ()
+    quality: QualityPolicy = field(default_factory=QualityPolicy)
 
     def load_class(self) -> type[Scraper[Any]]:
         module_name, _, class_name = self.target.partition(":")
@@ -178,7 +189,25 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         path=str(raw["path"]),
         raw_path=raw.get("raw_path"),
         aliases=tuple(str(alias) for alias in raw_aliases),
+        quality=_load_quality(name, raw.get("quality"), problems),
     )
+
+
+def _load_quality(name: str, raw: object, problems: list[str]) -> QualityPolicy:
+    if raw is None:
+        return QualityPolicy()
+    if not isinstance(raw, dict):
+        problems.append(f"{name}: 'quality' must be a mapping like {{fail_marks_partial: true}}")
+        return QualityPolicy()
+    unknown = sorted(str(key) for key in raw.keys() - QUALITY_KEYS)
+    if unknown:
+        known = ", ".join(sorted(QUALITY_KEYS))
+        problems.append(f"{name}: unknown 'quality' key(s) {', '.join(unknown)} (known: {known})")
+    flag = raw.get("fail_marks_partial", False)
+    if not isinstance(flag, bool):
+        problems.append(f"{name}: quality.fail_marks_partial must be true or false, not {flag!r}")
+        return QualityPolicy()
+    return QualityPolicy(fail_marks_partial=flag)
 
 
 def _load_option(name: str, spec: object) -> OptionSpec:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapers.core.fanout import FanOutRef
 from scrapers.core.outcome import Outcome, RunStatus
+
+if TYPE_CHECKING:
+    from scrapers.quality.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class RunResult:
     no_data_reason: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     fan_out: tuple[FanOutRef, ...] = ()  # ids for per-game / per-event child jobs
+    quality: Verdict | None = None  # the data-quality verdict of the parsed document
 
     @property
     def ok(self) -> bool:
@@ -55,4 +59,5 @@ class RunResult:
             "attempts": dict(self.attempts),
             "warnings": list(self.warnings),
             "fan_out": [ref.to_dict() for ref in self.fan_out],
+            "quality": self.quality.to_dict() if self.quality else None,
         }

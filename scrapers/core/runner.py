@@ -31,6 +31,8 @@ from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.request import Page, Request
 from scrapers.metrics.fleet import FleetMetrics
 from scrapers.metrics.runs import record_run
+from scrapers.quality.metrics import record_quality
+from scrapers.quality.verdict import Verdict, evaluate, quality_status, with_verdict
 from scrapers.sinks.base import Sink
 
 # Guard: an upstream that keeps handing out cursors must not keep a job alive forever.
@@ -103,13 +105,20 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     game_date = _job_date(job, scraper, ctx.clock)
     landing = _Landing()
     parsed: Parsed | None = None
+    verdict: Verdict | None = None
     failure: tuple[Outcome | None, str, str] | None = None
     try:
         policy = ctx.policy(job.entry.source)
         hosts = [request.host for request in scraper.requests(opts)]
         await ctx.fetcher.quota.ensure_reserve(policy.quota, hosts, scraper.quota_cost(opts))
         pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
-        parsed = _parse(scraper, opts, pages, ParseContext(fetched_at=ctx.clock.now(), run_id=run_id))
+        # Parses are pure but can be slow (a gamebook PDF takes ~80 ms): off the event loop, so a
+        # service's other runs and its health checks are not held up.
+        parse_ctx = ParseContext(fetched_at=ctx.clock.now(), run_id=run_id)
+        parsed = await asyncio.to_thread(_parse, scraper, opts, pages, parse_ctx)
+        # Data-quality checks never drop data: the verdict lands inside the document (`quality`).
+        verdict = evaluate(type(scraper), parsed.document, job.option_texts())
+        parsed = with_verdict(parsed, verdict)
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
         await _land(job, parsed, game_date, ctx, landing)
@@ -124,6 +133,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         if failure
         else (RunStatus.NO_DATA if parsed and parsed.record_count == 0 else RunStatus.SUCCESS)
     )
+    status = quality_status(status, verdict, job.entry.quality)
     result = RunResult(
         run_id=run_id,
         scraper=job.entry.name,
@@ -142,9 +152,11 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         error_message=ctx.redactor(failure[2]) if failure else None,
         no_data_reason=parsed.no_data_reason if parsed and not failure else None,
         fan_out=parsed.fan_out if parsed and not failure else (),
+        quality=verdict,
     )
     if ctx.metrics:
         await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
+        record_quality(ctx.metrics, result)
     warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
     return dataclasses.replace(result, warnings=(*result.warnings, warning)) if warning else result
 
@@ -274,6 +286,8 @@ def completion_message(result: RunResult, job: Job, ctx: RunContext) -> Completi
     }
     if result.no_data_reason:
         metadata["no_data_reason"] = result.no_data_reason
+    if result.quality:
+        metadata["quality"] = result.quality.to_dict()
     if failed:
         metadata["error_type"] = result.error_type
     return CompletionMessage(

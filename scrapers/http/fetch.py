@@ -30,7 +30,7 @@ from scrapers.http.classify import Classified, classify_exception, classify_resp
 from scrapers.http.decode import to_page
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
-from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateSettings
+from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateLimitWaitExceeded, RateSettings
 from scrapers.http.request import Page, Request
 from scrapers.metrics.fleet import BreakerTransitions, FleetMetrics, observe_breakers, observe_quota
 
@@ -182,12 +182,20 @@ class Fetcher:
                 self.metrics.retries.labels(policy.name, failure.error.outcome.value).inc()
             return False
 
+        previous: list[ScrapeError] = []  # the last retried failure on this route, if any
         try:
             async for attempt in AsyncRetrying(
                 stop=stop, wait=wait, retry=retry_if_exception_type(_RetryHere), reraise=True
             ):
                 with attempt:
-                    ticket = await limiter.acquire(deadline=budget.deadline)
+                    try:
+                        ticket = await limiter.acquire(deadline=budget.deadline)
+                    except RateLimitWaitExceeded as exc:
+                        # Out of time while pacing (no 429 pause): the job failed with what made it
+                        # retry, e.g. transient 503s, not as rate_limited.
+                        if not exc.paused and previous:
+                            raise previous[-1] from None
+                        raise
                     if route.breaker is not None and not route.breaker.admits():
                         # A concurrent request opened this proxy's circuit while we waited for the
                         # token: nothing is sent, so the token goes back and no tier score rises.
@@ -218,6 +226,7 @@ class Fetcher:
                                 f"{max(0.0, budget.remaining):.0f}s left for {request.describe()}",
                             )
                     if verdict.outcome in RETRY_HERE:
+                        previous.append(error)
                         raise _RetryHere(error, verdict.retry_after)
                     if verdict.outcome in MOVE_ON:
                         if verdict.outcome is Outcome.PROXY:

@@ -12,6 +12,10 @@ False positives, as counted here:
   works across one-job containers);
 * suspicious no_data: a `no_data` run whose evidence is not a clean response. Must stay zero; it
   is counted so a regression shows.
+
+Data quality (scrapers/quality): checks run and failed by scraper and check (check names are fixed
+strings in each source's validators, so the label stays bounded), runs by verdict, and the time of
+the last `fail` verdict (a gauge, so a one-job container's push still shows it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from proxy.pool import ProxyBreaker
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.http.quota import QuotaReading
+from scrapers.quality.checks import Status
 
 FAILURE_CLASSES = (*(o.value for o in Outcome if not o.is_clean), "landing")
 BREAKER_STATES = ("closed", "open", "half-open")
@@ -116,6 +121,24 @@ class FleetMetrics:
         )
         self.landed_bytes = Counter("scraper_landed_bytes", "Bytes landed", ["scraper"], registry=r)
         self.landed_records = Counter("scraper_landed_records", "Records landed", ["scraper"], registry=r)
+        self.quality_checks = Counter(
+            "scraper_quality_checks", "Data-quality checks run", ["scraper", "check"], registry=r
+        )
+        self.quality_failed_checks = Counter(
+            "scraper_quality_failed_checks",
+            "Data-quality checks with status fail",
+            ["scraper", "check"],
+            registry=r,
+        )
+        self.quality_verdicts = Counter(
+            "scraper_quality_verdicts", "Runs by data-quality verdict", ["scraper", "status"], registry=r
+        )
+        self.quality_last_fail = Gauge(
+            "scraper_quality_last_fail_timestamp_seconds",
+            "When a run of the scraper last had a fail data-quality verdict",
+            ["scraper"],
+            registry=r,
+        )
 
     def initialise(
         self, scrapers: Iterable[tuple[str, str]], tiers: Iterable[str], providers: Iterable[tuple[str, str]]
@@ -134,6 +157,8 @@ class FleetMetrics:
             self.suspicious_no_data.labels(scraper)
             self.landed_bytes.labels(scraper)
             self.landed_records.labels(scraper)
+            for verdict in Status:
+                self.quality_verdicts.labels(scraper, verdict.value)
             for tier in tier_names:
                 self.tier_chosen.labels(source, tier)
                 for outcome in Outcome:

@@ -100,6 +100,7 @@ def test_replay_lands_the_expected_scoreboard(
     document = json.loads(landed[0].read_text())
     expected = json.loads((project_fixtures / "expected" / "nbac_scoreboard_v2-2024-01-15.json").read_text())
     document.pop("timestamp")
+    assert document.pop("quality")["status"] == "ok"  # the run's verdict, added at landing
     assert document == expected
     assert result["record_count"] == len(expected["scoreboard"]["games"])
 
@@ -138,8 +139,10 @@ def test_demo_replays_every_job_of_the_plan_with_one_event_each(
     assert sorted(e["processor_name"] for e in events) == sorted(job["scraper"] for job in plan["jobs"])
     sources = {path.parts[0] for path in (p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))}
     assert {"nba-com", "ball-dont-lie", "espn", "bettingpros", "odds-api"} <= sources
+    # The fixtures add up (whole teams, contiguous periods), so every job's verdict is clean.
     for event in events:
         assert event["status"] == "success", event
+        assert event["metadata"]["quality"]["status"] == "ok", event
         assert event["record_count"] > 0
         assert event["phase"] == "phase_1_scrapers"
         assert event["trigger_source"] == "replay"

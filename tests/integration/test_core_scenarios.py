@@ -493,3 +493,17 @@ def test_a_failed_proxy_gives_its_rate_token_back() -> None:
             assert w.outcomes() == [Outcome.PROXY, Outcome.OK]
 
     _run(scenario)
+
+
+def test_running_out_of_time_while_pacing_retries_keeps_the_retry_cause() -> None:
+    async def scenario() -> None:
+        # One token per 2 s and 1 s left after the first 503: the retry cannot be paced within the
+        # deadline. No 429 was ever seen, so the job failed transient, not rate_limited.
+        paced = RateSettings(rate=0.5, burst=1, ceiling=0.5, floor=0.5, increase_step=0.0)
+        async with world({PATH: respond(503)}) as w:
+            error = await w.fail(policy(rate=paced, deadline_seconds=1.0, transient_retries=5))
+
+            assert error.outcome is Outcome.TRANSIENT
+            assert w.upstream.count() == 1
+
+    _run(scenario)

@@ -94,6 +94,8 @@ ALERT_PROBES: Mapping[str, tuple[str, ...]] = {
     "ScraperQuotaLow": ("min by (source) (scraper_quota_remaining_requests)",),
     "ScraperQuotaReserveReached": ("min by (source) (scraper_quota_remaining_requests)",),
     "ScraperSuspiciousNoData": ("sum by (scraper) (increase(scraper_suspicious_no_data_total[1h]))",),
+    # The gauge half has series only after a fail, which must not happen in these runs.
+    "ScraperQualityFail": ('sum by (scraper) (increase(scraper_quality_verdicts_total{status="fail"}[1h]))',),
 }
 
 # --- the runs ------------------------------------------------------------------------------------------

@@ -59,12 +59,12 @@ def test_box_scores_land_every_game_of_the_date() -> None:
     document = parsed.document
     assert list(document) == ["date", "timestamp", "rowCount", "boxScores"]
     assert (document["date"], document["timestamp"]) == ("2024-01-15", "2024-01-16T03:00:00.000000+00:00")
-    assert parsed.record_count == document["rowCount"] == 2
+    assert parsed.record_count == document["rowCount"] == 3
     assert document["boxScores"] == _body("bdl_box_scores-2024-01-15")["data"]
     matchups = [
         (g["visitor_team"]["abbreviation"], g["home_team"]["abbreviation"]) for g in document["boxScores"]
     ]
-    assert matchups == [("HOU", "PHI"), ("NOP", "DAL")]
+    assert matchups == [("HOU", "PHI"), ("NOP", "DAL"), ("GSW", "MEM")]
 
 
 def test_a_day_without_games_is_no_data_with_a_reason() -> None:
@@ -150,13 +150,13 @@ def test_player_box_scores_land_every_stat_line() -> None:
     document = parsed.document
     assert list(document) == ["startDate", "endDate", "datesProcessed", "timestamp", "rowCount", "stats"]
     assert document["datesProcessed"] == ["2024-01-15"]
-    assert parsed.record_count == document["rowCount"] == 3
+    assert parsed.record_count == document["rowCount"] == 16  # both teams of Houston at Philadelphia
     assert document["stats"] == _body("bdl_player_box_scores-2024-01-15")["data"]
 
 
 def test_pages_of_a_range_are_concatenated_and_every_date_is_listed() -> None:
-    opts = _stats_opts(start=date(2024, 1, 14), end=date(2024, 1, 16), players=("900101", "900102", "900201"))
-    rows = _body("bdl_player_box_scores-2024-01-15")["data"]
+    opts = _stats_opts(start=date(2024, 1, 14), end=date(2024, 1, 16), players=("901101", "901102", "901103"))
+    rows = _body("bdl_player_box_scores-2024-01-15")["data"][:3]  # those three players' lines
     first = json_page(STATS.requests(opts)[0], {"data": rows[:2], "meta": {"next_cursor": 14900003}})
     following = STATS.next_request(opts, first)
     assert following == STATS.endpoint.request(STATS.query(opts), "14900003")

@@ -123,39 +123,36 @@ def test_cli_exits_2_naming_game_id(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_final_game_lands_both_teams_and_every_player() -> None:
     parsed = _parse(_fixture_html())
 
-    assert parsed.record_count == 7
+    assert parsed.record_count == 17
     assert parsed.no_data_reason is None
     assert {k: v for k, v in parsed.document.items() if k != "players"} == {
         "game_id": "401585601",
         "gamedate": "2024-01-15",
         "timestamp": "2024-01-16T03:00:00.000000+00:00",
         "teams": {"away": "HOU", "home": "PHI"},
-        "playerCount": 7,
+        "playerCount": 17,
     }
     assert _players(parsed)[0] == {
         "playerId": "5100011",
-        "playerName": "Caleb Ferris",
-        "jersey": "3",
-        "stats": ["36", "9-17", "3-7", "4-4", "1", "5", "6", "7", "2", "0", "3", "2", "-6", "25"],
+        "playerName": "Casey Example",
+        "jersey": "7",
+        "stats": ["35", "9-21", "3-8", "5-6", "1", "6", "7", "4", "1", "1", "4", "4", "-9", "26"],
         "type": "starters",
         "team": "HOU",
         "teamType": "away",
     }
     assert [(p["team"], p["type"]) for p in _players(parsed)] == [
-        ("HOU", "starters"),
-        ("HOU", "starters"),
-        ("HOU", "bench"),
-        ("PHI", "starters"),
-        ("PHI", "starters"),
-        ("PHI", "bench"),
-        ("PHI", "bench"),
+        *[("HOU", "starters")] * 5,
+        *[("HOU", "bench")] * 3,
+        *[("PHI", "starters")] * 5,
+        *[("PHI", "bench")] * 4,
     ]
 
 
 def test_a_player_who_did_not_play_has_a_reason_and_no_stats() -> None:
     did_not_play = _players(_parse(_fixture_html()))[-1]
 
-    assert did_not_play["playerName"] == "Noah Whitlock"
+    assert did_not_play["playerName"] == "Indigo Testcase"
     assert did_not_play["stats"] == []
     # "DNP-COACH'S DECISION" on the page; the old platform landed the reason without the prefix.
     assert did_not_play["dnpReason"] == "COACH'S DECISION"
@@ -208,7 +205,7 @@ def test_without_usable_json_the_tables_are_the_fallback(broken: Callable[[str],
 def test_responsive_duplicate_blocks_are_skipped() -> None:
     html = _without_json(_fixture_html())
     assert html.count('class="Boxscore flex flex-column"') == 4  # two teams, each rendered twice
-    assert _parse(html).record_count == 7
+    assert _parse(html).record_count == 17
 
 
 def test_tables_of_unequal_length_are_a_parse_error_not_shifted_stats() -> None:
@@ -323,7 +320,7 @@ def test_wrong_shapes_are_parse_errors(change: Callable[[dict[str, Any]], None])
 def test_cli_replay_lands_the_box_score_under_the_game(tmp_path: Path) -> None:
     result = replay_json(tmp_path, "espn_game_boxscore", "--game_id", FINAL, "--gamedate", "2024-01-15")
 
-    assert (result["status"], result["record_count"]) == ("success", 7)
+    assert (result["status"], result["record_count"]) == ("success", 17)
     (landed,) = landed_files(result)
     assert landed.parent == tmp_path / "espn" / "boxscores" / "2024-01-15" / "game-401585601"
     assert re.fullmatch(r"\d{8}_\d{6}\.json", landed.name)

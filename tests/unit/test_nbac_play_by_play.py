@@ -85,13 +85,13 @@ def test_demo_game_lands_the_whole_feed_with_its_header(project_fixtures: Path) 
     page = _fixture_page(project_fixtures)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
 
-    assert parsed.record_count == 6
+    assert parsed.record_count == 13
     assert parsed.document == {
         "metadata": {
             "game_id": "0022300601",
             "season": "2023-24",
             "fetchedUtc": "2024-01-16T03:00:00.000000+00:00",
-            "eventCount": 6,
+            "eventCount": 13,
         },
         "playByPlay": page.data,
     }
@@ -185,6 +185,6 @@ def test_replay_lands_under_the_date_and_game(tmp_path: Path) -> None:
     result = replay_json(tmp_path, "nbac_play_by_play", "--game_id", "0022300601", "--gamedate", "2024-01-15")
     (landed,) = landed_files(result)
 
-    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 6, "2024-01-15")
+    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 13, "2024-01-15")
     assert landed.parent == tmp_path / "nba-com" / "play-by-play" / "2024-01-15" / "game-0022300601"
-    assert json.loads(landed.read_text())["metadata"]["eventCount"] == 6
+    assert json.loads(landed.read_text())["metadata"]["eventCount"] == 13

@@ -183,7 +183,7 @@ def test_demo_day_lands_the_decoded_answer(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(_opts(), [page], TEST_CTX)
 
     assert parsed.document == page.data
-    assert parsed.record_count == 8
+    assert parsed.record_count == 46
     assert parsed.no_data_reason is None
     assert parsed.path_values == {}
 
@@ -310,7 +310,7 @@ def test_replay_lands_the_game_log_of_the_date(tmp_path: Path) -> None:
     result = replay_json(tmp_path, "nbac_player_boxscore", "--gamedate", "2024-01-15")
     (landed,) = landed_files(result)
 
-    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 8, "2024-01-15")
+    assert (result["status"], result["record_count"], result["game_date"]) == ("success", 46, "2024-01-15")
     assert landed.parent == tmp_path / "nba-com" / "player-boxscores" / "2024-01-15"
     assert json.loads(landed.read_text())["resource"] == "leaguegamelog"
 

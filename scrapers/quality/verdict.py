@@ -1,0 +1,89 @@
+"""A run's quality verdict: every declared check over the parsed document, summed up.
+
+The verdict never drops data: the document lands with the verdict under a top-level `quality` key
+(additive: no other key changes), the completion message carries it in its metadata, and the
+scraper's `quality.fail_marks_partial` policy in registry.yaml decides whether a `fail` turns a
+`success` into `partial` for downstream.
+
+Validators are declared beside the scrapers they check: `scrapers/sources/<source>/validators.py`
+maps each scraper class to its validator in `VALIDATORS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scrapers.core.outcome import RunStatus
+from scrapers.core.registry import QualityPolicy
+from scrapers.core.scraper import Parsed, Scraper
+from scrapers.quality.checks import Check, Document, Options, Status, Validator, worst
+
+QUALITY_KEY = "quality"
+VALIDATORS_MODULE = "validators"
+VALIDATORS_ATTRIBUTE = "VALIDATORS"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    checks: tuple[Check, ...]
+
+    @property
+    def status(self) -> Status:
+        return worst(check.status for check in self.checks)
+
+    @property
+    def failed_checks(self) -> tuple[Check, ...]:
+        """Every check that is not ok (warn and fail), in the order they ran."""
+        return tuple(check for check in self.checks if not check.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "checks": len(self.checks),
+            "failed_checks": [check.to_dict() for check in self.failed_checks],
+        }
+
+
+def validator_for(cls: type[Scraper[Any]]) -> Validator | None:
+    """The validator the scraper's source package declares for it, or None."""
+    package = cls.__module__.rpartition(".")[0]
+    name = f"{package}.{VALIDATORS_MODULE}"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise  # the validators module exists but imports something missing: a real bug
+        return None
+    declared: Mapping[type[Scraper[Any]], Validator] = getattr(module, VALIDATORS_ATTRIBUTE, {})
+    return declared.get(cls)
+
+
+def evaluate(cls: type[Scraper[Any]], document: Document, options: Options) -> Verdict:
+    validator = validator_for(cls)
+    if validator is None:
+        return Verdict((Check("validators_declared", Status.WARN, f"no validators for {cls.__name__}"),))
+    try:
+        checks = validator(document, options)
+    except Exception as exc:  # noqa: BLE001 - a validator bug must never cost the landing
+        checks = [Check("validator_error", Status.FAIL, f"{type(exc).__name__}: {exc}"[:400])]
+    return Verdict(tuple(checks))
+
+
+def with_verdict(parsed: Parsed, verdict: Verdict) -> Parsed:
+    """The parse with the verdict added to its document under `quality`."""
+    return dataclasses.replace(parsed, document={**parsed.document, QUALITY_KEY: verdict.to_dict()})
+
+
+def quality_status(status: RunStatus, verdict: Verdict | None, policy: QualityPolicy) -> RunStatus:
+    """`partial` for a successful run whose verdict is `fail`, when the scraper's policy says so.
+
+    no_data and failed runs keep their status: `partial` means "landed, but the checks failed".
+    """
+    failed = verdict is not None and verdict.status is Status.FAIL
+    if status is RunStatus.SUCCESS and failed and policy.fail_marks_partial:
+        return RunStatus.PARTIAL
+    return status

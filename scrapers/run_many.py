@@ -1,0 +1,226 @@
+"""`scrapers run-many`: several jobs at once, or one parent and its fan-out, with live progress.
+
+    scrapers run-many nbac_scoreboard_v2 --gamedate YESTERDAY        # + nbac_gamebook_pdf per game
+    scrapers run-many oddsa_events --game_date TODAY --child-option markets=player_points,player_assists
+    scrapers run-many --file jobs.yaml --replay                       # the service's job bodies, listed
+
+Runs go through the same run manager as the service (per-scraper slots, bounded fan-out, one
+fetcher with its limiters and breakers). Progress goes to stderr: one updating line on a terminal,
+one plain line per finished run otherwise; the results table (or --json) goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from scrapers.cli import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    _add_output_flags,
+    _report,
+    exit_code,
+    parse_option_flags,
+)
+from scrapers.core.clock import Clock
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import Registry, load_registry
+from scrapers.core.settings import Locations, environ, locations
+from scrapers.http.replay import ReplayTransport
+from scrapers.service.command import add_replay_flags, replay_clock
+from scrapers.service.fanout import RULES, describe_rules
+from scrapers.service.jobs import JobRequest, MalformedJob, PlannedJob, plan_job, read_job_file
+from scrapers.service.runs import RunManager, RunRecord, RunState
+from scrapers.service.settings import ServiceSettings
+from scrapers.wiring import open_core
+
+DEFAULT_CONCURRENCY = 4
+# Errors that mean "this input cannot run" exit like a bad command line; the rest are ours.
+_USAGE_ERRORS = frozenset({"invalid_options", "replay_miss"})
+
+
+def add_run_many_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser(
+        "run-many",
+        help="run jobs from a file, or one scraper and its per-game / per-event children",
+        description=f"Fan-out: {describe_rules()}.",
+        allow_abbrev=False,
+    )
+    sub.add_argument("scraper", nargs="?", help="a scraper; its --options follow")
+    sub.add_argument("--file", metavar="JOBS", help="YAML or JSON: a list of jobs, or {jobs: [...]}")
+    sub.add_argument(
+        "--child-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option for every child job, e.g. markets=player_points,player_rebounds",
+    )
+    sub.add_argument("--no-fan-out", action="store_true", help="run the scraper alone, without its children")
+    sub.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"runs of one scraper at a time, fan-out children included (default {DEFAULT_CONCURRENCY})",
+    )
+    sub.add_argument("--json", action="store_true", help="print every run (as GET /runs/ID shows it) as JSON")
+    add_replay_flags(sub)
+    _add_output_flags(sub)
+    sub.set_defaults(handler=_cmd_run_many)
+
+
+def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency is 1 or more")
+    registry = load_registry()
+    replay = args.replay is not None
+    clock = replay_clock(args.at, replay)
+    planned = [plan_job(request, registry, clock) for request in _requests(args, extra, registry)]
+    where = locations(registry, args.out, args.replay or None, environ())
+    transport = ReplayTransport(where.fixtures) if replay else None
+    progress = Progress(sys.stderr)
+    records = asyncio.run(
+        _run_all(registry, where, planned, transport, redactor, replay, clock, args.concurrency, progress)
+    )
+    progress.close()
+    runs = [run for record in records for run in record.walk()]
+    if args.json:
+        print(json.dumps([record.view() for record in records], indent=2))
+    else:
+        results = [run.result for run in runs if run.result is not None]
+        if results:
+            _report(results, as_json=False)
+        for run in runs:
+            if run.error is not None:
+                name = f"{run.scraper} {run.label}" if run.label else run.scraper
+                print(f"error: {name}: {run.error.message}", file=sys.stderr)
+    return max((_exit_code(run) for run in runs), default=EXIT_OK)
+
+
+def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) -> list[JobRequest]:
+    if args.file and args.scraper:
+        raise UsageError("name a scraper or give --file, not both")
+    if args.file:
+        if extra or args.child_option or args.no_fan_out:
+            raise UsageError("with --file, options go in the file")
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        try:
+            return read_job_file(text, registry.names())
+        except MalformedJob as exc:
+            raise UsageError(f"{args.file}: {exc}") from None
+    if not args.scraper:
+        raise UsageError(f"name a scraper (fan-out: {describe_rules()}) or give --file JOBS.yaml")
+    children: dict[str, object] = {}
+    for pair in args.child_option:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--child-option '{pair}' is not NAME=VALUE")
+        children[name] = value
+    fan_out = not args.no_fan_out and registry.get(args.scraper).name in RULES
+    if children and not fan_out:
+        raise UsageError(f"--child-option needs a fan-out parent ({describe_rules()})")
+    return [JobRequest(args.scraper, parse_option_flags(extra), fan_out=fan_out, child_options=children)]
+
+
+async def _run_all(
+    registry: Registry,
+    where: Locations,
+    planned: list[PlannedJob],
+    transport: httpx.AsyncBaseTransport | None,
+    redactor: Redactor,
+    replay: bool,
+    clock: Clock,
+    concurrency: int,
+    progress: Progress,
+) -> list[RunRecord]:
+    core = await open_core(
+        registry, where, registry.scrapers.values(), transport, redactor, replay=replay, clock=clock
+    )
+    settings = ServiceSettings(
+        max_in_flight=len(planned), scraper_concurrency=concurrency, fan_out_concurrency=concurrency
+    )
+    manager = RunManager(
+        core, settings, trigger_source=core.context.trigger_source, on_change=progress.update
+    )
+    try:
+        if not manager.try_admit(len(planned)):
+            raise AssertionError("every planned job fits: the cap is their count")
+        records = [manager.submit(job) for job in planned]
+        await asyncio.gather(*(record.finished.wait() for record in records))
+        return records
+    finally:
+        await manager.drain(0.0)
+        await core.aclose()
+
+
+def _exit_code(run: RunRecord) -> int:
+    if run.result is not None:
+        return exit_code(run.result)
+    if run.error is not None:
+        return EXIT_USAGE if run.error.type in _USAGE_ERRORS else EXIT_INTERNAL
+    return EXIT_OK
+
+
+class Progress:
+    """A single updating line on a terminal; one plain line per finished run otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.runs: dict[str, RunRecord] = {}
+        self.reported: set[str] = set()
+        self.last = ""
+
+    def update(self, record: RunRecord) -> None:
+        self.runs[record.run_id] = record
+        for child in record.children:
+            self.runs.setdefault(child.run_id, child)
+        ended = [run for run in self.runs.values() if run.result is not None or run.error is not None]
+        if self.tty:
+            counts = Counter(_outcome(run) for run in ended)
+            running = sum(
+                1 for run in self.runs.values() if run.state is RunState.RUNNING and run not in ended
+            )
+            parts = [f"{n} {name}" for name, n in sorted(counts.items())]
+            line = f"[{len(ended)}/{len(self.runs)}] {', '.join(parts) or 'starting'} · {running} running"
+            if record.run_id not in self.reported and (record.result or record.error):
+                line += f" · {_describe(record)}"
+            self.stream.write("\r\x1b[K" + line[:200])
+            self.stream.flush()
+        elif record.run_id not in self.reported and (record.result is not None or record.error is not None):
+            print(f"[{len(ended)}/{len(self.runs)}] {_describe(record)}", file=self.stream, flush=True)
+        if record.result is not None or record.error is not None:
+            self.reported.add(record.run_id)
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _outcome(run: RunRecord) -> str:
+    if run.result is not None:
+        return run.result.status.value
+    return "error"
+
+
+def _describe(run: RunRecord) -> str:
+    name = f"{run.scraper} {run.label}" if run.label else run.scraper
+    if run.error is not None:
+        return f"{name}: error ({run.error.type})"
+    assert run.result is not None
+    result = run.result
+    if not result.ok:
+        return f"{name}: failed ({result.error_type})"
+    return f"{name}: {result.status.value}, {result.record_count} records"

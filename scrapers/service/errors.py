@@ -1,0 +1,107 @@
+"""What the service answers when it does not run a job, and how a finished run maps to a status.
+
+HTTP status of a run (the one table; the README's "HTTP service" section repeats it):
+
+| run ended                                         | HTTP | meaning for the caller                       |
+|---------------------------------------------------|------|----------------------------------------------|
+| success, no_data, partial                         | 200  | the typed result says which                  |
+| failed: not_found, auth, structural               | 502  | the upstream answered; the same request      |
+|                                                   |      | fails again until something changes          |
+| failed: blocked, proxy, rate_limited              | 503  | our egress or the upstream's limits: retry   |
+| failed: landing (sink or outbox not writable)     | 503  | our own storage is unavailable: retry        |
+| failed: transient (timeouts and 5xx after the     | 504  | the upstream did not answer in time; also a  |
+|   retry budget)                                   |      | run cut off by its deadline or by shutdown   |
+| could not run: replay without a recording, a      | 400  | bad input (the CLI exits 2 for the same)     |
+|   fan-out child the parent's ids made invalid     |      |                                              |
+| could not run: state store unreachable            | 503  |                                              |
+| could not run: bad proxy/state configuration, bug | 500  |                                              |
+
+A fan-out answers the highest code among its parent and children (200: every run ended success,
+no_data or partial). Every code above carries the run's view with its typed result. Requests that
+start nothing answer 400 (malformed, unknown scraper, bad options), 401, 404, 405, 413, 429 or
+503 (shutting down) with `{"error": ...}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scrapers.core.errors import CourtsideError
+from scrapers.core.outcome import Outcome
+
+OK_STATUS = 200
+FAILURE_STATUS: Mapping[Outcome | None, int] = {
+    Outcome.NOT_FOUND: 502,
+    Outcome.AUTH: 502,
+    Outcome.STRUCTURAL: 502,
+    Outcome.BLOCKED: 503,
+    Outcome.PROXY: 503,
+    Outcome.RATE_LIMITED: 503,
+    Outcome.TRANSIENT: 504,
+    None: 503,  # landing failed
+}
+
+
+class ServiceError(CourtsideError):
+    """A request the service answers without running anything; rendered as JSON `{"error": ...}`."""
+
+    status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, **self.details}
+
+
+class BadRequest(ServiceError):
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="courtside"'}
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ShuttingDown(ServiceError):
+    status = 503
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "the service is shutting down; send the request again", retry_after_seconds=retry_after
+        )
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after), "Connection": "close"}

@@ -1,0 +1,267 @@
+"""The routes. None of them takes a URL to fetch: a job names a scraper and its typed options.
+
+POST /scrape          one job (JSON body, or the query string); ?wait=false answers 202
+POST /batch           several jobs, validated together, all 202 or none started
+GET  /runs/{run_id}   progress and results (fan-out children included)
+GET  /scrapers        the registry: names, options, fan-out children
+GET  /health          liveness: the process answers (no remote dependency)
+GET  /ready           readiness: state store and sink reachable
+GET  /metrics         Prometheus exposition of the fleet metrics the fetcher feeds
+POST /republish       send pending completions from the outbox (as `scrapers republish`)
+GET  /openapi.yaml    this API's description
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from scrapers.core.errors import InvalidOptions, OptionError, UnknownScraperError
+from scrapers.metrics.exposition import metrics_handler
+from scrapers.service.errors import BadRequest, NotFound, ShuttingDown, TooManyRequests
+from scrapers.service.fanout import RULES
+from scrapers.service.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
+from scrapers.service.readiness import OK, readiness
+from scrapers.service.runs import RunRecord
+
+if TYPE_CHECKING:
+    from scrapers.service.app import Service
+
+SERVICE: web.AppKey[Service] = web.AppKey("service")
+OPENAPI: web.AppKey[str | None] = web.AppKey("openapi")
+CONTROL_PARAMS = frozenset({"wait"})
+
+
+def add_routes(app: web.Application) -> None:
+    service = app[SERVICE]
+    app.router.add_post("/scrape", scrape)
+    app.router.add_post("/batch", batch)
+    app.router.add_get("/runs/{run_id}", run_status)
+    app.router.add_get("/scrapers", scrapers)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics_handler(service.core.metrics))
+    app.router.add_post("/republish", republish)
+    app.router.add_get("/openapi.yaml", openapi)
+
+
+async def scrape(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    wait = _wait(request)
+    body = await request.read()
+    if body.strip():
+        if set(request.query) - CONTROL_PARAMS:
+            raise BadRequest("send the job either as a JSON body or in the query string, not both")
+        raw = _decode(body)
+    else:
+        raw = job_from_query(request.query.items(), CONTROL_PARAMS)
+    planned = _plan(service, raw)
+    record = _submit(service, [planned])[0]
+    if not wait:
+        return _accepted(record)
+    await record.finished.wait()
+    return web.json_response(
+        record.view(), status=record.http_status or 500, headers={"X-Run-Id": record.run_id}
+    )
+
+
+async def batch(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    raw = _decode(await request.read())
+    items = raw.get("jobs") if isinstance(raw, Mapping) else raw
+    limit = service.settings.max_batch_jobs
+    if not isinstance(items, list) or not 0 < len(items) <= limit:
+        raise BadRequest(f'a batch is a list of 1 to {limit} jobs, or {{"jobs": [...]}}')
+    planned: list[PlannedJob] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            planned.append(_plan(service, item))
+        except BadRequest as exc:
+            problems.append({"index": index, **exc.body()})
+    if problems:
+        raise BadRequest(
+            f"{len(problems)} of {len(items)} jobs are invalid; none was started", problems=problems
+        )
+    records = _submit(service, planned)
+    return web.json_response({"runs": [_summary(record) for record in records]}, status=202)
+
+
+async def run_status(request: web.Request) -> web.StreamResponse:
+    record = request.app[SERVICE].manager.get(request.match_info["run_id"])
+    if record is None:
+        raise NotFound("no such run (finished runs are kept for a while, then forgotten)")
+    return web.json_response(record.view())
+
+
+async def scrapers(request: web.Request) -> web.StreamResponse:
+    registry = request.app[SERVICE].registry
+    rows = []
+    for name in registry.names():
+        entry = registry.scrapers[name]
+        rule = RULES.get(name)
+        rows.append(
+            {
+                "name": name,
+                "source": entry.source,
+                "description": entry.description,
+                "aliases": list(entry.aliases),
+                "path": entry.path,
+                "fan_out": rule.child if rule else None,
+                "options": [
+                    {
+                        "name": spec.name,
+                        "type": spec.type.value,
+                        "required": spec.required,
+                        "default": spec.default,
+                        "example": spec.example,
+                        "help": spec.help,
+                        "choices": list(spec.choices),
+                    }
+                    for spec in entry.options
+                ],
+            }
+        )
+    return web.json_response({"count": len(rows), "scrapers": rows})
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    return web.json_response(
+        {
+            "status": "ok",
+            "service": "courtside",
+            "version": service.version,
+            "mode": "replay" if service.replay else "live",
+            "accepting": service.manager.accepting,
+            "in_flight": service.manager.in_flight,
+            "uptime_seconds": round(time.time() - service.started, 3),
+        }
+    )
+
+
+async def ready(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    if not service.manager.accepting:
+        return web.json_response({"status": "draining", "checks": {}}, status=503)
+    checks = await readiness(service.core, service.settings.ready_timeout_seconds)
+    checks = {name: service.core.redactor(value) for name, value in checks.items()}
+    ok = all(value == OK for value in checks.values())
+    return web.json_response(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503
+    )
+
+
+async def republish(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    delivery = service.core.output.delivery
+    older_than = _seconds_param(request, "older_than", delivery.sweep_age)
+    report = await delivery.sweep(older_than)
+    body = {
+        "sent": len(report.sent),
+        "failed": len(report.failed),
+        "skipped": report.skipped,
+        "errors": sorted({service.core.redactor(error) for error in report.errors}),
+        "older_than_seconds": older_than,
+    }
+    # Some completions are still pending: a scheduler's retry is the right reaction.
+    return web.json_response(body, status=503 if report.failed else 200)
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    text = request.app[OPENAPI]
+    if text is None:
+        raise NotFound("this installation has no openapi.yaml (install the package with its data files)")
+    return web.Response(text=text, content_type="application/yaml", charset="utf-8")
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _decode(body: bytes) -> Any:
+    if not body.strip():
+        raise BadRequest("the request body is empty; send a JSON job")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise BadRequest(f"the body is not JSON: {exc}") from None
+
+
+def _plan(service: Service, raw: object) -> PlannedJob:
+    """A job planned exactly as the CLI plans `scrapers run`, or BadRequest with the CLI's message."""
+    registry = service.registry
+    try:
+        return plan_job(read_job(raw, registry.names()), registry, service.core.context.clock)
+    except MalformedJob as exc:
+        details = {"available_scrapers": exc.available} if exc.available else {}
+        raise BadRequest(str(exc), **details) from None
+    except UnknownScraperError as exc:
+        raise BadRequest(str(exc), available_scrapers=exc.known) from None
+    except (InvalidOptions, OptionError) as exc:
+        problems = exc.problems if isinstance(exc, InvalidOptions) else [exc]
+        raise BadRequest(
+            service.core.redactor(str(exc)),
+            problems=[
+                {"option": p.option, "problem": service.core.redactor(p.problem), "example": p.example}
+                for p in problems
+            ],
+        ) from None
+
+
+def _submit(service: Service, planned: list[PlannedJob]) -> list[RunRecord]:
+    manager = service.manager
+    if not manager.accepting:
+        raise ShuttingDown(service.settings.retry_after_seconds)
+    if not manager.try_admit(len(planned)):
+        raise TooManyRequests(
+            f"{manager.in_flight} runs in flight, the limit is {service.settings.max_in_flight}; "
+            "send it again later",
+            service.settings.retry_after_seconds,
+            in_flight=manager.in_flight,
+            max_in_flight=service.settings.max_in_flight,
+        )
+    return [manager.submit(job) for job in planned]
+
+
+def _summary(record: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": record.run_id,
+        "scraper": record.scraper,
+        "state": record.state.value,
+        "url": _url(record),
+    }
+
+
+def _accepted(record: RunRecord) -> web.StreamResponse:
+    return web.json_response(
+        _summary(record), status=202, headers={"Location": _url(record), "X-Run-Id": record.run_id}
+    )
+
+
+def _url(record: RunRecord) -> str:
+    return f"/runs/{record.run_id}"
+
+
+def _wait(request: web.Request) -> bool:
+    value = request.query.get("wait", "true")
+    if value not in ("true", "false"):
+        raise BadRequest("'wait' is true or false")
+    return value == "true"
+
+
+def _seconds_param(request: web.Request, name: str, default: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise BadRequest(f"'{name}' is a number of seconds, 0 or more")
+    return value

@@ -1,0 +1,404 @@
+"""Runs in progress and their results, by id: what POST /scrape, /batch and GET /runs/{id} share.
+
+Every admitted run is a task of this manager, never of a request handler, so a client that hangs
+up does not cancel a run, and shutdown can wait for every run in one place. Every admitted run ends
+with a completion: its own, or (cut off by its deadline or by shutdown) a `failed` / `transient`
+one that says so, published through the same outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from proxy.config import ProxyConfigError
+from proxy.state import StateConfigError, StateStoreError
+from scrapers.core.clock import eastern_today
+from scrapers.core.errors import InvalidOptions, OptionError, ReplayMissError, UnknownScraperError
+from scrapers.core.outcome import Outcome, RunStatus
+from scrapers.core.result import RunResult
+from scrapers.core.runner import Job, RunContext, completion_message, prepare, run_job
+from scrapers.http.attempts import AttemptLog
+from scrapers.http.policy import SourcePolicy
+from scrapers.metrics.runs import record_run
+from scrapers.service.errors import FAILURE_STATUS, OK_STATUS
+from scrapers.service.fanout import Child
+from scrapers.service.jobs import JobRequest, PlannedJob
+from scrapers.service.logs import RUN_ID
+from scrapers.service.protection import InFlightGate, ScraperSlots
+from scrapers.service.settings import ServiceSettings
+from scrapers.wiring import Core
+
+log = logging.getLogger("scrapers.service")
+
+RUN_ID_HEX = 16
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"  # admitted, waiting for a slot of its scraper
+    RUNNING = "running"  # fetching, parsing, landing; or a fan-out parent waiting for its children
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A run that ended without a result: it could not run at all."""
+
+    type: str  # invalid_options, replay_miss, unavailable, configuration, internal
+    message: str
+    http_status: int
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    scraper: str
+    options: dict[str, Any]
+    submitted_at: float
+    label: str | None = None  # a fan-out child's game code or event id
+    parent_id: str | None = None
+    state: RunState = RunState.QUEUED
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: RunResult | None = None
+    error: RunError | None = None
+    child_scraper: str | None = None  # set for a fan-out parent
+    children: list[RunRecord] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def own_status(self) -> int | None:
+        if self.result is not None:
+            return OK_STATUS if self.result.ok else FAILURE_STATUS[self.result.failure_class]
+        return self.error.http_status if self.error else None
+
+    @property
+    def http_status(self) -> int | None:
+        """What a waiting request answers: the highest code among the run and its children."""
+        if self.state is not RunState.DONE:
+            return None
+        codes = [code for code in (self.own_status, *(c.http_status for c in self.children)) if code]
+        return max(codes) if codes else None
+
+    def walk(self) -> Iterable[RunRecord]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def view(self) -> dict[str, Any]:
+        """The JSON of GET /runs/{id} and of a waited POST /scrape."""
+        body: dict[str, Any] = {
+            "run_id": self.run_id,
+            "scraper": self.scraper,
+            "state": self.state.value,
+            "status": self.result.status.value if self.result else None,
+            "http_status": self.http_status,
+            "options": self.options,
+            "submitted_at": _iso(self.submitted_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "result": self.result.to_dict() if self.result else None,
+            "error": {"type": self.error.type, "message": self.error.message} if self.error else None,
+        }
+        if self.parent_id is not None:
+            body["parent_id"] = self.parent_id
+            body["label"] = self.label
+        if self.child_scraper is not None:
+            states = [child.state for child in self.children]
+            body["children"] = {
+                "scraper": self.child_scraper,
+                "total": len(self.children),
+                "queued": states.count(RunState.QUEUED),
+                "running": states.count(RunState.RUNNING),
+                "done": states.count(RunState.DONE),
+                "succeeded": sum(1 for c in self.children if c.result is not None and c.result.ok),
+                "failed": sum(
+                    1 for c in self.children if c.state is RunState.DONE and c.own_status != OK_STATUS
+                ),
+                "skipped": list(self.skipped),
+                "runs": [child.view() for child in self.children],
+            }
+        return body
+
+
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+
+
+Listener = Callable[[RunRecord], None]
+_UNBOUNDED = contextlib.nullcontext()
+
+
+class RunManager:
+    def __init__(
+        self,
+        core: Core,
+        settings: ServiceSettings,
+        *,
+        trigger_source: str,
+        on_change: Listener | None = None,
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.trigger_source = trigger_source
+        self.gate = InFlightGate(settings.max_in_flight)
+        self.slots = ScraperSlots(settings.scraper_concurrency, settings.scraper_concurrency_overrides)
+        self.accepting = True
+        self._on_change = on_change
+        self._runs: OrderedDict[str, RunRecord] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ admission and lookup
+
+    def try_admit(self, count: int = 1) -> bool:
+        return self.accepting and self.gate.try_acquire(count)
+
+    def submit(self, planned: PlannedJob) -> RunRecord:
+        """Start an admitted job (the caller holds one slot of the gate, released when it ends)."""
+        record = self._record(planned.job.entry.name, planned.job.option_texts())
+        if planned.rule is not None:
+            record.child_scraper = planned.rule.child
+        task = asyncio.create_task(self._top_level(record, planned), name=f"run-{record.run_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return record
+
+    def get(self, run_id: str) -> RunRecord | None:
+        return self._runs.get(run_id)
+
+    @property
+    def in_flight(self) -> int:
+        return self.gate.in_use
+
+    async def drain(self, timeout: float) -> int:
+        """Stop admitting; wait up to `timeout` for every run, then cut the rest off. Returns that count."""
+        self.accepting = False
+        tasks = set(self._tasks)
+        if not tasks:
+            return 0
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
+
+    # ------------------------------------------------------------------ running
+
+    def _record(
+        self,
+        scraper: str,
+        options: dict[str, Any],
+        *,
+        parent: RunRecord | None = None,
+        label: str | None = None,
+    ) -> RunRecord:
+        record = RunRecord(
+            run_id=uuid.uuid4().hex[:RUN_ID_HEX],
+            scraper=scraper,
+            options=options,
+            submitted_at=time.time(),
+            label=label,
+            parent_id=parent.run_id if parent else None,
+        )
+        self._runs[record.run_id] = record
+        self._forget_old()
+        return record
+
+    def _forget_old(self) -> None:
+        excess = len(self._runs) - self.settings.retained_runs
+        if excess > 0:
+            finished = [run_id for run_id, record in self._runs.items() if record.state is RunState.DONE]
+            for run_id in finished[:excess]:
+                del self._runs[run_id]
+
+    async def _top_level(self, record: RunRecord, planned: PlannedJob) -> None:
+        try:
+            await self._run(record, planned.job, planned.request)
+            if planned.rule is not None and record.result is not None and record.result.ok:
+                children, skipped = planned.rule.expand(
+                    planned.job, record.result, planned.request.child_options
+                )
+                record.skipped = skipped
+                await self._fan_out(record, planned, children)
+        except Exception as exc:  # a bug outside the run itself: reported on the run, never lost in a task
+            log.exception("run manager error", extra={"scraper": record.scraper})
+            if record.error is None and record.result is None:
+                record.error = RunError("internal", self.core.redactor(f"{type(exc).__name__}: {exc}"), 500)
+        finally:
+            self._finish(record)
+            self.gate.release()
+
+    async def _fan_out(self, parent: RunRecord, planned: PlannedJob, children: list[Child]) -> None:
+        rule = planned.rule
+        assert rule is not None
+        bound = asyncio.Semaphore(self.settings.fan_out_concurrency)
+        jobs: list[tuple[RunRecord, Job | None]] = []
+        for child in children:
+            try:
+                job = prepare(self.core.context.registry, rule.child, child.options, self.core.context.clock)
+            except (InvalidOptions, OptionError, UnknownScraperError) as exc:
+                # The parent's ids do not make a valid child (an upstream oddity): reported, not run.
+                texts = {name: str(value) for name, value in child.options.items()}
+                record = self._record(rule.child, texts, parent=parent, label=child.label)
+                record.error = RunError("invalid_options", self.core.redactor(str(exc)), 400)
+                jobs.append((record, None))
+            else:
+                jobs.append(
+                    (self._record(job.entry.name, job.option_texts(), parent=parent, label=child.label), job)
+                )
+        parent.children = [record for record, _ in jobs]
+        self._changed(parent)
+
+        async def one(record: RunRecord, job: Job | None) -> None:
+            try:
+                if job is not None:
+                    await self._run(record, job, planned.request, bound)
+            finally:
+                self._finish(record)
+
+        await asyncio.gather(*(one(record, job) for record, job in jobs))
+
+    async def _run(
+        self, record: RunRecord, job: Job, request: JobRequest, bound: asyncio.Semaphore | None = None
+    ) -> None:
+        """Wait for a slot (the fan-out's bound, then the scraper's), run, and leave a result or an error."""
+        token = RUN_ID.set(record.run_id)
+        limit = self.settings.job_deadline_seconds
+        seconds = min(request.deadline_seconds or limit, limit)
+        values: dict[str, Any] = {
+            f.name: getattr(self.core.context, f.name) for f in dataclasses.fields(RunContext)
+        }
+        values.update(
+            new_run_id=lambda: record.run_id,
+            trigger_source=request.trigger or self.trigger_source,
+            workflow=request.workflow,
+        )
+        ctx = _DeadlineContext(**values, deadline_seconds=seconds)
+        try:
+            async with bound or _UNBOUNDED, self.slots(job.entry.name):
+                record.state, record.started_at = RunState.RUNNING, time.time()
+                self._changed(record)
+                log.info("run started", extra={"scraper": record.scraper, "options": record.options})
+                await self._attempt(record, job, ctx, seconds)
+            self._changed(record)
+        except asyncio.CancelledError:
+            # Shutdown: the run still ends with a completion, so nothing admitted is lost silently.
+            if record.result is None and record.error is None:
+                where = "while running" if record.state is RunState.RUNNING else "before it started"
+                record.result = await self._cut_off(record, job, ctx, f"interrupted by shutdown {where}")
+                await self.core.after_run(record.result, _warn, push_metrics=False)
+            raise
+        finally:
+            RUN_ID.reset(token)
+
+    async def _attempt(self, record: RunRecord, job: Job, ctx: RunContext, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds + self.settings.deadline_grace_seconds):
+                result = await run_job(job, ctx)
+        except TimeoutError:
+            record.result = await self._cut_off(
+                record, job, ctx, f"the run exceeded its deadline of {seconds:g}s"
+            )
+        except ReplayMissError as exc:
+            record.error = RunError("replay_miss", self.core.redactor(str(exc)), 400)
+        except StateStoreError as exc:
+            record.error = RunError("unavailable", self.core.redactor(f"state store: {exc}"), 503)
+        except (ProxyConfigError, StateConfigError) as exc:
+            record.error = RunError("configuration", self.core.redactor(str(exc)), 500)
+        except Exception as exc:  # a bug: reported on the run and logged with its traceback
+            log.exception("run failed with an internal error", extra={"scraper": record.scraper})
+            record.error = RunError("internal", self.core.redactor(f"{type(exc).__name__}: {exc}"), 500)
+        else:
+            record.result = result
+        if record.error is not None:
+            # The run's view carries the error; a bad input here is the caller's, not a service fault.
+            log.info(
+                "run could not be completed: %s",
+                record.error.message,
+                extra={
+                    "scraper": record.scraper,
+                    "error_type": record.error.type,
+                },
+            )
+            return
+        assert record.result is not None
+        await self.core.after_run(record.result, _warn, push_metrics=False)
+        log.info(
+            "run finished",
+            extra={
+                "scraper": record.scraper,
+                "status": record.result.status.value,
+                "record_count": record.result.record_count,
+                "failure_class": record.result.error_type,
+                "duration_seconds": round(record.result.duration_seconds, 3),
+            },
+        )
+
+    async def _cut_off(self, record: RunRecord, job: Job, ctx: RunContext, reason: str) -> RunResult:
+        """A run stopped from outside still reports: a failed result and its completion."""
+        scraper = job.entry.create()
+        date_option = scraper.date_option
+        started = record.started_at or time.time()
+        game_date = record.options.get(date_option) if date_option else None
+        result = RunResult(
+            run_id=record.run_id,
+            scraper=job.entry.name,
+            source=job.entry.source,
+            status=RunStatus.FAILED,
+            record_count=0,
+            options=record.options,
+            game_date=str(game_date) if game_date else eastern_today(ctx.clock).isoformat(),
+            started_at=datetime.fromtimestamp(started, UTC).isoformat(),
+            duration_seconds=time.time() - started,
+            attempts=AttemptLog().summary(),
+            failure_class=Outcome.TRANSIENT,
+            error_type=Outcome.TRANSIENT.value,
+            error_message=reason,
+        )
+        try:
+            if ctx.metrics:
+                await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, AttemptLog(), 0)
+            warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+        except (OSError, StateStoreError) as exc:
+            warning = f"the completion of an interrupted run was not written: {exc}"
+        log.warning("run cut off", extra={"scraper": record.scraper, "reason": reason})
+        if warning:
+            result = dataclasses.replace(result, warnings=(warning,))
+        return result
+
+    def _finish(self, record: RunRecord) -> None:
+        record.state, record.finished_at = RunState.DONE, time.time()
+        record.finished.set()
+        self._changed(record)
+
+    def _changed(self, record: RunRecord) -> None:
+        if self._on_change is not None:
+            self._on_change(record)
+
+
+@dataclass
+class _DeadlineContext(RunContext):
+    """The run's context with the job deadline applied to the fetch budget of every source."""
+
+    deadline_seconds: float | None = None
+
+    def policy(self, source: str) -> SourcePolicy:
+        policy = super().policy(source)
+        if self.deadline_seconds is None or self.deadline_seconds >= policy.deadline_seconds:
+            return policy
+        return dataclasses.replace(policy, deadline_seconds=self.deadline_seconds)
+
+
+def _warn(text: str) -> None:
+    log.warning(text)

@@ -1,0 +1,152 @@
+"""How runs are wired: output, state store, proxies, metrics and the one Fetcher of a process.
+
+`scrapers run`, `demo`, `record`, `run-many` and `serve` open one `Core` and run every job through
+it, so a service process shares one set of HTTP clients, limiters, breakers and metrics across all
+of its requests, exactly as a one-job container does for its single job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from proxy.config import DIRECT_ONLY, load_proxy_config
+from proxy.state import STATE_ENV, MemoryStore, StateStore, open_store
+from scrapers.core.clock import Clock, SystemClock
+from scrapers.core.errors import AlreadyLandedError
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import Registry, ScraperEntry
+from scrapers.core.result import RunResult
+from scrapers.core.runner import RunContext
+from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, upstream_overrides
+from scrapers.events.completion import CompletionMessage, EventSink
+from scrapers.http.fetch import Fetcher
+from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
+from scrapers.metrics.fleet import FleetMetrics
+from scrapers.outputs import Output, open_output
+
+RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
+# Set by Cloud Run jobs on every task; recorded in the completion and the run summary when present,
+# so a failed task of a big execution can be found from its event.
+EXECUTION_ENV = ("CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_ATTEMPT")
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Core:
+    """Everything runs share in one process. Close it once, after the last run."""
+
+    output: Output
+    store: StateStore
+    metrics: FleetMetrics
+    fetcher: Fetcher
+    context: RunContext
+    redactor: Redactor
+    execution: Mapping[str, str]
+    pushgateway: str | None = None
+
+    async def after_run(self, result: RunResult, warn: Warn, *, push_metrics: bool = True) -> None:
+        """The run's trail: a summary beside the output, and (one-job containers) a Pushgateway push."""
+        summary = json.dumps({**result.to_dict(), **self.execution}, ensure_ascii=False, indent=2)
+        try:
+            await self.output.sink.create(
+                f"{RUNS_FOLDER}/{result.scraper}/{result.run_id}.json",
+                summary.encode("utf-8"),
+                "application/json",
+            )
+        except (OSError, AlreadyLandedError) as exc:
+            warn(self.redactor(f"run summary not written: {exc}"))
+        if push_metrics and self.pushgateway:
+            try:
+                await push(self.metrics, self.pushgateway, result.scraper)
+            except OSError as exc:  # urllib's URLError/HTTPError are OSErrors
+                warn(self.redactor(f"metrics not pushed to {self.pushgateway}: {exc}"))
+
+    async def aclose(self) -> None:
+        try:
+            await self.fetcher.aclose()
+        finally:
+            try:
+                await self.store.aclose()
+            finally:
+                self.output.close()
+
+
+async def open_core(
+    registry: Registry,
+    where: Locations,
+    scrapers: Iterable[ScraperEntry],
+    transport: httpx.AsyncBaseTransport | None,
+    redactor: Redactor,
+    *,
+    replay: bool,
+    clock: Clock | None = None,
+    trigger_source: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Core:
+    """Open the output, state store, proxies and fetcher; `scrapers` get zero-initialised metrics.
+
+    Replay is side-effect free: no shared state file, no proxies, no throttle, no secrets. Live runs
+    remember breakers, tier scores and learned rates in the state store (SQLite by default,
+    COURTSIDE_STATE to change).
+    """
+    env = environ() if env is None else env
+    output = open_output(where.out, env)
+    store: StateStore | None = None
+    try:
+        store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
+        proxies = DIRECT_ONLY if replay else load_proxy_config(env)
+        metrics = FleetMetrics()
+        metrics.initialise(
+            [(entry.name, entry.source) for entry in scrapers],
+            proxies.names(),
+            [(tier.name, proxy.name) for tier in proxies.tiers for proxy in tier.proxies],
+        )
+        fetcher = Fetcher(
+            transport=transport,
+            store=store,
+            proxies=proxies,
+            redactor=redactor,
+            upstream_overrides=upstream_overrides(env.get(UPSTREAMS_ENV)),
+            # API keys and proxy credentials come from the same environment as every other setting.
+            environ=env,
+            # Replay serves recordings that never held secrets, so no key is needed to run the demo.
+            require_secrets=not replay,
+            throttle=not replay,
+            metrics=metrics,
+        )
+    except BaseException:
+        if store is not None:
+            await store.aclose()
+        output.close()
+        raise
+    execution = {name.lower(): env[name] for name in EXECUTION_ENV if env.get(name)}
+    events: EventSink = _ExecutionTagged(output.delivery, execution) if execution else output.delivery
+    context = RunContext(
+        registry=registry,
+        fetcher=fetcher,
+        sink=output.sink,
+        events=events,
+        redactor=redactor,
+        trigger_source=trigger_source or ("replay" if replay else "cli"),
+        clock=clock or SystemClock(),
+        metrics=metrics,
+    )
+    return Core(output, store, metrics, fetcher, context, redactor, execution, env.get(PUSHGATEWAY_ENV))
+
+
+@dataclass(frozen=True)
+class _ExecutionTagged:
+    """The completion of a Cloud Run job's task names its execution and task index."""
+
+    inner: EventSink
+    execution: Mapping[str, str]
+
+    async def publish(self, message: CompletionMessage, source: str) -> str | None:
+        tagged = dataclasses.replace(message, metadata={**message.metadata, **self.execution})
+        return await self.inner.publish(tagged, source)
