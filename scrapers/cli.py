@@ -1,6 +1,6 @@
 """`scrapers list | check | run | run-many | serve | demo | record | republish`.
 
-Exit codes: 0 success or no_data; 2 bad input (unknown scraper, bad option, bad flag); a failed
+Exit codes: 0 success, no_data or partial; 2 bad input (unknown scraper, bad option, bad flag); a failed
 run exits with the code of its failure class (FAILURE_EXIT_CODES); 1 an internal error.
 """
 
@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -92,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`scrapers list | head`): stop quietly, as a shell tool does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the last line of defence: a user never sees a bare traceback
         if args.verbose:
             log.exception("internal error")

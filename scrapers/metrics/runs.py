@@ -46,7 +46,9 @@ async def record_run(
     metrics.landed_records.labels(scraper).inc(result.record_count)
     if result.status is RunStatus.NO_DATA and not _clean_evidence(result, log):
         metrics.suspicious_no_data.labels(scraper).inc()
-    if result.status is RunStatus.SUCCESS and await store.delete(FAILED_JOBS_NAMESPACE, job_key):
+    # partial landed the data too (with a failed quality verdict): the fetch recovered.
+    fetched = result.status in (RunStatus.SUCCESS, RunStatus.PARTIAL)
+    if fetched and await store.delete(FAILED_JOBS_NAMESPACE, job_key):
         metrics.recovered.labels(scraper).inc()
 
 

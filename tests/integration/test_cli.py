@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,21 @@ def test_proxy_credentials_without_user_exit_2_naming_the_variable(
     assert "DC_CREDS" in err
     assert "user:password" in err
     assert "only-a-password" not in err
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error() -> None:
+    # `scrapers list | head -0`: the reading end is closed before the CLI (still importing) prints.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "scrapers", "list"],
+            cwd=PROJECT_ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert b"internal error" not in completed.stderr
+    assert completed.returncode == 141
