@@ -13,47 +13,16 @@ the gamebook rendered from the old platform's landed 2024-04-10 MEM@CLE document
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import sys
-import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
-import pdfplumber
-
+from bench.pdf_ratio import PdfInput, repeats_from, report
 from scrapers.sources.nbac.gamebook_parser import parse_gamebook
 from tests.gamebook_pdf import VARIANTS, gamebook_from_landed, render, true_inactive
 
 ROOT = Path(__file__).resolve().parents[1]
 LANDED = ROOT.parent / "shared" / "fixtures" / "recorded" / "nbac_gamebook_pdf" / "exp_0173bcd1.json"
-TARGET_RATIO = 1.5
-
-
-def _extract_text(pdf: bytes) -> None:
-    with pdfplumber.open(io.BytesIO(pdf)) as document:
-        for page in document.pages:
-            page.extract_text()
-
-
-def _page_count(pdf: bytes) -> int:
-    with pdfplumber.open(io.BytesIO(pdf)) as document:
-        return len(document.pages)
-
-
-def _best_of(repeats: int, ours: Callable[[], object], baseline: Callable[[], object]) -> tuple[float, float]:
-    best_ours = best_base = float("inf")
-    ours(), baseline()  # warm imports and caches outside the measurement
-    for _ in range(repeats):
-        start = time.perf_counter()
-        baseline()
-        best_base = min(best_base, time.perf_counter() - start)
-        start = time.perf_counter()
-        ours()
-        best_ours = min(best_ours, time.perf_counter() - start)
-    return best_ours, best_base
 
 
 def _inputs() -> list[tuple[str, bytes]]:
@@ -69,25 +38,9 @@ def _inputs() -> list[tuple[str, bytes]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=20, help="runs per side; the best counts (default 20)")
-    args = parser.parse_args(argv)
-
-    print(f"best of {args.repeats}; ratio = ours / extract_text() of all pages; target <= {TARGET_RATIO}")
-    print(f"{'input':<26} {'pages':>5} {'players':>7} {'ours ms':>8} {'text ms':>8} {'ratio':>6}")
-    worst = 0.0
-    for name, pdf in _inputs():
-        book = parse_gamebook(pdf)
-        ours, base = _best_of(args.repeats, partial(parse_gamebook, pdf), partial(_extract_text, pdf))
-        ratio = ours / base
-        worst = max(worst, ratio)
-        print(
-            f"{name:<26} {_page_count(pdf):>5} {book.player_count:>7} "
-            f"{ours * 1000:>8.2f} {base * 1000:>8.2f} {ratio:>6.2f}"
-        )
-    verdict = "ok" if worst <= TARGET_RATIO else "ABOVE TARGET"
-    print(f"worst ratio {worst:.2f}: {verdict}")
-    return 0 if worst <= TARGET_RATIO else 1
+    repeats = repeats_from(argv, __doc__.splitlines()[0] if __doc__ else None)
+    inputs = [PdfInput(name, pdf) for name, pdf in _inputs()]
+    return report(inputs, parse_gamebook, lambda book: book.player_count, "players", repeats)
 
 
 if __name__ == "__main__":

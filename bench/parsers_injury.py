@@ -12,23 +12,16 @@ fixture, and a larger synthetic report (three full pages, wrapped reasons, NOT Y
 
 from __future__ import annotations
 
-import argparse
-import io
 import sys
-import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
-import pdfplumber
-
+from bench.pdf_ratio import PdfInput, repeats_from, report
 from scrapers.sources.nbac.injury_report_parser import parse_injury_report
 from tests.injury_report_pdfs import DEMO_PAGES, Row, not_submitted, player, report_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_REPORT = ROOT.parent / "shared" / "fixtures" / "recorded" / "nbac_injury_report" / "raw_f4391904.pdf"
 DEMO_FIXTURE = ROOT / "tests" / "fixtures" / "nbac" / "nbac_injury_report-2024-01-15-05PM.body.pdf"
-TARGET_RATIO = 1.5
 
 
 def _large_synthetic() -> bytes:
@@ -64,30 +57,8 @@ def _large_synthetic() -> bytes:
     return report_pdf(pages)
 
 
-def _extract_text(pdf: bytes) -> None:
-    with pdfplumber.open(io.BytesIO(pdf)) as document:
-        for page in document.pages:
-            page.extract_text()
-
-
-def _best_of(repeats: int, ours: Callable[[], object], baseline: Callable[[], object]) -> tuple[float, float]:
-    best_ours = best_base = float("inf")
-    ours(), baseline()  # warm imports and caches outside the measurement
-    for _ in range(repeats):
-        start = time.perf_counter()
-        baseline()
-        best_base = min(best_base, time.perf_counter() - start)
-        start = time.perf_counter()
-        ours()
-        best_ours = min(best_ours, time.perf_counter() - start)
-    return best_ours, best_base
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=20, help="runs per side; the best counts (default 20)")
-    args = parser.parse_args(argv)
-
+    repeats = repeats_from(argv, __doc__.splitlines()[0] if __doc__ else None)
     inputs: list[tuple[str, bytes]] = []
     if REAL_REPORT.is_file():
         inputs.append(("real 2024-01-04 12PM", REAL_REPORT.read_bytes()))
@@ -98,21 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         inputs[-1] = ("synthetic demo (generated)", report_pdf(DEMO_PAGES))
     inputs.append(("synthetic 3 full pages", _large_synthetic()))
 
-    print(f"best of {args.repeats}; ratio = ours / pdfplumber extract_text(); target <= {TARGET_RATIO}")
-    print(f"{'input':<26} {'pages':>5} {'records':>7} {'ours ms':>8} {'text ms':>8} {'ratio':>6}")
-    worst = 0.0
-    for name, pdf in inputs:
-        report = parse_injury_report(pdf)
-        ours, base = _best_of(args.repeats, partial(parse_injury_report, pdf), partial(_extract_text, pdf))
-        ratio = ours / base
-        worst = max(worst, ratio)
-        print(
-            f"{name:<26} {report.page_count:>5} {len(report.records):>7} "
-            f"{ours * 1000:>8.2f} {base * 1000:>8.2f} {ratio:>6.2f}"
-        )
-    verdict = "ok" if worst <= TARGET_RATIO else "ABOVE TARGET"
-    print(f"worst ratio {worst:.2f}: {verdict}")
-    return 0 if worst <= TARGET_RATIO else 1
+    pdfs = [PdfInput(name, pdf) for name, pdf in inputs]
+    return report(pdfs, parse_injury_report, lambda parsed: len(parsed.records), "records", repeats)
 
 
 if __name__ == "__main__":

@@ -29,30 +29,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-# The printed stat columns, left to right (the gamebook's own abbreviations).
-STAT_HEADERS = (
-    *("FG", "FGA", "3P", "3PA", "FT", "FTA", "OR", "DR"),
-    *("TOT", "A", "PF", "ST", "TO", "BS", "+/-", "PTS"),
-)
-# The landed document's stat keys, in the printed column order.
-STAT_KEYS = (
-    "field_goals_made",
-    "field_goals_attempted",
-    "three_pointers_made",
-    "three_pointers_attempted",
-    "free_throws_made",
-    "free_throws_attempted",
-    "offensive_rebounds",
-    "defensive_rebounds",
-    "total_rebounds",
-    "assists",
-    "personal_fouls",
-    "steals",
-    "turnovers",
-    "blocks",
-    "plus_minus",
-    "points",
-)
+from scrapers.sources.nbac.gamebook_parser import STAT_HEADERS, STAT_KEYS
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 # Helvetica's WinAnsi encoding has no ć, č or Đ (Jokić, Dončić); a variation prints names in Vera, a

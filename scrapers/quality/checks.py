@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from scrapers.quality.keys import is_nba_team
+
 Document = Mapping[str, Any]
 Options = Mapping[str, Any]  # the run's options as texts (Job.option_texts()); {} when unknown
 Row = Mapping[str, Any]
@@ -451,3 +453,23 @@ def line_problem(market: str, line: object) -> str | None:
     if bounds is None or bounds[0] <= value <= bounds[1]:
         return None
     return f"{market} line {value:g} outside {bounds[0]:g}..{bounds[1]:g}"
+
+
+# --- rosters --------------------------------------------------------------------------------------
+
+MAX_ROSTER = 30  # 15 standard + 3 two-way contracts, with room for mid-season moves
+
+
+def roster_sanity(team_abbr: object, players: Sequence[object]) -> list[Check]:
+    """The team is an NBA team and the roster has a plausible size (NBA.com and ESPN rosters)."""
+    team = str(team_abbr)
+    return [
+        judged("known_team", [] if is_nba_team(team) else [team], 1, "teams"),
+        judged(
+            "roster_size",
+            [f"{len(players)} players"] if len(players) > MAX_ROSTER else [],
+            1,
+            "rosters",
+            Status.WARN,
+        ),
+    ]

@@ -19,7 +19,6 @@ from scrapers.quality.checks import (
     Line,
     Options,
     Row,
-    Status,
     TeamBox,
     Validator,
     box_score_checks,
@@ -31,6 +30,7 @@ from scrapers.quality.checks import (
     mapping,
     minutes,
     objects,
+    roster_sanity,
     row_fields,
     structure,
     team_once_per_date,
@@ -43,7 +43,6 @@ from scrapers.sources.espn.roster import EspnRoster
 from scrapers.sources.espn.scoreboard import EspnScoreboard
 
 FINAL_STATE = "post"
-MAX_ROSTER = 30
 COLUMN = {label: index for index, label in enumerate(STAT_LABELS)}
 
 
@@ -193,19 +192,7 @@ def roster(document: Document, options: Options) -> list[Check]:
         count_matches(document, "playerCount", len(players)),
         ids_present(players, lambda player: player.get("playerId"), "players"),
         unique((player.get("playerId") for player in players), "player ids"),
-        judged(
-            "known_team",
-            [] if is_nba_team(str(document.get("team_abbr"))) else [str(document.get("team_abbr"))],
-            1,
-            "teams",
-        ),
-        judged(
-            "roster_size",
-            [f"{len(players)} players"] if len(players) > MAX_ROSTER else [],
-            1,
-            "rosters",
-            Status.WARN,
-        ),
+        *roster_sanity(document.get("team_abbr"), players),
     ]
 
 

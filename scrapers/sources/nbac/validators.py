@@ -32,6 +32,7 @@ from scrapers.quality.checks import (
     listed,
     mapping,
     objects,
+    roster_sanity,
     row_fields,
     structure,
     team_once_per_date,
@@ -63,7 +64,6 @@ SEASON_BOUNDS: Mapping[str, tuple[str, int, int]] = {
     "4": ("playoff", 105, 28),
     "5": ("play-in", 6, 2),
 }
-MAX_ROSTER = 30  # 15 standard + 3 two-way contracts, with room for mid-season moves
 
 
 # --- shared -----------------------------------------------------------------------------------------
@@ -328,19 +328,7 @@ def roster(document: Document, options: Options) -> list[Check]:
         count_matches(document, "playerCount", len(players)),
         ids_present(players, lambda player: player.get("playerId"), "players"),
         unique((player.get("playerId") for player in players), "player ids"),
-        judged(
-            "known_team",
-            [] if is_nba_team(str(document.get("team_abbr"))) else [str(document.get("team_abbr"))],
-            1,
-            "teams",
-        ),
-        judged(
-            "roster_size",
-            [f"{len(players)} players"] if len(players) > MAX_ROSTER else [],
-            1,
-            "rosters",
-            Status.WARN,
-        ),
+        *roster_sanity(document.get("team_abbr"), players),
     ]
 
 
