@@ -109,6 +109,7 @@ class Fetcher:
         )
         # Credits left at metered upstreams (The Odds API), as their responses last reported them.
         self.quota = QuotaTracker(self.store)
+        self._observed: dict[str, str] = {}  # breaker key -> state last counted in the gauge
         self.metrics = metrics
         self._transport = transport
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
@@ -257,7 +258,10 @@ class Fetcher:
         finally:
             breaker.probing = False
             await self.pool.save(breaker)
-            if self.metrics:
+            if self.metrics and self._observed.get(breaker.key) != breaker.state:
+                # Recount only when a circuit's state moved (here, or restored from another
+                # process): not on every proxied attempt.
+                self._observed[breaker.key] = breaker.state
                 observe_breakers(self.metrics, self.pool.breakers())
 
     def _outgoing(self, route: _Route) -> httpx.Request:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -50,8 +51,9 @@ class Request:
         """The URL as sent, minus secrets."""
         return f"{self.url}?{urlencode(self.params)}" if self.params else self.url
 
-    @property
+    @cached_property
     def host(self) -> str:
+        # Asked several times per attempt (rules, limiter, pool, log); the URL never changes.
         return urlsplit(self.url).hostname or ""
 
     def describe(self) -> str:
