@@ -29,7 +29,7 @@ from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.gamebook import PDF_HEADERS, GamebookOptions, NbacGamebookPdf
-from scrapers.sources.nbac.gamebook_parser import Columns, Line, Word, read_stats, split_row
+from scrapers.sources.nbac.gamebook_parser import STAT_KEYS, Columns, Line, Word, read_stats, split_row
 from tests import gamebook_pdf as gb
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
@@ -256,7 +256,7 @@ def test_demo_players_carry_the_full_stat_line(project_fixtures: Path) -> None:
         played = [p for p in team.players if p.minutes is not None]
         landed = [p for p in document["active_players"] if p["team"] == team.name]
         assert [(p["name"], p["stats"]["minutes"]) for p in landed] == [(p.name, p.minutes) for p in played]
-        assert [tuple(p["stats"][key] for key in gb.STAT_KEYS) for p in landed] == [p.stats for p in played]
+        assert [tuple(p["stats"][key] for key in STAT_KEYS) for p in landed] == [p.stats for p in played]
 
 
 def test_demo_dnp_and_inactive_players(project_fixtures: Path) -> None:
@@ -323,7 +323,7 @@ def test_suffixes_accents_missing_position_and_zero_minutes() -> None:
     zero = document["active_players"][8]["stats"]
     assert zero["minutes"] == "0:00"
     assert {k: v for k, v in zero.items() if k != "minutes"} == dict.fromkeys(
-        [*gb.STAT_KEYS, "field_goal_percentage", "three_point_percentage", "free_throw_percentage"], 0
+        [*STAT_KEYS, "field_goal_percentage", "three_point_percentage", "free_throw_percentage"], 0
     )
     assert document["dnp_players"][0]["name"] == "José Alvarado"
     assert document["dnp_players"][0]["dnp_reason"] == "NWT - Personal"
