@@ -1,7 +1,7 @@
 """bdl_box_scores, bdl_live_box_scores, bdl_player_box_scores: requests and the pure parse.
 
-Failures shared by every BDL scraper (truncated JSON, HTML, error statuses, wrong shapes) and the
-CLI replay are in test_bdl_common.
+Failures shared by every BDL scraper (error statuses, wrong shapes of the data/meta wrapper) and the
+CLI replay are in test_bdl_common; bodies that are no answer at all are in test_malformed_bodies.
 """
 
 from __future__ import annotations

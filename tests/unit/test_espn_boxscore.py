@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from scrapers.cli import main
-from scrapers.core.errors import OptionError, ParseError, ScrapeError
+from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.core.scraper import Parsed
@@ -251,29 +251,10 @@ def test_a_final_game_without_a_box_score_is_structural_not_no_data() -> None:
         _parse(html)
 
 
-def test_a_challenge_page_is_blocked() -> None:
-    html = "<!DOCTYPE html><html><body><h1>Checking your browser before accessing espn.com</h1></body></html>"
-    with pytest.raises(ScrapeError) as caught:
-        _parse(html)
-    assert caught.value.outcome is Outcome.BLOCKED
-
-
-def test_an_html_page_without_box_score_is_structural() -> None:
-    with pytest.raises(ParseError) as caught:
-        _parse("<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>")
-    assert caught.value.outcome is Outcome.STRUCTURAL
-
-
 def test_http_204_is_structural_not_no_data() -> None:
     page = to_page(_request(), 204, {}, b"")
     with pytest.raises(ParseError, match="204"):
         SCRAPER.parse(_opts(), [page], TEST_CTX)
-
-
-def test_json_instead_of_html_is_structural() -> None:
-    with pytest.raises(ScrapeError) as caught:
-        to_page(_request(), 200, {"content-type": "application/json"}, b'{"error": "gone"}')
-    assert caught.value.outcome is Outcome.STRUCTURAL
 
 
 # --- malformed embedded JSON fails as a parse error ---------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scrapers.core.clock import FrozenClock
-from scrapers.core.errors import InvalidOptions, OptionError, ParseError, ScrapeError
+from scrapers.core.errors import InvalidOptions, OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
 from scrapers.core.runner import prepare
@@ -461,45 +461,10 @@ def test_http_204_is_no_data_without_an_artifact() -> None:
 # --- bodies that are not a report are classified failures, never no_data ------------------------
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
-        (b"<html><body><p>This content is not accessible in this region.</p></body></html>", "text/html"),
-        (b"Sorry, this content is not accessible in this region.", "application/pdf"),
-    ],
-    ids=["html", "plain-text"],
-)
-def test_a_region_block_body_is_blocked(body: bytes, content_type: str) -> None:
-    (request,) = SCRAPER.requests(DEMO)
-    with pytest.raises(ScrapeError) as caught:
-        to_page(request, 200, {"content-type": content_type}, body)
-    assert caught.value.outcome is Outcome.BLOCKED
-
-
-def test_a_zero_byte_body_is_transient_at_the_fetch_and_a_parse_error_in_the_parser() -> None:
-    with pytest.raises(ScrapeError) as caught:
-        _page(b"")
-    assert caught.value.outcome is Outcome.TRANSIENT
+def test_a_zero_byte_body_is_a_parse_error_in_the_parser_too() -> None:
+    # The fetch already stops it as transient (test_malformed_bodies); the parser never trusts that.
     with pytest.raises(ParseError, match="not a PDF"):
         parse_injury_report(b"")
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        report_pdf(DEMO_PAGES)[:1500],
-        b"%PDF-1.7\n" + b"\x00garbage" * 50,
-        b"%PDF-1.4\n%%EOF\n",
-    ],
-    ids=["truncated", "garbage", "no-objects"],
-)
-def test_a_corrupted_pdf_is_structural(body: bytes) -> None:
-    page = _page(body)  # a %PDF- header passes the fetch; the parser is what finds it broken
-
-    with pytest.raises(ParseError) as caught:
-        SCRAPER.parse(DEMO, [page], TEST_CTX)
-    assert caught.value.outcome is Outcome.STRUCTURAL
-    assert "cannot be read" in str(caught.value)
 
 
 def test_a_pdf_without_the_report_header_is_structural() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from scrapers.core.errors import ParseError, ScrapeError
+from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.core.scraper import ParseContext, Parsed
@@ -126,32 +126,7 @@ def test_a_feed_without_transactions_is_no_data_with_a_reason(project_fixtures: 
     assert parsed.document["metadata"]["recordCount"] == 0
 
 
-# --- malformed answers fail as classified errors, never as no_data ------------------------------
-
-
-def test_truncated_json_is_structural(project_fixtures: Path) -> None:
-    body = _fixture_page(project_fixtures).body
-
-    with pytest.raises(ScrapeError) as failure:
-        _parse(body[: len(body) // 2])
-    assert failure.value.outcome is Outcome.STRUCTURAL
-
-
-@pytest.mark.parametrize(
-    ("html", "outcome"),
-    [
-        (b"<!DOCTYPE html><html><body><h1>Bad Gateway</h1></body></html>", Outcome.STRUCTURAL),
-        (
-            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
-            Outcome.BLOCKED,
-        ),
-    ],
-    ids=["error-page", "block-page"],
-)
-def test_html_instead_of_json_is_classified(html: bytes, outcome: Outcome) -> None:
-    with pytest.raises(ScrapeError) as failure:
-        _parse(html, head={"content-type": "text/html; charset=utf-8"})
-    assert failure.value.outcome is outcome
+# --- this answer's own wrong shapes fail as parse errors; generic bodies: test_malformed_bodies ---
 
 
 def test_http_204_is_not_no_data() -> None:
@@ -169,8 +144,6 @@ def _feed(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]]
 
 
 WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
-    ("null", lambda body: None),
-    ("list", lambda body: body["NBA_Player_Movement"]["rows"]),
     ("no-feed", lambda body: {"rows": body["NBA_Player_Movement"]["rows"]}),
     ("feed-is-a-list", lambda body: {"NBA_Player_Movement": []}),
     ("no-columns", _feed(lambda feed: feed.pop("columns"))),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scrapers.core.clock import FrozenClock
-from scrapers.core.errors import InvalidOptions, OptionError, ParseError, ScrapeError
+from scrapers.core.errors import InvalidOptions, OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
 from scrapers.core.runner import prepare
@@ -228,37 +228,7 @@ def test_an_empty_roster_is_no_data_with_a_reason(project_fixtures: Path) -> Non
     assert (parsed.document["players"], parsed.document["season"]) == ([], "2023-24")
 
 
-# --- malformed pages fail as classified errors, never as no_data --------------------------------
-
-
-def test_a_page_without_next_data_is_a_parse_error(project_fixtures: Path) -> None:
-    html = _html(project_fixtures).replace('id="__NEXT_DATA__"', 'id="__NUXT__"')
-
-    with pytest.raises(ParseError, match="__NEXT_DATA__"):
-        _parse(html)
-
-
-def test_a_truncated_page_is_a_parse_error(project_fixtures: Path) -> None:
-    html = _html(project_fixtures)
-
-    with pytest.raises(ParseError):
-        _parse(html[: html.index("Victor Osei", html.index(SCRIPT_OPEN))])
-
-
-def test_a_block_page_is_blocked_not_structural() -> None:
-    page = (
-        "<html><head><title>Access Denied</title></head><body>Access Denied. Reference #18.5c</body></html>"
-    )
-
-    with pytest.raises(ScrapeError) as failure:
-        _parse(page)
-    assert failure.value.outcome is Outcome.BLOCKED
-
-
-def test_json_instead_of_html_is_structural() -> None:
-    with pytest.raises(ScrapeError) as failure:
-        _parse(b'{"roster": []}', head={"content-type": "application/json"})
-    assert failure.value.outcome is Outcome.STRUCTURAL
+# --- this answer's own wrong shapes fail as parse errors; generic bodies: test_malformed_bodies ---
 
 
 def test_http_204_is_not_no_data() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scrapers.core.errors import OptionError, ParseError, ScrapeError
+from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.core.scraper import Parsed
@@ -146,32 +146,7 @@ def test_http_204_is_no_data_with_a_path() -> None:
     assert parsed.path_values == {"game_date_yyyymmdd": "20240115"}
 
 
-# --- malformed answers fail as classified errors, never as no_data ---------------------------------
-
-
-def test_truncated_json_is_structural(project_fixtures: Path) -> None:
-    body = _fixture_page(project_fixtures).body
-
-    with pytest.raises(ScrapeError) as failure:
-        _parse(body[: len(body) // 2])
-    assert failure.value.outcome is Outcome.STRUCTURAL
-
-
-@pytest.mark.parametrize(
-    ("html", "outcome"),
-    [
-        (b"<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>", Outcome.STRUCTURAL),
-        (
-            b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
-            Outcome.BLOCKED,
-        ),
-    ],
-    ids=["error-page", "block-page"],
-)
-def test_html_instead_of_json_is_classified(html: bytes, outcome: Outcome) -> None:
-    with pytest.raises(ScrapeError) as failure:
-        _parse(html, head={"content-type": "text/html; charset=utf-8"})
-    assert failure.value.outcome is outcome
+# --- this answer's own wrong shapes fail as parse errors; generic bodies: test_malformed_bodies ---
 
 
 def _box(body: dict[str, Any]) -> dict[str, Any]:
@@ -196,10 +171,7 @@ def _drop_away_team(body: dict[str, Any]) -> Any:
 
 
 WRONG_SHAPES: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
-    ("null", lambda body: None),
-    ("list", lambda body: [body]),
     ("v2-result-sets", lambda body: {"resource": "boxscore", "resultSets": []}),
-    ("no-box-score", lambda body: {"meta": body["meta"]}),
     ("box-score-list", lambda body: {"boxScoreTraditional": []}),
     ("no-away-team", _drop_away_team),
     ("statistics-missing", _set_in_box(("homeTeam", "statistics"), None)),

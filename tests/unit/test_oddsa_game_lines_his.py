@@ -90,10 +90,9 @@ def test_error_bodies_keep_their_class(status: int, outcome: Outcome) -> None:
     assert caught.value.outcome is outcome
 
 
-@pytest.mark.parametrize("body", [{"message": "Invalid date"}, {"data": {}}, "lines"])
-def test_wrong_shapes_are_structural(body: object) -> None:
+def test_a_snapshot_without_its_event_is_structural() -> None:
     with pytest.raises(ParseError):
-        SCRAPER.parse(OPTS, [json_page(SCRAPER.requests(OPTS)[0], body)], TEST_CTX)
+        SCRAPER.parse(OPTS, [json_page(SCRAPER.requests(OPTS)[0], {"data": {}})], TEST_CTX)
 
 
 def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:

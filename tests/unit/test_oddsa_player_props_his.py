@@ -124,7 +124,6 @@ def test_invalid_key_is_auth_and_an_unknown_historical_event_is_not_found(
 @pytest.mark.parametrize(
     "body",
     [
-        {"message": "Historical data is only available on paid plans"},
         fixture_json(SLUG)["data"],  # the current endpoint's shape, not the historical wrapper
         {**fixture_json(SLUG), "data": []},
         {**fixture_json(SLUG), "data": {"id": OKC_AT_LAL, "bookmakers": []}},
