@@ -13,39 +13,23 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import Parsed
 from scrapers.core.season import Season
-from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.play_by_play import NbacPlayByPlay, PlayByPlayOptions, season_of_game
-from tests.pages import TEST_CTX, replayed_page
+from tests.pages import TEST_CTX, ParseCase
 from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacPlayByPlay()
 OPTS = PlayByPlayOptions(game_id="0022300601", gamedate=date(2024, 1, 15))
 SLUG = "nbac_play_by_play-0022300601"
-JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 
 
-def _request() -> Request:
-    (request,) = SCRAPER.requests(OPTS)
-    return request
-
-
-def _fixture_page(fixtures: Path) -> Page:
-    return replayed_page(_request(), fixtures / "nbac", SLUG)
-
-
-def _demo_body(fixtures: Path) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(_fixture_page(fixtures).body)
-    return body
-
-
-def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
-    page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
-    return SCRAPER.parse(OPTS, [page], TEST_CTX)
+CASE = ParseCase(SCRAPER, OPTS, "nbac", SLUG)
+_request = CASE.request
+_fixture_page = CASE.fixture_page
+_demo_body = CASE.fixture_json
+_parse = CASE.parse
 
 
 def test_request_asks_the_cdn_feed_of_the_game() -> None:

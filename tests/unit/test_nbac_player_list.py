@@ -13,40 +13,25 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
-from scrapers.core.scraper import Parsed
 from scrapers.core.season import Season
-from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
+from scrapers.http.request import BodyKind
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.player_list import NbacPlayerList, PlayerListOptions
-from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.pages import TEST_CTX, ParseCase, load_exchange
 from tests.replay_cli import landed_files, replay_json
 
 SEASON = Season(2023)
 SLUG = "nbac_player_list-2023-24"
-JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 SCRAPER = NbacPlayerList()
 OPTS = PlayerListOptions(season=SEASON)
 
 
-def _request() -> Request:
-    (request,) = SCRAPER.requests(OPTS)
-    return request
-
-
-def _fixture_page(fixtures: Path) -> Page:
-    return replayed_page(_request(), fixtures / "nbac", SLUG)
-
-
-def _body(fixtures: Path) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(_fixture_page(fixtures).body)
-    return body
-
-
-def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
-    page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
-    return SCRAPER.parse(OPTS, [page], TEST_CTX)
+CASE = ParseCase(SCRAPER, OPTS, "nbac", SLUG)
+_request = CASE.request
+_fixture_page = CASE.fixture_page
+_body = CASE.fixture_json
+_parse = CASE.parse
 
 
 def _player_index(body: dict[str, Any]) -> dict[str, Any]:

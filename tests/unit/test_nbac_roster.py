@@ -15,30 +15,22 @@ from scrapers.core.errors import InvalidOptions, OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
 from scrapers.core.runner import prepare
-from scrapers.core.scraper import Parsed
-from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
+from scrapers.http.request import BodyKind
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.roster import NbacRoster, RosterOptions
 from scrapers.sources.nbac.teams import BY_ABBR, TEAMS, team_by_abbr
-from tests.pages import TEST_CTX, load_exchange, replayed_page
+from tests.pages import TEST_CTX, ParseCase, load_exchange
 from tests.replay_cli import landed_files, replay, replay_json
 
 SLUG = "nbac_roster-PHI"
-HTML_HEADERS = {"content-type": "text/html; charset=utf-8"}
 SCRAPER = NbacRoster()
 OPTS = RosterOptions(team_abbr="PHI")
 SCRIPT_OPEN = '<script id="__NEXT_DATA__" type="application/json">'
-
-
-def _request() -> Request:
-    (request,) = SCRAPER.requests(OPTS)
-    return request
-
-
-def _fixture_page(fixtures: Path) -> Page:
-    return replayed_page(_request(), fixtures / "nbac", SLUG)
+CASE = ParseCase(SCRAPER, OPTS, "nbac", SLUG, content_type="text/html; charset=utf-8")
+_request = CASE.request
+_fixture_page = CASE.fixture_page
+_parse = CASE.parse
 
 
 def _html(fixtures: Path) -> str:
@@ -53,12 +45,6 @@ def _next_data(html: str) -> dict[str, Any]:
 def _with_next_data(html: str, script_text: str) -> str:
     before, _, rest = html.partition(SCRIPT_OPEN)
     return before + SCRIPT_OPEN + script_text + "</script>" + rest.partition("</script>")[2]
-
-
-def _parse(body: bytes | str, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    page = to_page(_request(), status, HTML_HEADERS if head is None else head, raw)
-    return SCRAPER.parse(OPTS, [page], TEST_CTX)
 
 
 def _roster(data: dict[str, Any]) -> list[dict[str, Any]]:
