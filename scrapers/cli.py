@@ -25,6 +25,7 @@ from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import (
     CourtsideError,
     InvalidOptions,
+    MissingCredentialsError,
     OptionError,
     RegistryError,
     ReplayMissError,
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except (
         InvalidOptions,
+        MissingCredentialsError,
         OptionError,
         UnknownScraperError,
         UsageError,

@@ -3,9 +3,13 @@
 `./data` (any local folder): the file sink, the outbox in `<out>/_outbox/`, completions appended
 to `<out>/_events/completions.jsonl` — the embedded default, no cloud needed.
 `gs://bucket/prefix`: the GCS sink, the outbox under `<prefix>/_outbox/` in the same bucket, and
-completions published to Pub/Sub (project `GCP_PROJECT`, topic `COURTSIDE_TOPIC`, default
-`nba-phase1-scrapers-complete`). Downstream only acts on `gs://` paths, so a local run never
-publishes to Pub/Sub.
+completions published to Pub/Sub (project `GOOGLE_CLOUD_PROJECT` or `GCP_PROJECT`, topic
+`COURTSIDE_TOPIC`, default `nba-phase1-scrapers-complete`). Downstream only acts on `gs://` paths,
+so a local run never publishes to Pub/Sub.
+
+Missing Google credentials are the operator's bad input (exit 2), found before anything runs: with
+neither Application Default Credentials nor both emulators, a gs:// run would fetch, then fail to
+land or publish.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scrapers.core.errors import OptionError
+from scrapers.core.errors import MissingCredentialsError, OptionError
 from scrapers.events.delivery import EVENTS_FILE, CompletionDelivery, local_delivery
 from scrapers.events.gcs_outbox import GcsOutbox
 from scrapers.events.publishers import (
     DEFAULT_PUBLISH_TIMEOUT,
     DEFAULT_TOPIC,
-    PROJECT_ENV,
+    PROJECT_ENVS,
     TOPIC_ENV,
     PubSubPublisher,
 )
@@ -29,6 +33,8 @@ from scrapers.sinks.file import FileSink
 from scrapers.sinks.gcs import SCHEME, GcsBucket, GcsLocation, GcsSink
 
 PUBLISH_TIMEOUT_ENV = "COURTSIDE_PUBLISH_TIMEOUT"
+# The libraries' own variables: with both set, no credentials are needed.
+EMULATOR_ENVS = ("STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
 
 
 @dataclass
@@ -53,17 +59,35 @@ def open_output(out: str, environ: Mapping[str, str]) -> Output:
         location = GcsLocation.parse(out)
     except ValueError as exc:
         raise OptionError("--out", str(exc), "gs://nba-scraped-data") from None
-    project = environ.get(PROJECT_ENV, "").strip()
+    project = next((environ[name].strip() for name in PROJECT_ENVS if environ.get(name, "").strip()), "")
     if not project:
-        raise OptionError(
-            PROJECT_ENV,
-            "is required to publish completions for gs:// output",
-            "export GCP_PROJECT=nba-props-platform",
+        raise MissingCredentialsError(
+            f"{' or '.join(PROJECT_ENVS)} is required to publish completions for gs:// output",
+            "export GOOGLE_CLOUD_PROJECT=nba-props-platform",
         )
+    _require_google_credentials(environ)
     publisher = PubSubPublisher(project, environ.get(TOPIC_ENV) or DEFAULT_TOPIC, _timeout(environ))
     bucket = GcsBucket(location)
     delivery = CompletionDelivery(GcsOutbox(bucket), publisher)
     return Output(GcsSink(bucket), delivery, out, publisher.description)
+
+
+def _require_google_credentials(environ: Mapping[str, str]) -> None:
+    if all(environ.get(name) for name in EMULATOR_ENVS):
+        return
+    import google.auth  # imported here: local runs never load it
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        google.auth.default()
+    except DefaultCredentialsError:
+        emulators = " and ".join(EMULATOR_ENVS)
+        raise MissingCredentialsError(
+            "gs:// output needs Google credentials: no Application Default Credentials were found "
+            "(run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
+            f"service-account key file), and {emulators} are not both set for emulators",
+            "gcloud auth application-default login",
+        ) from None
 
 
 def _timeout(environ: Mapping[str, str]) -> float:

@@ -45,7 +45,8 @@ from scrapers.wiring import open_core
 
 DEFAULT_CONCURRENCY = 4
 # Errors that mean "this input cannot run" exit like a bad command line; the rest are ours.
-_USAGE_ERRORS = frozenset({"invalid_options", "replay_miss"})
+# A fan-out child whose API key is missing ends "configuration": the operator's bad input, too.
+_USAGE_ERRORS = frozenset({"invalid_options", "replay_miss", "configuration"})
 
 
 def add_run_many_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -154,6 +155,10 @@ async def _run_all(
         core, settings, trigger_source=core.context.trigger_source, on_change=progress.update
     )
     try:
+        # Every planned job's keys are checked before the first one runs: a missing key stops
+        # run-many with exit 2 instead of failing its jobs one by one.
+        for plan in planned:
+            core.fetcher.check_credentials(plan.job.first_requests())
         if not manager.try_admit(len(planned)):
             raise AssertionError("every planned job fits: the cap is their count")
         records = [manager.submit(job) for job in planned]

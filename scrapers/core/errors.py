@@ -27,6 +27,16 @@ class InvalidOptions(CourtsideError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
+class MissingCredentialsError(CourtsideError):
+    """A credential the job needs is not configured: bad input (exit 2), found before anything is
+    sent, so no request, no landing and no completion downstream happens for it."""
+
+    def __init__(self, problem: str, example: str) -> None:
+        self.problem = problem
+        self.example = example
+        super().__init__(f"{problem} (example: {example})")
+
+
 class UnknownScraperError(CourtsideError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name

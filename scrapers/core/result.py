@@ -34,6 +34,7 @@ class RunResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     fan_out: tuple[FanOutRef, ...] = ()  # ids for per-game / per-event child jobs
     quality: Verdict | None = None  # the data-quality verdict of the parsed document
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # the parse's facts (Parsed.metadata)
 
     @property
     def ok(self) -> bool:
@@ -60,4 +61,5 @@ class RunResult:
             "warnings": list(self.warnings),
             "fan_out": [ref.to_dict() for ref in self.fan_out],
             "quality": self.quality.to_dict() if self.quality else None,
+            "metadata": dict(self.metadata),
         }

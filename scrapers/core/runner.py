@@ -23,7 +23,7 @@ from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
@@ -32,7 +32,7 @@ from scrapers.http.request import Page, Request
 from scrapers.metrics.fleet import FleetMetrics
 from scrapers.metrics.runs import record_run
 from scrapers.quality.metrics import record_quality
-from scrapers.quality.verdict import Verdict, evaluate, quality_status, with_verdict
+from scrapers.quality.verdict import Verdict, evaluate, quality_status
 from scrapers.sinks.base import Sink
 
 # Guard: an upstream that keeps handing out cursors must not keep a job alive forever.
@@ -55,6 +55,11 @@ class Job:
         """Stable identity of "the same job" (scraper + resolved options), e.g. for recovered failures."""
         texts = {name: option_to_text(value) for name, value in self.options.items()}
         return f"{self.entry.name}:{json.dumps(texts, sort_keys=True, separators=(',', ':'))}"
+
+    def first_requests(self) -> Sequence[Request]:
+        """What the job sends first (its secrets and hosts), planned without sending anything."""
+        scraper = self.entry.create()
+        return scraper.requests(scraper.options_type(**self.options))
 
     def option_texts(self) -> dict[str, Any]:
         return {name: option_to_text(value) for name, value in self.options.items() if value is not None}
@@ -109,19 +114,22 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     failure: tuple[Outcome | None, str, str] | None = None
     try:
         policy = ctx.policy(job.entry.source)
-        hosts = [request.host for request in scraper.requests(opts)]
+        first = scraper.requests(opts)
+        # Raises MissingCredentialsError past this try: no run happens, so no completion is sent.
+        ctx.fetcher.check_credentials(first)
+        hosts = [request.host for request in first]
         await ctx.fetcher.quota.ensure_reserve(policy.quota, hosts, scraper.quota_cost(opts))
         pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
         # Parses are pure but can be slow (a gamebook PDF takes ~80 ms): off the event loop, so a
         # service's other runs and its health checks are not held up.
         parse_ctx = ParseContext(fetched_at=ctx.clock.now(), run_id=run_id)
         parsed = await asyncio.to_thread(_parse, scraper, opts, pages, parse_ctx)
-        # Data-quality checks never drop data: the verdict lands inside the document (`quality`).
+        # Data-quality checks never drop data, nor change what lands: the verdict travels in the
+        # completion and the metrics, so downstream reads exactly the old platform's bytes.
         verdict = evaluate(type(scraper), parsed.document, job.option_texts())
-        parsed = with_verdict(parsed, verdict)
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
-        await _land(job, parsed, game_date, ctx, landing)
+        await _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing)
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
     except OSError as exc:
@@ -153,6 +161,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         no_data_reason=parsed.no_data_reason if parsed and not failure else None,
         fan_out=parsed.fan_out if parsed and not failure else (),
         quality=verdict,
+        metadata=parsed.metadata if parsed and not failure else {},
     )
     if ctx.metrics:
         await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
@@ -237,8 +246,22 @@ def _parse(scraper: Scraper[Any], opts: Any, pages: Sequence[Page], ctx: ParseCo
         ) from exc
 
 
-async def _land(job: Job, parsed: Parsed, game_date: str, ctx: RunContext, landing: _Landing) -> None:
-    document = json.dumps(parsed.document, ensure_ascii=False).encode("utf-8")
+def _landed_bytes(scraper: Scraper[Any], parsed: Parsed, pages: Sequence[Page]) -> bytes | None:
+    """The bytes downstream reads at the object path; None when there is nothing to land."""
+    if scraper.lands is Landing.DOCUMENT:
+        return json.dumps(parsed.document, ensure_ascii=False).encode("utf-8")
+    if len(pages) != 1:
+        raise ValueError(f"{type(scraper).__name__} lands an upstream body but fetched {len(pages)} pages")
+    # An empty body (HTTP 204) is not a JSON document: the old platform saved nothing, and neither
+    # do we; the run still reports no_data with its reason, with no path.
+    return pages[0].body or None
+
+
+async def _land(
+    job: Job, document: bytes | None, parsed: Parsed, game_date: str, ctx: RunContext, landing: _Landing
+) -> None:
+    if document is None:
+        return
     values = {name: str(value) for name, value in job.option_texts().items() if not isinstance(value, list)}
     values.update({**parsed.path_values, "date": game_date})
     moment = ctx.clock.now()
@@ -275,6 +298,8 @@ def _job_date(job: Job, scraper: Scraper[Any], clock: Clock) -> str:
 def completion_message(result: RunResult, job: Job, ctx: RunContext) -> CompletionMessage:
     failed = result.status is RunStatus.FAILED
     metadata: dict[str, Any] = {
+        # The parse's facts first: what the runner itself records below always wins a name clash.
+        **result.metadata,
         "gcs_path": result.landed[0] if result.landed else None,
         "landed_paths": list(result.landed),
         "already_landed": result.already_landed,

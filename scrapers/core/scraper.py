@@ -10,12 +10,26 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from scrapers.core.fanout import FanOutRef
 from scrapers.http.request import Page, Request
 
 OptionsT = TypeVar("OptionsT")
+
+
+class Landing(StrEnum):
+    """What lands at a scraper's object path: the old platform's export mode, per scraper.
+
+    Downstream reads these bytes, so the mode is part of the contract (OLD-PLATFORM.md §2.0).
+    """
+
+    # The upstream's answer exactly as received (the old `RAW` export). The parse still reads the
+    # body (counts, path parts, quality checks), but what it derives goes to the completion only.
+    UPSTREAM_BODY = "upstream body"
+    # The parse's document (the old `DATA` export, or `DECODED` where the parse is the body itself).
+    DOCUMENT = "document"
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class Parsed:
     exist (an empty game list for the date, a 204, an empty injury report).
     """
 
+    # What the quality checks read and, for `Landing.DOCUMENT` scrapers, what lands.
     document: Mapping[str, Any]
     record_count: int
     no_data_reason: str | None = None
@@ -34,6 +49,9 @@ class Parsed:
     raw_artifact: bytes | None = None
     # Ids that per-game / per-event scrapers expand from (scoreboards, schedules, event lists).
     fan_out: tuple[FanOutRef, ...] = ()
+    # Facts for the completion's metadata, beside the landed bytes: counts, the snapshot served,
+    # and for per-game scrapers `game_key` (`YYYYMMDD_AWY_HOM`) next to the source's own id.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.record_count < 0:
@@ -64,6 +82,8 @@ class Scraper(ABC, Generic[OptionsT]):
     path_fields: ClassVar[frozenset[str]] = frozenset()
     # Which date option fills `{date}` in the path; None means the run's Eastern date.
     date_option: ClassVar[str | None] = None
+    # What lands: the parse's document, or the upstream body unchanged (see Landing).
+    lands: ClassVar[Landing] = Landing.DOCUMENT
 
     def check_options(self, opts: OptionsT) -> None:
         """Cross-option rules (an end before a start); raise OptionError. Runs before any request."""

@@ -14,7 +14,8 @@ from google.api_core.exceptions import GoogleAPIError
 from scrapers.core.errors import CourtsideError
 
 DEFAULT_TOPIC = "nba-phase1-scrapers-complete"
-PROJECT_ENV = "GCP_PROJECT"
+# The standard name first; GCP_PROJECT is what the old platform set.
+PROJECT_ENVS = ("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT")
 TOPIC_ENV = "COURTSIDE_TOPIC"
 DEFAULT_PUBLISH_TIMEOUT = 60.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from proxy.config import DIRECT_ONLY, ProxyConfig, ProxyEndpoint, Tier
 from proxy.pool import ProxyBreaker, ProxyPool
 from proxy.state import MemoryStore, StateStore
-from scrapers.core.errors import ReplayMissError, ScrapeError
+from scrapers.core.errors import MissingCredentialsError, ReplayMissError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.redact import Redactor
 from scrapers.http.attempts import Attempt, AttemptLog
@@ -362,6 +362,27 @@ class Fetcher:
         while self._pending_rates:
             host, rate = self._pending_rates.popitem()
             await self.store.put(LIMITER_NAMESPACE, host, {"rate": rate})
+
+    def check_credentials(self, requests: Iterable[Request]) -> None:
+        """Refuse a job whose API keys are not set before anything is sent: a missing key is the
+        operator's bad input (exit 2), not an `auth` failure of the upstream to report downstream."""
+        if not self.require_secrets:
+            return
+        missing = sorted(
+            {
+                secret.env
+                for request in requests
+                for secret in request.secrets
+                if not self.environ.get(secret.env)
+            }
+        )
+        if missing:
+            names = " and ".join(missing)
+            raise MissingCredentialsError(
+                f"environment variable{'s' if len(missing) > 1 else ''} {names} "
+                f"{'are' if len(missing) > 1 else 'is'} not set: the upstream's API key is required",
+                f"export {missing[0]}=<your key>",
+            )
 
     def _build(self, client: httpx.AsyncClient, request: Request, timeout: float) -> httpx.Request:
         headers = dict(request.headers)

@@ -1,7 +1,7 @@
 """A run's quality verdict: every declared check over the parsed document, summed up.
 
-The verdict never drops data: the document lands with the verdict under a top-level `quality` key
-(additive: no other key changes), the completion message carries it in its metadata, and the
+The verdict never drops data and never changes what lands (downstream reads the old platform's
+bytes): the completion message carries it in its metadata (`quality`), and the
 scraper's `quality.fail_marks_partial` policy in registry.yaml decides whether a `fail` turns a
 `success` into `partial` for downstream.
 
@@ -11,7 +11,6 @@ maps each scraper class to its validator in `VALIDATORS`.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ from typing import Any
 
 from scrapers.core.outcome import RunStatus
 from scrapers.core.registry import QualityPolicy
-from scrapers.core.scraper import Parsed, Scraper
+from scrapers.core.scraper import Scraper
 from scrapers.quality.checks import Check, Document, Options, Status, Validator, worst
 
-QUALITY_KEY = "quality"
 VALIDATORS_MODULE = "validators"
 VALIDATORS_ATTRIBUTE = "VALIDATORS"
 
@@ -71,11 +69,6 @@ def evaluate(cls: type[Scraper[Any]], document: Document, options: Options) -> V
     except Exception as exc:  # noqa: BLE001 - a validator bug must never cost the landing
         checks = [Check("validator_error", Status.FAIL, f"{type(exc).__name__}: {exc}"[:400])]
     return Verdict(tuple(checks))
-
-
-def with_verdict(parsed: Parsed, verdict: Verdict) -> Parsed:
-    """The parse with the verdict added to its document under `quality`."""
-    return dataclasses.replace(parsed, document={**parsed.document, QUALITY_KEY: verdict.to_dict()})
 
 
 def quality_status(status: RunStatus, verdict: Verdict | None, policy: QualityPolicy) -> RunStatus:

@@ -24,7 +24,13 @@ from typing import Any
 from proxy.config import ProxyConfigError
 from proxy.state import StateConfigError, StateStoreError
 from scrapers.core.clock import eastern_today
-from scrapers.core.errors import InvalidOptions, OptionError, ReplayMissError, UnknownScraperError
+from scrapers.core.errors import (
+    InvalidOptions,
+    MissingCredentialsError,
+    OptionError,
+    ReplayMissError,
+    UnknownScraperError,
+)
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.result import RunResult
 from scrapers.core.runner import Job, RunContext, completion_message, prepare, run_job
@@ -314,7 +320,9 @@ class RunManager:
             record.error = RunError("replay_miss", self.core.redactor(str(exc)), 400)
         except StateStoreError as exc:
             record.error = RunError("unavailable", self.core.redactor(f"state store: {exc}"), 503)
-        except (ProxyConfigError, StateConfigError) as exc:
+        except (ProxyConfigError, StateConfigError, MissingCredentialsError) as exc:
+            # The deployment lacks a setting (a proxy file, the state store, an API key): nothing
+            # was sent and no completion goes downstream; the caller sees what to configure.
             record.error = RunError("configuration", self.core.redactor(str(exc)), 500)
         except Exception as exc:  # a bug: reported on the run and logged with its traceback
             log.exception("run failed with an internal error", extra={"scraper": record.scraper})

@@ -12,7 +12,6 @@ import pytest
 
 from scrapers import cli
 from scrapers.core.registry import load_registry
-from scrapers.quality.verdict import QUALITY_KEY
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +31,12 @@ def demo_events(demo_out: Path) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def demo_documents(demo_out: Path, demo_events: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every demo scraper's landed document without its verdict: the bases the break tests mutate."""
+    """Every demo scraper's landed document: the bases the break tests mutate."""
     documents = {}
     for name in load_registry().names():
         landed: dict[str, Any] = json.loads(
             Path(demo_events[name]["metadata"]["gcs_path"]).read_text("utf-8")
         )
-        landed.pop(QUALITY_KEY)
+        assert "quality" not in landed, f"{name}: the verdict travels in the completion, not the document"
         documents[name] = landed
     return documents
