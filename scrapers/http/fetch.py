@@ -64,22 +64,10 @@ class _Route:
     request: Request
     policy: SourcePolicy
     log: AttemptLog
-    budget: _Budget
+    budget: JobBudget
     tier: Tier
     endpoint: ProxyEndpoint | None
     breaker: ProxyBreaker | None
-
-
-@dataclass
-class _Budget:
-    """Mutable view of the job budget shared by every request of one job."""
-
-    deadline: float
-    retries_left: int
-
-    @property
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
 
 
 class Fetcher:
@@ -130,7 +118,6 @@ class Fetcher:
 
     async def fetch(self, request: Request, policy: SourcePolicy, log: AttemptLog, budget: JobBudget) -> Page:
         """Fetch, classify and decode; raise ScrapeError carrying the outcome class on failure."""
-        shared = _Budget(budget.deadline, budget.retries_left)
         tiers = self.pool.tiers_for(policy.tiers, policy.start_tier)
         if not tiers:
             raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
@@ -144,7 +131,7 @@ class Fetcher:
                 breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
                 if breaker is not None and not breaker.admits():
                     continue
-                route = _Route(request, policy, log, shared, tier, endpoint, breaker)
+                route = _Route(request, policy, log, budget, tier, endpoint, breaker)
                 try:
                     return await self._on_endpoint(route)
                 except _MovedOn as moved:

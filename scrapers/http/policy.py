@@ -3,6 +3,7 @@ tiers, timeouts, retries, budget, deadline, rates and classification rules live 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,15 +18,20 @@ INCREASE_FRACTION = 0.1  # additive increase per success run, as a share of the 
 DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.2, increase_step=0.5)
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobBudget:
-    """What one job may still spend: wall time (monotonic deadline) and retries."""
+    """What one job may still spend: wall time (monotonic deadline) and retries.
+
+    One object per job, shared by every request of it (pages, fan-out): a retry spent on page 3 is
+    gone for page 4, so a 50-page job gets one budget, not 50.
+    """
 
     deadline: float
     retries_left: int
 
-    def spend_retry(self) -> JobBudget:
-        return JobBudget(self.deadline, self.retries_left - 1)
+    @property
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 @dataclass(frozen=True)
