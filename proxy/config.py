@@ -25,11 +25,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 
+from scrapers.core.errors import BadConfiguration
+
 PROXIES_FILE_ENV = "COURTSIDE_PROXIES_FILE"
 DIRECT = "direct"
 
 
-class ProxyConfigError(ValueError):
+class ProxyConfigError(BadConfiguration, ValueError):
     """The proxy configuration is unusable; the message names the setting and gives an example."""
 
 

@@ -33,6 +33,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from scrapers.core.errors import BadConfiguration
+
 __all__ = [
     "DEFAULT_SQLITE_PATH",
     "STATE_ENV",
@@ -66,7 +68,7 @@ class StateStoreError(Exception):
     """The state store cannot be reached or used. The message never contains credentials."""
 
 
-class StateConfigError(ValueError):
+class StateConfigError(BadConfiguration, ValueError):
     """COURTSIDE_STATE does not name a usable store; the message gives examples (a usage error)."""
 
 

@@ -1,7 +1,7 @@
 """`scrapers list | check | run | run-many | serve | demo | record | republish`.
 
 Exit codes: 0 success, no_data or partial; 2 bad input (unknown scraper, bad option, bad flag); a failed
-run exits with the code of its failure class (FAILURE_EXIT_CODES); 1 an internal error.
+run exits with the code of its failure class (`Outcome.exit_code`); 1 an internal error.
 """
 
 from __future__ import annotations
@@ -12,26 +12,20 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
 import httpx
 import yaml
 
-from proxy.config import ProxyConfigError
-from proxy.state import StateConfigError
 from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import (
+    BadInput,
     CourtsideError,
-    InvalidOptions,
-    MissingCredentialsError,
     OptionError,
     RegistryError,
-    ReplayMissError,
-    UnknownScraperError,
 )
-from scrapers.core.outcome import Outcome
 from scrapers.core.redact import RedactingFormatter, Redactor
 from scrapers.core.registry import Registry, inspect_registry, load_registry
 from scrapers.core.result import RunResult
@@ -44,23 +38,13 @@ from scrapers.wiring import open_core
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
-FAILURE_EXIT_CODES: Mapping[Outcome | None, int] = {
-    Outcome.NOT_FOUND: 10,
-    Outcome.AUTH: 11,
-    Outcome.BLOCKED: 12,
-    Outcome.PROXY: 13,
-    Outcome.RATE_LIMITED: 14,
-    Outcome.TRANSIENT: 15,
-    Outcome.STRUCTURAL: 16,
-    None: 17,  # landing failed
-}
 EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
 DEMO_FILE = "demo.yaml"
 
 log = logging.getLogger("scrapers")
 
 
-class UsageError(CourtsideError):
+class UsageError(BadInput):
     """A bad command line; exits 2."""
 
 
@@ -78,35 +62,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         result: int = args.handler(args, extra, redactor)
         return result
-    except (
-        InvalidOptions,
-        MissingCredentialsError,
-        OptionError,
-        UnknownScraperError,
-        UsageError,
-        ReplayMissError,
-        ProxyConfigError,
-        StateConfigError,
-    ) as exc:
-        print(f"error: {redactor(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
     except RegistryError as exc:
         print(redactor(str(exc)), file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
+    except CourtsideError as exc:
+        if exc.exit_code == EXIT_INTERNAL:
+            return _internal_error(exc, args.verbose, redactor)
+        print(f"error: {redactor(str(exc))}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # The reader went away (`scrapers list | head`): stop quietly, as a shell tool does.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except Exception as exc:  # the last line of defence: a user never sees a bare traceback
-        if args.verbose:
-            log.exception("internal error")
-        print(
-            f"internal error: {type(exc).__name__}: {redactor(str(exc))} (--verbose shows the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        return _internal_error(exc, args.verbose, redactor)
+
+
+def _internal_error(exc: BaseException, verbose: bool, redactor: Redactor) -> int:
+    if verbose:
+        log.error("internal error", exc_info=exc)
+    print(
+        f"internal error: {type(exc).__name__}: {redactor(str(exc))} (--verbose shows the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -222,14 +203,14 @@ def _cmd_list(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
 
 
 def scraper_table_markdown(registry: Registry) -> str:
-    lines = ["| scraper | source | options | lands at |", "|---|---|---|---|"]
+    lines = ["| scraper | source | options | lands | at |", "|---|---|---|---|---|"]
     for name in registry.names():
         entry = registry.scrapers[name]
         options = "<br>".join(f"`{spec.describe()}`" for spec in entry.options) or "-"
         aliases = f" (alias {', '.join(entry.aliases)})" if entry.aliases else ""
-        lines.append(
-            f"| `{name}`{aliases}: {entry.description} | {entry.source} | {options} | `{entry.path}` |"
-        )
+        lands = str(entry.load_class().lands) + (f"; differs: {entry.differs}" if entry.differs else "")
+        cells = [f"`{name}`{aliases}: {entry.description}", entry.source, options, lands, f"`{entry.path}`"]
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
@@ -376,7 +357,9 @@ def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:
 
 
 def exit_code(result: RunResult) -> int:
-    return EXIT_OK if result.ok else FAILURE_EXIT_CODES[result.failure_class]
+    if result.ok:
+        return EXIT_OK
+    return result.failure_class.exit_code if result.failure_class else EXIT_INTERNAL
 
 
 def _report(results: list[RunResult], *, as_json: bool, stream: TextIO | None = None) -> None:

@@ -1,15 +1,47 @@
-"""Errors as types. Every failure a user can see is one of these, never a bare traceback."""
+"""Errors as types. Every failure a user can see is one of these, never a bare traceback.
+
+Each type carries what the apps answer for it: `exit_code` for the CLI, `http_status` for the
+service, so there is no parallel table to keep in step. Bad input is exit 2 everywhere; the HTTP
+status says whose it is (400: the caller's request; 500: the deployment's configuration).
+"""
 
 from __future__ import annotations
 
 from scrapers.core.outcome import Outcome
 
+EXIT_USAGE = 2
+
 
 class CourtsideError(Exception):
-    """Base of every error this package raises on purpose."""
+    """Base of every error this package raises on purpose; unclassified ones are internal (1/500)."""
+
+    EXIT_CODE = 1
+    HTTP_STATUS = 500
+
+    @property
+    def exit_code(self) -> int:
+        return self.EXIT_CODE
+
+    @property
+    def http_status(self) -> int:
+        return self.HTTP_STATUS
 
 
-class OptionError(CourtsideError):
+class BadInput(CourtsideError):
+    """The caller's input is wrong: exit 2, HTTP 400. The message names what and gives an example."""
+
+    EXIT_CODE = EXIT_USAGE
+    HTTP_STATUS = 400
+
+
+class BadConfiguration(CourtsideError):
+    """The deployment lacks or misspells a setting: exit 2 (the operator's input), HTTP 500."""
+
+    EXIT_CODE = EXIT_USAGE
+    HTTP_STATUS = 500
+
+
+class OptionError(BadInput):
     """A bad or missing option. The CLI exits 2; the service answers 400."""
 
     def __init__(self, option: str, problem: str, example: str) -> None:
@@ -19,7 +51,7 @@ class OptionError(CourtsideError):
         super().__init__(f"option '{option}': {problem} (example: {example})")
 
 
-class InvalidOptions(CourtsideError):
+class InvalidOptions(BadInput):
     """Every option problem of one request, reported together so the user fixes them in one go."""
 
     def __init__(self, problems: list[OptionError]) -> None:
@@ -27,7 +59,7 @@ class InvalidOptions(CourtsideError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-class MissingCredentialsError(CourtsideError):
+class MissingCredentialsError(BadConfiguration):
     """A credential the job needs is not configured: bad input (exit 2), found before anything is
     sent, so no request, no landing and no completion downstream happens for it."""
 
@@ -37,14 +69,14 @@ class MissingCredentialsError(CourtsideError):
         super().__init__(f"{problem} (example: {example})")
 
 
-class UnknownScraperError(CourtsideError):
+class UnknownScraperError(BadInput):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
         super().__init__(f"unknown scraper '{name}'; known scrapers: {', '.join(known)}")
 
 
-class RegistryError(CourtsideError):
+class RegistryError(BadConfiguration):
     """registry.yaml is inconsistent; `problems` lists every finding, not just the first."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -59,6 +91,14 @@ class ScrapeError(CourtsideError):
         self.outcome = outcome
         super().__init__(message)
 
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    @property
+    def http_status(self) -> int:
+        return self.outcome.http_status
+
 
 class ParseError(ScrapeError):
     """The body decoded but does not have the shape the parser needs: the source changed."""
@@ -67,7 +107,7 @@ class ParseError(ScrapeError):
         super().__init__(Outcome.STRUCTURAL, message)
 
 
-class ReplayMissError(CourtsideError):
+class ReplayMissError(BadInput):
     """Replay mode was asked for a request that has no recording."""
 
 

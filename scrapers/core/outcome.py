@@ -17,6 +17,8 @@ class Outcome(StrEnum):
     RATE_LIMITED = "rate_limited"
     TRANSIENT = "transient"
     STRUCTURAL = "structural"
+    # Not an attempt's outcome but a run's failure class: our own sink or outbox could not be written.
+    LANDING = "landing"
 
     @property
     def is_clean(self) -> bool:
@@ -24,11 +26,53 @@ class Outcome(StrEnum):
         return self in (Outcome.OK, Outcome.NO_DATA)
 
     @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for a run that failed with this class (0 for the clean outcomes)."""
+        return _EXIT_CODES[self]
+
+    @property
+    def http_status(self) -> int:
+        """The service's HTTP status for a run that failed with this class (200 for the clean ones).
+
+        not_found/auth/structural 502: the upstream answered, and the same request fails again
+        until something changes. blocked/proxy/rate_limited 503: our egress or the upstream's limits,
+        retry. landing 503: our own storage is unavailable, retry. transient 504: the upstream did
+        not answer in time (also a run cut off by its deadline or by shutdown).
+        """
+        return _HTTP_STATUS[self]
+
+    @property
     def is_false_positive_class(self) -> bool:
         """Failures a better policy could absorb: the data probably exists."""
         return self in FALSE_POSITIVE_CLASSES
 
 
+_EXIT_CODES = {
+    Outcome.OK: 0,
+    Outcome.NO_DATA: 0,
+    Outcome.NOT_FOUND: 10,
+    Outcome.AUTH: 11,
+    Outcome.BLOCKED: 12,
+    Outcome.PROXY: 13,
+    Outcome.RATE_LIMITED: 14,
+    Outcome.TRANSIENT: 15,
+    Outcome.STRUCTURAL: 16,
+    Outcome.LANDING: 17,
+}
+_HTTP_STATUS = {
+    Outcome.OK: 200,
+    Outcome.NO_DATA: 200,
+    Outcome.NOT_FOUND: 502,
+    Outcome.AUTH: 502,
+    Outcome.STRUCTURAL: 502,
+    Outcome.BLOCKED: 503,
+    Outcome.PROXY: 503,
+    Outcome.RATE_LIMITED: 503,
+    Outcome.LANDING: 503,
+    Outcome.TRANSIENT: 504,
+}
+# What an attempt can be classified as (every member but the run-level `landing`).
+ATTEMPT_OUTCOMES = tuple(outcome for outcome in Outcome if outcome is not Outcome.LANDING)
 FALSE_POSITIVE_CLASSES = frozenset({Outcome.BLOCKED, Outcome.PROXY, Outcome.RATE_LIMITED, Outcome.TRANSIENT})
 
 

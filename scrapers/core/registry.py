@@ -39,6 +39,9 @@ class QualityPolicy:
     fail_marks_partial: bool = False  # report the run `partial` (it still lands) instead of `success`
 
 
+ENTRY_KEYS = frozenset(
+    {"name", "class", "source", "description", "options", "path", "raw_path", "aliases", "quality", "differs"}
+)
 QUALITY_KEYS = frozenset(spec.name for spec in dataclasses.fields(QualityPolicy))
 
 
@@ -53,6 +56,9 @@ class ScraperEntry:
     raw_path: str | None = None
     aliases: tuple[str, ...] = ()
     quality: QualityPolicy = field(default_factory=QualityPolicy)
+    # Where the landed document deliberately differs from what the old platform's production
+    # landed (a documented old bug it does not repeat); shown in the README's scraper table.
+    differs: str | None = None
 
     def load_class(self) -> type[Scraper[Any]]:
         module_name, _, class_name = self.target.partition(":")
@@ -164,6 +170,12 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         return None
     name = raw["name"]
     missing = [key for key in ("class", "source", "description", "path") if not raw.get(key)]
+    unknown = sorted(str(key) for key in raw.keys() - ENTRY_KEYS)
+    if unknown:
+        # A misspelled key (`qualty:`, `raw-path:`) would otherwise be ignored without a word.
+        problems.append(
+            f"{name}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(ENTRY_KEYS))}"
+        )
     if missing:
         problems.append(f"{name}: missing {', '.join(missing)}")
         return None
@@ -190,6 +202,7 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         raw_path=raw.get("raw_path"),
         aliases=tuple(str(alias) for alias in raw_aliases),
         quality=_load_quality(name, raw.get("quality"), problems),
+        differs=str(raw["differs"]) if raw.get("differs") else None,
     )
 
 

@@ -111,7 +111,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     landing = _Landing()
     parsed: Parsed | None = None
     verdict: Verdict | None = None
-    failure: tuple[Outcome | None, str, str] | None = None
+    failure: tuple[Outcome, str, str] | None = None
     try:
         policy = ctx.policy(job.entry.source)
         first = scraper.requests(opts)
@@ -134,7 +134,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         failure = (exc.outcome, exc.outcome.value, str(exc))
     except OSError as exc:
         # The sink failed (disk full, permissions): not an upstream outcome, but still a failed run.
-        failure = (None, "landing", f"landing failed: {exc}")
+        failure = (Outcome.LANDING, Outcome.LANDING.value, f"landing failed: {exc}")
 
     status = (
         RunStatus.FAILED

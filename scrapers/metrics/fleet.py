@@ -28,11 +28,11 @@ import pybreaker
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from proxy.pool import ProxyBreaker
-from scrapers.core.outcome import Outcome, RunStatus
+from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome, RunStatus
 from scrapers.http.quota import QuotaReading
 from scrapers.quality.checks import Status
 
-FAILURE_CLASSES = (*(o.value for o in Outcome if not o.is_clean), "landing")
+FAILURE_CLASSES = tuple(outcome.value for outcome in Outcome if not outcome.is_clean)
 BREAKER_STATES = ("closed", "open", "half-open")
 # Request latency buckets: from a fast CDN answer to a residential proxy's 90 s timeout.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 45.0, 90.0)
@@ -161,7 +161,7 @@ class FleetMetrics:
                 self.quality_verdicts.labels(scraper, verdict.value)
             for tier in tier_names:
                 self.tier_chosen.labels(source, tier)
-                for outcome in Outcome:
+                for outcome in ATTEMPT_OUTCOMES:
                     self.attempts.labels(source, tier, outcome.value)
             self.in_flight.labels(source)
         for tier, provider in providers:

@@ -1,6 +1,7 @@
 """What the service answers when it does not run a job, and how a finished run maps to a status.
 
-HTTP status of a run (the one table; the README's "HTTP service" section repeats it):
+HTTP status of a run (each failure class carries its own: `Outcome.http_status`; the README's
+"HTTP service" section repeats this table):
 
 | run ended                                         | HTTP | meaning for the caller                       |
 |---------------------------------------------------|------|----------------------------------------------|
@@ -28,19 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.core.errors import CourtsideError
-from scrapers.core.outcome import Outcome
 
 OK_STATUS = 200
-FAILURE_STATUS: Mapping[Outcome | None, int] = {
-    Outcome.NOT_FOUND: 502,
-    Outcome.AUTH: 502,
-    Outcome.STRUCTURAL: 502,
-    Outcome.BLOCKED: 503,
-    Outcome.PROXY: 503,
-    Outcome.RATE_LIMITED: 503,
-    Outcome.TRANSIENT: 504,
-    None: 503,  # landing failed
-}
 
 
 class ServiceError(CourtsideError):

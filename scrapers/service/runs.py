@@ -21,12 +21,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from proxy.config import ProxyConfigError
-from proxy.state import StateConfigError, StateStoreError
+from proxy.state import StateStoreError
 from scrapers.core.clock import eastern_today
 from scrapers.core.errors import (
+    BadConfiguration,
     InvalidOptions,
-    MissingCredentialsError,
     OptionError,
     ReplayMissError,
     UnknownScraperError,
@@ -37,7 +36,7 @@ from scrapers.core.runner import Job, RunContext, completion_message, prepare, r
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.policy import SourcePolicy
 from scrapers.metrics.runs import record_run
-from scrapers.service.errors import FAILURE_STATUS, OK_STATUS
+from scrapers.service.errors import OK_STATUS
 from scrapers.service.fanout import Child
 from scrapers.service.jobs import JobRequest, PlannedJob
 from scrapers.service.logs import RUN_ID
@@ -86,7 +85,8 @@ class RunRecord:
     @property
     def own_status(self) -> int | None:
         if self.result is not None:
-            return OK_STATUS if self.result.ok else FAILURE_STATUS[self.result.failure_class]
+            failure = self.result.failure_class
+            return OK_STATUS if self.result.ok or failure is None else failure.http_status
         return self.error.http_status if self.error else None
 
     @property
@@ -317,13 +317,13 @@ class RunManager:
                 record, job, ctx, f"the run exceeded its deadline of {seconds:g}s"
             )
         except ReplayMissError as exc:
-            record.error = RunError("replay_miss", self.core.redactor(str(exc)), 400)
+            record.error = RunError("replay_miss", self.core.redactor(str(exc)), exc.http_status)
         except StateStoreError as exc:
             record.error = RunError("unavailable", self.core.redactor(f"state store: {exc}"), 503)
-        except (ProxyConfigError, StateConfigError, MissingCredentialsError) as exc:
+        except BadConfiguration as exc:
             # The deployment lacks a setting (a proxy file, the state store, an API key): nothing
             # was sent and no completion goes downstream; the caller sees what to configure.
-            record.error = RunError("configuration", self.core.redactor(str(exc)), 500)
+            record.error = RunError("configuration", self.core.redactor(str(exc)), exc.http_status)
         except Exception as exc:  # a bug: reported on the run and logged with its traceback
             log.exception("run failed with an internal error", extra={"scraper": record.scraper})
             record.error = RunError("internal", self.core.redactor(f"{type(exc).__name__}: {exc}"), 500)

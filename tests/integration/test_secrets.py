@@ -40,7 +40,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from scrapers.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FAILURE_EXIT_CODES
+from scrapers.cli import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 from scrapers.core.outcome import Outcome
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import (
@@ -242,7 +242,7 @@ class Scenario:
 
 
 def _failed(outcome: Outcome) -> frozenset[int]:
-    return frozenset({FAILURE_EXIT_CODES[outcome]})
+    return frozenset({outcome.exit_code})
 
 
 LEARNED_RATE = frozenset({"limiter"})

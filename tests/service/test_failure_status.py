@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from scrapers.core.outcome import Outcome
-from scrapers.service.errors import FAILURE_STATUS
 from tests.harness import Behaviour, Upstream, respond
 from tests.service.harness import SCOREBOARD, running_service
 
@@ -31,7 +30,7 @@ API_KEY = "odds-key-for-tests-5b1e"
 def test_a_failed_run_answers_the_status_of_its_class_with_the_typed_result(
     behaviour: Behaviour, failure_class: str, status: int, tmp_path: Path
 ) -> None:
-    assert FAILURE_STATUS[Outcome(failure_class)] == status
+    assert Outcome(failure_class).http_status == status
 
     async def scenario() -> None:
         async with Upstream({EVENTS_PATH: behaviour}) as upstream:
@@ -65,6 +64,6 @@ def test_a_run_that_cannot_land_answers_503(tmp_path: Path) -> None:
             body = await response.json()
             assert response.status == 503
             assert body["result"]["error_type"] == "landing"
-            assert body["result"]["failure_class"] is None
+            assert body["result"]["failure_class"] == "landing"  # a failure class like the others
 
     asyncio.run(scenario())
