@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from scrapers.core.errors import (
     RegistryError,
 )
 from scrapers.core.redact import RedactingFormatter, Redactor
-from scrapers.core.registry import Registry, inspect_registry, load_registry
+from scrapers.core.registry import Registry, ScraperEntry, inspect_registry, load_registry
 from scrapers.core.result import RunResult
 from scrapers.core.runner import Job, prepare, run_job
 from scrapers.core.settings import Locations, environ, locations
@@ -48,9 +49,16 @@ class UsageError(BadInput):
     """A bad command line; exits 2."""
 
 
+GLOBAL_FLAGS = ("--verbose", "-v")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    # Global flags work anywhere on the line (`scrapers run X --gamedate D -v`), not only first.
+    verbose = any(token in GLOBAL_FLAGS for token in tokens)
+    args, extra = parser.parse_known_args([token for token in tokens if token not in GLOBAL_FLAGS])
+    args.verbose = verbose
     redactor = Redactor()
     # Every log line, ours or a library's (httpx logs request URLs with their API keys), is masked.
     handler = logging.StreamHandler()
@@ -94,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scrapers", description="Courtside NBA scraper fleet", allow_abbrev=False
     )
-    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks (anywhere)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     listing = commands.add_parser(
@@ -111,8 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         ("run", "run one scraper: scrapers run NAME --option value ...", _cmd_run),
         ("record", "run one scraper live and write its exchanges as fixtures", _cmd_record),
     ):
-        sub = commands.add_parser(name, help=helptext, allow_abbrev=False)
-        sub.add_argument("scraper")
+        # Our own --help: after a scraper's name it lists that scraper's options.
+        sub = commands.add_parser(name, help=helptext, allow_abbrev=False, add_help=False)
+        sub.add_argument("-h", "--help", action="store_true", help="this help, or a scraper's options")
+        sub.add_argument("scraper", nargs="?")
+        sub.set_defaults(command_help=sub.format_help)
         _add_output_flags(sub)
         sub.add_argument("--json", action="store_true", help="print the run result as JSON")
         if name == "run":
@@ -226,10 +238,55 @@ def _cmd_check(args: argparse.Namespace, extra: list[str], redactor: Redactor) -
     return EXIT_OK
 
 
+def _scraper_or_help(args: argparse.Namespace, extra: list[str]) -> str | None:
+    """The scraper to run, or None once help was printed (`run --help`, `run NAME --help`)."""
+    asked = args.help or "-h" in extra or "--help" in extra
+    if args.scraper is None and not asked:
+        raise UsageError(
+            f"name a scraper (example: scrapers {args.command} nbac_scoreboard_v2 --gamedate 2024-01-15)"
+        )
+    if not asked:
+        return str(args.scraper)
+    if args.scraper is None:
+        print(args.command_help())
+    else:
+        print(scraper_help(load_registry().get(args.scraper), args.command))
+    return None
+
+
+def scraper_help(entry: ScraperEntry, command: str = "run") -> str:
+    """What `scrapers run NAME --help` prints: the scraper, where it lands, every option."""
+    lines = [
+        f"usage: scrapers {command} {entry.name} [--OPTION VALUE ...] [--out DIR|gs://...] [--json]",
+        "",
+        entry.description,
+        f"source: {entry.source}; lands: {entry.load_class().lands} at {entry.path}",
+        "",
+        "options:" if entry.options else "options: none",
+    ]
+    for spec in entry.options:
+        facts = ["required" if spec.required else (f"default {spec.default}" if spec.default else "optional")]
+        if spec.choices:
+            facts.append("one of " + "|".join(spec.choices))
+        facts.append(f"example {spec.example}")
+        lines.append(f"  --{spec.name} {spec.type.value.upper()}  {spec.help} ({'; '.join(facts)})".rstrip())
+    return "\n".join(lines)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("courtside")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _cmd_run(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    name = _scraper_or_help(args, extra)
+    if name is None:
+        return EXIT_OK
     registry = load_registry()
     where = locations(registry, args.out, args.replay or None, environ())
-    job = prepare(registry, args.scraper, parse_option_flags(extra), SystemClock())
+    job = prepare(registry, name, parse_option_flags(extra), SystemClock())
     transport = ReplayTransport(where.fixtures) if args.replay is not None else None
     result = asyncio.run(
         _run_jobs(registry, where, [job], transport, redactor, replay=args.replay is not None)
@@ -239,9 +296,12 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> 
 
 
 def _cmd_record(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    name = _scraper_or_help(args, extra)
+    if name is None:
+        return EXIT_OK
     registry = load_registry()
     where = locations(registry, args.out, args.into, environ())
-    job = prepare(registry, args.scraper, parse_option_flags(extra), SystemClock())
+    job = prepare(registry, name, parse_option_flags(extra), SystemClock())
     recorder = RecordingTransport(
         httpx.AsyncHTTPTransport(), where.fixtures / job.entry.source, job.entry.name
     )

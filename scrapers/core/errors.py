@@ -7,9 +7,23 @@ status says whose it is (400: the caller's request; 500: the deployment's config
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 from scrapers.core.outcome import Outcome
 
 EXIT_USAGE = 2
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """` (did you mean 'gamedate'?)` for a near miss, ignoring case and `_`/`-`; else ""."""
+
+    def folded(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    by_fold = {folded(candidate): candidate for candidate in known}
+    close = difflib.get_close_matches(folded(name), list(by_fold), n=1, cutoff=0.75)
+    return f" (did you mean '{by_fold[close[0]]}'?)" if close else ""
 
 
 class CourtsideError(Exception):
@@ -73,7 +87,9 @@ class UnknownScraperError(BadInput):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
-        super().__init__(f"unknown scraper '{name}'; known scrapers: {', '.join(known)}")
+        super().__init__(
+            f"unknown scraper '{name}'{did_you_mean(name, known)}; known scrapers: {', '.join(known)}"
+        )
 
 
 class RegistryError(BadConfiguration):

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from scrapers.core.clock import Clock, eastern_today
-from scrapers.core.errors import InvalidOptions, OptionError
+from scrapers.core.errors import InvalidOptions, OptionError, did_you_mean
 from scrapers.core.season import Season
 
 
@@ -204,8 +204,9 @@ def resolve_options(specs: tuple[OptionSpec, ...], raw: Mapping[str, object], cl
         if name not in known:
             listed = ", ".join(sorted(known)) or "none"
             example = next(iter(known.values())).example if known else "(this scraper takes no options)"
+            guess = did_you_mean(name, known)
             problems.append(
-                OptionError(name, f"is not an option of this scraper (its options: {listed})", example)
+                OptionError(name, f"is not an option of this scraper{guess} (its options: {listed})", example)
             )
     resolved: dict[str, Any] = {}
     for spec in specs:
