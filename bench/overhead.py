@@ -32,7 +32,7 @@ from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
 from scrapers.http.request import Request
-from scrapers.metrics.fleet import FleetMetrics
+from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 
 DEFAULT_CONCURRENCIES = (1, 64)
 DEFAULT_SECONDS = 8.0  # per side and concurrency
@@ -139,7 +139,7 @@ async def run_overhead(
     async with fast_upstream() as url:
         raw = httpx.AsyncClient(proxy=url, trust_env=False)
         config = ProxyConfig((Tier("datacenter", (ProxyEndpoint("loopback", "datacenter", url),)),))
-        fetcher = Fetcher(proxies=config, metrics=FleetMetrics(), environ={})
+        fetcher = Fetcher(proxies=config, observer=FetchMetrics(FleetMetrics()), environ={})
         request = Request(TARGET_URL)
 
         async def send_raw() -> None:

@@ -26,7 +26,7 @@ from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, upstream_o
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.fetch import Fetcher
 from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
-from scrapers.metrics.fleet import FleetMetrics
+from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.outputs import Output, open_output
 
 RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
@@ -118,7 +118,7 @@ async def open_core(
             # Replay serves recordings that never held secrets, so no key is needed to run the demo.
             require_secrets=not replay,
             throttle=not replay,
-            metrics=metrics,
+            observer=FetchMetrics(metrics),
         )
     except BaseException:
         if store is not None:

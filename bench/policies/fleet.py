@@ -22,9 +22,10 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.registry import Registry
 from scrapers.core.runner import RunContext, run_job
 from scrapers.http.fetch import Fetcher
+from scrapers.http.observer import BreakerTransitions
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
-from scrapers.metrics.fleet import BreakerTransitions, FleetMetrics
+from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 
 
 def scale_rate(rate: RateSettings, scale: float) -> RateSettings:
@@ -106,7 +107,7 @@ class FleetPolicy:
                 breaker_reset_seconds=breaker.reset_seconds,
                 half_life_seconds=pool_defaults.half_life_seconds / self.scale,
             ),
-            listeners=[BreakerTransitions(self.metrics)],
+            listeners=[BreakerTransitions(FetchMetrics(self.metrics))],
         )
         self._fetcher = Fetcher(
             proxies=config,
@@ -114,7 +115,7 @@ class FleetPolicy:
             pool=pool,
             upstream_overrides=sim.overrides,
             environ=FAKE_SECRETS,
-            metrics=self.metrics,
+            observer=FetchMetrics(self.metrics),
         )
         self._ctx = ScaledRunContext(
             registry=self.registry,

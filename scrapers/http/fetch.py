@@ -28,11 +28,11 @@ from scrapers.core.redact import Redactor
 from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
+from scrapers.http.observer import BreakerTransitions, FetchObserver, NullObserver
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
 from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateLimitWaitExceeded, RateSettings
 from scrapers.http.request import Page, Request
-from scrapers.metrics.fleet import BreakerTransitions, FleetMetrics, observe_breakers, observe_quota
 
 LIMITER_NAMESPACE = "limiter"
 UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)
@@ -85,20 +85,18 @@ class Fetcher:
         store: StateStore | None = None,
         pool: ProxyPool | None = None,
         throttle: bool = True,
-        metrics: FleetMetrics | None = None,
+        observer: FetchObserver | None = None,
     ) -> None:
         self.redactor = redactor or Redactor()
+        self.observer: FetchObserver = observer or NullObserver()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
         self.require_secrets = require_secrets
         self.environ = os.environ if environ is None else environ
         self.store = store or MemoryStore()
-        self.pool = pool or ProxyPool(
-            proxies, self.store, listeners=[BreakerTransitions(metrics)] if metrics else ()
-        )
+        self.pool = pool or ProxyPool(proxies, self.store, listeners=[BreakerTransitions(self.observer)])
         # Credits left at metered upstreams (The Odds API), as their responses last reported them.
         self.quota = QuotaTracker(self.store)
         self._observed: dict[str, str] = {}  # breaker key -> state last counted in the gauge
-        self.metrics = metrics
         self._transport = transport
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
         self.throttle = throttle
@@ -124,8 +122,7 @@ class Fetcher:
         last: ScrapeError | None = None
         forbidden_tiers: set[str] = set()
         planned = await self.pool.plan(request.host, tiers)
-        if self.metrics:
-            self.metrics.tier_chosen.labels(policy.name, planned[0].name).inc()
+        self.observer.tier_chosen(policy.name, planned[0].name)
         for tier in planned:
             for endpoint in tier.proxies or (None,):
                 breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
@@ -166,8 +163,8 @@ class Fetcher:
             if budget.retries_left <= 0 or budget.remaining <= 0:
                 return True
             budget.retries_left -= 1
-            if self.metrics and isinstance(failure, _RetryHere):
-                self.metrics.retries.labels(policy.name, failure.error.outcome.value).inc()
+            if isinstance(failure, _RetryHere):
+                self.observer.retry_granted(policy.name, failure.error.outcome)
             return False
 
         previous: list[ScrapeError] = []  # the last retried failure on this route, if any
@@ -245,11 +242,11 @@ class Fetcher:
         finally:
             breaker.probing = False
             await self.pool.save(breaker)
-            if self.metrics and self._observed.get(breaker.key) != breaker.state:
+            if self._observed.get(breaker.key) != breaker.state:
                 # Recount only when a circuit's state moved (here, or restored from another
                 # process): not on every proxied attempt.
                 self._observed[breaker.key] = breaker.state
-                observe_breakers(self.metrics, self.pool.breakers())
+                self.observer.breakers_changed(self.pool.breakers())
 
     def _outgoing(self, route: _Route) -> httpx.Request:
         timeout = min(route.policy.timeout_for(route.tier.name), max(0.001, route.budget.remaining))
@@ -257,8 +254,8 @@ class Fetcher:
 
     async def _observe_quota(self, route: _Route, headers: httpx.Headers) -> None:
         reading = await self.quota.observe(route.request.host, headers, route.policy.quota)
-        if reading and self.metrics:
-            observe_quota(self.metrics, route.policy.name, reading)
+        if reading:
+            self.observer.quota_read(route.policy.name, reading)
 
     async def _send(self, route: _Route, outgoing: httpx.Request) -> _Sent:
         request, tier = route.request, route.tier
@@ -266,8 +263,7 @@ class Fetcher:
         client = self._client(route.endpoint)
         started = time.monotonic()
         source = route.policy.name
-        if self.metrics:
-            self.metrics.in_flight.labels(source).inc()
+        self.observer.attempt_started(source)
         try:
             response = await client.send(outgoing)
         except ReplayMissError:
@@ -279,11 +275,8 @@ class Fetcher:
                 response.status_code, response.headers, response.content, request.expect, rules
             )
         finally:
-            if self.metrics:
-                self.metrics.in_flight.labels(source).dec()
-        if self.metrics:
-            self.metrics.attempts.labels(source, tier.name, verdict.outcome.value).inc()
-            self.metrics.request_duration.labels(source).observe(time.monotonic() - started)
+            self.observer.attempt_ended(source)  # also after a replay miss: nothing stays in flight
+        self.observer.attempt_classified(source, tier.name, verdict.outcome, time.monotonic() - started)
         route.log.add(
             Attempt(
                 request.host,
@@ -333,8 +326,7 @@ class Fetcher:
                 on_change=lambda change: self._remember_rate(change, policy.name),
             )
             self._limiters[host] = limiter
-            if self.metrics:
-                self.metrics.limiter_rate.labels(policy.name, host).set(limiter.rate)
+            self.observer.limiter_rate(policy.name, host, limiter.rate)
         return limiter
 
     def rates(self) -> dict[str, float]:
@@ -342,8 +334,7 @@ class Fetcher:
 
     def _remember_rate(self, change: RateChange, source: str) -> None:
         self._pending_rates[change.host] = change.new_rate
-        if self.metrics:
-            self.metrics.limiter_rate.labels(source, change.host).set(change.new_rate)
+        self.observer.limiter_rate(source, change.host, change.new_rate)
 
     async def _flush_rates(self) -> None:
         while self._pending_rates:

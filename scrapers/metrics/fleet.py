@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from collections import Counter as CounterOf
 from collections.abc import Iterable
-from typing import Any
 
-import pybreaker
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from proxy.pool import ProxyBreaker
@@ -170,31 +168,47 @@ class FleetMetrics:
                 self.breaker_transitions.labels(tier, provider, state)
 
 
-def observe_breakers(metrics: FleetMetrics, breakers: Iterable[ProxyBreaker]) -> None:
-    """Circuits per (tier, provider, state) among the breakers this process knows."""
-    counts: CounterOf[tuple[str, str, str]] = CounterOf()
-    providers: set[tuple[str, str]] = set()
-    for breaker in breakers:
-        providers.add((breaker.endpoint.tier, breaker.endpoint.name))
-        counts[(breaker.endpoint.tier, breaker.endpoint.name, breaker.state)] += 1
-    for tier, provider in providers:
-        for state in BREAKER_STATES:
-            metrics.breaker_state.labels(tier, provider, state).set(counts[(tier, provider, state)])
-
-
-def observe_quota(metrics: FleetMetrics, source: str, reading: QuotaReading) -> None:
-    if reading.remaining is not None:
-        metrics.quota_remaining.labels(source).set(reading.remaining)
-    if reading.used is not None:
-        metrics.quota_used.labels(source).set(reading.used)
-
-
-class BreakerTransitions(pybreaker.CircuitBreakerListener):
-    """Counts state changes by tier and provider (the circuit name is `tier/provider/host`)."""
+class FetchMetrics:
+    """The HTTP core's observer (scrapers.http.observer.FetchObserver) writing to FleetMetrics."""
 
     def __init__(self, metrics: FleetMetrics) -> None:
         self.metrics = metrics
 
-    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        tier, provider, _host = str(cb.name).split("/", 2)
-        self.metrics.breaker_transitions.labels(tier, provider, str(new_state.name)).inc()
+    def tier_chosen(self, source: str, tier: str) -> None:
+        self.metrics.tier_chosen.labels(source, tier).inc()
+
+    def retry_granted(self, source: str, outcome: Outcome) -> None:
+        self.metrics.retries.labels(source, outcome.value).inc()
+
+    def attempt_started(self, source: str) -> None:
+        self.metrics.in_flight.labels(source).inc()
+
+    def attempt_ended(self, source: str) -> None:
+        self.metrics.in_flight.labels(source).dec()
+
+    def attempt_classified(self, source: str, tier: str, outcome: Outcome, seconds: float) -> None:
+        self.metrics.attempts.labels(source, tier, outcome.value).inc()
+        self.metrics.request_duration.labels(source).observe(seconds)
+
+    def breakers_changed(self, breakers: Iterable[ProxyBreaker]) -> None:
+        """Circuits per (tier, provider, state) among the breakers this process knows."""
+        counts: CounterOf[tuple[str, str, str]] = CounterOf()
+        providers: set[tuple[str, str]] = set()
+        for breaker in breakers:
+            providers.add((breaker.endpoint.tier, breaker.endpoint.name))
+            counts[(breaker.endpoint.tier, breaker.endpoint.name, breaker.state)] += 1
+        for tier, provider in providers:
+            for state in BREAKER_STATES:
+                self.metrics.breaker_state.labels(tier, provider, state).set(counts[(tier, provider, state)])
+
+    def breaker_transition(self, tier: str, provider: str, state: str) -> None:
+        self.metrics.breaker_transitions.labels(tier, provider, state).inc()
+
+    def quota_read(self, source: str, reading: QuotaReading) -> None:
+        if reading.remaining is not None:
+            self.metrics.quota_remaining.labels(source).set(reading.remaining)
+        if reading.used is not None:
+            self.metrics.quota_used.labels(source).set(reading.used)
+
+    def limiter_rate(self, source: str, host: str, rate: float) -> None:
+        self.metrics.limiter_rate.labels(source, host).set(rate)

@@ -24,7 +24,7 @@ from scrapers.events.delivery import local_delivery
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.request import Request
-from scrapers.metrics.fleet import FleetMetrics
+from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.sinks.file import FileSink
 from tests.conftest import PROJECT_FIXTURES
 from tests.harness import ForwardProxy, Upstream, respond, respond_json, sequence
@@ -59,7 +59,10 @@ def test_attempts_tiers_and_breakers_follow_a_403_escalation_and_a_407_proxy() -
                 BreakerSettings(fail_max=1, reset_seconds=300),
             )
             fetcher = Fetcher(
-                proxies=config, store=MemoryStore(), upstream_overrides={BASE: up.url}, metrics=metrics
+                proxies=config,
+                store=MemoryStore(),
+                upstream_overrides={BASE: up.url},
+                observer=FetchMetrics(metrics),
             )
             dc1.forbid_hosts({f"127.0.0.1:{up.port}"})
             dc2.auth_required()
@@ -98,7 +101,9 @@ def test_retries_and_limiter_rate_after_a_429_burst() -> None:
         metrics = FleetMetrics()
         async with Upstream() as up:
             up.route(PATH, sequence([respond(429, "", {"Retry-After": "1"}), respond_json({"ok": True})]))
-            fetcher = Fetcher(store=MemoryStore(), upstream_overrides={BASE: up.url}, metrics=metrics)
+            fetcher = Fetcher(
+                store=MemoryStore(), upstream_overrides={BASE: up.url}, observer=FetchMetrics(metrics)
+            )
             pol = policy()
             try:
                 await fetcher.fetch(Request(BASE + PATH), pol, AttemptLog(), fetcher.budget(pol))
@@ -123,7 +128,7 @@ def run_scoreboard(
             transport=httpx.MockTransport(lambda _request: answer),
             store=store,
             throttle=False,
-            metrics=metrics,
+            observer=FetchMetrics(metrics),
         )
         ctx = RunContext(
             registry=registry,

@@ -38,7 +38,7 @@ from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import ReplayTransport
 from scrapers.metrics.exposition import PUSH_JOB, metrics_app, push
-from scrapers.metrics.fleet import FleetMetrics
+from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.outputs import open_output
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, ForwardProxy, Upstream, respond, sequence
@@ -308,7 +308,7 @@ async def _run_everything(
         require_secrets=False,
         throttle=False,
         environ={},
-        metrics=metrics,
+        observer=FetchMetrics(metrics),
     )
     stack.push_async_callback(replay.aclose)
     replay_ctx = RunContext(
@@ -340,7 +340,7 @@ async def _run_everything(
         # Unthrottled, the limiter still holds the Retry-After pause but no longer paces
         # stats.nba.com at 1 request/s, which would only add ~13 s of waiting here.
         throttle=False,
-        metrics=metrics,
+        observer=FetchMetrics(metrics),
     )
     stack.push_async_callback(live.aclose)
     live_ctx = RunContext(
