@@ -60,8 +60,9 @@ def test_metadata_matches_except_the_old_season_bug(shared_fixtures: Path) -> No
 
     # The old platform took the season from the calendar year: January 2024 is in 2023-24.
     assert (expected["metadata"]["season"], metadata.pop("season")) == ("2024-25", "2023-24")
-    # Additive: the old document predates both keys (is_empty_report was added to it later).
+    # Additive: the old document predates these keys (is_empty_report was added to it later).
     assert (metadata.pop("is_empty_report"), metadata.pop("minute")) == (False, "00")
+    assert len(metadata.pop("not_yet_submitted")) == 29
     assert metadata == {k: v for k, v in expected["metadata"].items() if k != "season"}
 
 
@@ -89,7 +90,7 @@ def test_teams_not_yet_submitted_are_kept_apart(shared_fixtures: Path) -> None:
     parsed = _parse(raw)
 
     # The old document dropped them: Milwaukee on 01/04 and all 28 teams of the 14 games on 01/05.
-    pending = parsed.document["not_yet_submitted"]
+    pending = parsed.document["metadata"]["not_yet_submitted"]
     assert len(pending) == 29
     assert pending[0] == {"date": "01/04/2024", "gametime": "07:30 (ET)", "matchup": "MIL@SAS", "team": "MIL"}
     assert {team["date"] for team in pending[1:]} == {"01/05/2024"}

@@ -119,10 +119,13 @@ def test_roster_recording_lands_the_same_players(shared_fixtures: Path) -> None:
 
     document = parsed.document
     assert document["players"] == expected["players"]
-    assert _without(document["metadata"], "fetchedUtc") == _without(expected["metadata"], "fetchedUtc")
     assert parsed.record_count == expected["playerCount"] == 18
-    # exp carries the obsolete top-level key `teamAbbr`; OLD-PLATFORM 2.1 names the current `team_abbr`.
-    assert document["team_abbr"] == expected["teamAbbr"] == "GSW"
+    # exp carries the obsolete key `teamAbbr` (top level and metadata); OLD-PLATFORM 2.1 and the old
+    # platform's last version name it `team_abbr` in both places.
+    assert document["team_abbr"] == document["metadata"]["team_abbr"] == expected["teamAbbr"] == "GSW"
+    assert _without(document["metadata"], "fetchedUtc", "team_abbr") == _without(
+        expected["metadata"], "fetchedUtc", "teamAbbr"
+    )
     assert _without(document, "team_abbr", "timestamp", "metadata", "players") == _without(
         expected, "teamAbbr", "timestamp", "metadata", "players"
     )

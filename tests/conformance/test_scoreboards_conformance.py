@@ -40,30 +40,83 @@ def _espn(raw: Path, day: date, ctx: ParseContext = CTX) -> Parsed:
 
 # --- nbac_scoreboard_v2 -------------------------------------------------------------------------
 
+# The old transform_data()'s state of a GameHeader status (anything else was "unknown").
+OLD_STATES = {1: "pre", 2: "in", 3: "post"}
 
-def test_nbac_scoreboard_v2_recording_lands_the_same_games(shared_fixtures: Path) -> None:
+
+def _old_flat_game(game: dict[str, Any], team_ids: tuple[int, int]) -> dict[str, Any]:
+    """What the old transform_data() made of one game of its V3-like intermediate (= exp here):
+    the base keys, then its enrichment from the same GameHeader/LineScore rows (OLD-PLATFORM 2.0).
+    The intermediate drops the team ids, so they come from the raw GameHeader row."""
+
+    def line(team: dict[str, Any], team_id: int) -> dict[str, Any]:
+        return {
+            "teamId": team_id,
+            "abbreviation": team["teamTricode"],
+            "cityName": team["teamCity"],
+            **{key: team[key] for key in ("teamName", "winsLosses", "points", "quarters", "stats")},
+        }
+
+    home_id, away_id = team_ids
+    return {
+        "gameId": game["gameId"],
+        "home": game["homeTeam"]["teamTricode"],
+        "away": game["awayTeam"]["teamTricode"],
+        "gameStatus": game["gameStatus"],
+        "state": OLD_STATES.get(game["gameStatus"], "unknown"),
+        "startTimeET": game["gameEt"],
+        "gameCode": game["gameCode"],
+        **{
+            key: game[key]
+            for key in (
+                "gameSequence",
+                "gameStatusText",
+                "season",
+                "arenaName",
+                "broadcasts",
+                "livePeriod",
+                "livePcTime",
+                "livePeriodTimeBcast",
+            )
+        },
+        "teams": {"home": line(game["homeTeam"], home_id), "away": line(game["awayTeam"], away_id)},
+        "homeTeamId": home_id,
+        "awayTeamId": away_id,
+    }
+
+
+def _team_ids(raw: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    header = next(rs for rs in raw["resultSets"] if rs["name"] == "GameHeader")
+    at = {name: index for index, name in enumerate(header["headers"])}
+    return {
+        row[at["GAME_ID"]]: (row[at["HOME_TEAM_ID"]], row[at["VISITOR_TEAM_ID"]]) for row in header["rowSet"]
+    }
+
+
+def test_nbac_scoreboard_v2_recording_lands_the_old_flat_games(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "recorded" / "nbac_scoreboard_v2"
-    expected = _json(folder / "exp_055ff78d.json")
+    intermediate = _json(folder / "exp_055ff78d.json")["scoreboard"]["games"]
+    ids = _team_ids(_json(folder / "raw_055ff78d.json"))
 
     parsed = _nbac(folder / "raw_055ff78d.json", date(2024, 1, 15))
 
-    assert parsed.document["scoreboard"]["games"] == expected["scoreboard"]["games"]
-    assert parsed.record_count == len(expected["scoreboard"]["games"]) == 11
-    # exp predates the additive top-level keys; they are checked against the recording's facts.
-    assert parsed.document["gamedate"] == "2024-01-15"
-    assert parsed.document["gameCount"] == 11
-    assert parsed.document["source"] == "nba_scoreboard_v2"
+    expected = [_old_flat_game(game, ids[game["gameId"]]) for game in intermediate]
+    # Key order too: the documents are compared as the JSON text downstream reads.
+    assert json.dumps(parsed.document["games"]) == json.dumps(expected)
+    assert parsed.record_count == parsed.document["gameCount"] == 11
+    assert parsed.document["gamedate"] == "20240115"
+    assert parsed.document["source"] == "nba_scoreboard_v2_enriched"
 
 
 def test_nbac_scoreboard_v2_handmade_without_team_stats(shared_fixtures: Path) -> None:
     # The handmade LineScore stops at PTS: the team stat columns are optional and land as null.
     parsed = _nbac(shared_fixtures / "handmade" / "nbacom" / "nbac_scoreboard_v2_raw.json", date(2025, 1, 20))
 
-    (game,) = parsed.document["scoreboard"]["games"]
+    (game,) = parsed.document["games"]
     assert parsed.record_count == 1
-    assert (game["homeTeam"]["teamTricode"], game["homeTeam"]["points"]) == ("LAL", 110)
-    assert (game["awayTeam"]["teamTricode"], game["awayTeam"]["points"]) == ("BOS", 105)
-    assert set(game["homeTeam"]["stats"].values()) == {None}
+    assert (game["home"], game["teams"]["home"]["points"]) == ("LAL", 110)
+    assert (game["away"], game["teams"]["away"]["points"]) == ("BOS", 105)
+    assert set(game["teams"]["home"]["stats"].values()) == {None}
     assert game["broadcasts"] == {"national": "ESPN", "home": "SPECSN", "away": "NBCSB"}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from scrapers import cli
 from scrapers.core.registry import load_registry
+from scrapers.sources.oddsapi.common import as_document
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +35,9 @@ def demo_documents(demo_out: Path, demo_events: dict[str, dict[str, Any]]) -> di
     """Every demo scraper's landed document: the bases the break tests mutate."""
     documents = {}
     for name in load_registry().names():
-        landed: dict[str, Any] = json.loads(
-            Path(demo_events[name]["metadata"]["gcs_path"]).read_text("utf-8")
-        )
+        landed: Any = json.loads(Path(demo_events[name]["metadata"]["gcs_path"]).read_text("utf-8"))
         assert "quality" not in landed, f"{name}: the verdict travels in the completion, not the document"
-        documents[name] = landed
+        # A landed upstream body that is a bare list (oddsa_events, oddsa_team_players) is what the
+        # validators read wrapped as {"data": [...]}: the parse's document is a mapping.
+        documents[name] = dict(as_document(landed))
     return documents

@@ -59,6 +59,24 @@ RECORDINGS: tuple[Recording, ...] = (
     Recording("bdl_players", "raw_e640d907.json", "bdl_players"),
     Recording("bdl_standings", "raw_395a0451.json", "bdl_standings", {"season": "2024"}),
     Recording("bdl_teams", "raw_cf664c89.json", "bdl_teams"),
+    Recording(
+        "bdl_game_adv_stats",
+        "raw_b3f29455.json",
+        "bdl_game_adv_stats",
+        {"startDate": "2025-06-22", "endDate": "2025-06-22"},
+    ),
+    Recording("bdl_game_detail", "raw_67b124b3.json", "bdl_game_detail", {"gameId": "18444564"}),
+    Recording(
+        "bdl_player_averages",
+        "raw_b3b52a03.json",
+        "bdl_player_averages",
+        {"season": "2024", "playerIds": "237,115,140"},
+    ),
+    Recording("bdl_player_detail", "raw_2e2e5189.json", "bdl_player_detail", {"playerId": "237"}),
+    Recording(
+        "bdl_player_leaders", "raw_16873861.json", "bdl_player_leaders", {"season": "2024", "statType": "reb"}
+    ),
+    Recording("bdl_team_detail", "raw_0699ab13.json", "bdl_team_detail", {"teamId": "2"}),
     Recording("bp_events", "raw_75470647.json", "bp_events", {"date": "2021-10-21"}),
     Recording("bp_events", "raw_865cd116.json", "bp_events", {"date": "2021-10-21"}),
     *(
@@ -138,12 +156,6 @@ GAMEBOOK = Recording(
 )
 
 NOT_LANDED: Mapping[str, str] = {
-    "bdl_game_adv_stats": "no registered scraper lands BallDontLie advanced stats",
-    "bdl_game_detail": "no registered scraper lands a single BallDontLie game",
-    "bdl_player_averages": "no registered scraper lands BallDontLie season averages",
-    "bdl_player_detail": "no registered scraper lands a single BallDontLie player",
-    "bdl_player_leaders": "no registered scraper lands BallDontLie leaders",
-    "bdl_team_detail": "no registered scraper lands a single BallDontLie team",
     "espn_roster": "the old HTML roster page; espn_roster reads the site API (espn_roster_api is validated)",
     "nbac_team_boxscore": "a deprecated V2 answer, which nbac_team_boxscore rejects as structural",
 }

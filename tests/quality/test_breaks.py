@@ -78,8 +78,9 @@ def _bp_first_book(document: Doc) -> dict[str, Any]:
     return book
 
 
-def _odds_outcomes(document: Doc, key: str = "odds") -> list[dict[str, Any]]:
-    outcomes: list[dict[str, Any]] = document[key]["bookmakers"][0]["markets"][0]["outcomes"]
+def _odds_outcomes(event: Doc) -> list[dict[str, Any]]:
+    """The first market's outcomes of an Odds API event object (a current body, a snapshot's data)."""
+    outcomes: list[dict[str, Any]] = event["bookmakers"][0]["markets"][0]["outcomes"]
     return outcomes
 
 
@@ -184,6 +185,85 @@ BREAKS = [
     Break("bdl_teams", "a duplicate team", lambda d: _duplicate(d["teams"]), "unique_ids"),
     Break("bdl_players", "a blank player id", lambda d: d["players"][0].update(id=0), "ids_present"),
     Break("bdl_active_players", "a duplicate player", lambda d: _duplicate(d["activePlayers"]), "unique_ids"),
+    Break(
+        "bdl_game_adv_stats",
+        "a usage share above one",
+        lambda d: d["advancedStats"][0].update(usage_percentage=1.3),
+        "percentages_range",
+        culprit="usage_percentage=1.3",
+    ),
+    Break(
+        "bdl_game_adv_stats",
+        "a line of a team not in the game",
+        lambda d: d["advancedStats"][1]["team"].update(id=7),
+        "team_in_game",
+        culprit="team 7",
+    ),
+    Break(
+        "bdl_game_detail",
+        "a final without a winner",
+        lambda d: d["game"].update(visitor_team_score=d["game"]["home_team_score"]),
+        "final_scores",
+    ),
+    Break("bdl_game_detail", "another game", lambda d: d["game"].update(id=1037594), "id_matches"),
+    Break(
+        "bdl_player_averages",
+        "a row of another season",
+        lambda d: d["playerAverages"][1].update(season=2022),
+        "season_matches",
+        culprit="2022",
+    ),
+    Break(
+        "bdl_player_averages",
+        "a shooting percentage of 52",
+        lambda d: d["playerAverages"][0]["stats"].update(fg_pct=52.0),
+        "pct_range",
+        Status.WARN,
+        culprit="fg_pct",
+    ),
+    Break(
+        "bdl_player_averages",
+        "more rows than players asked for",
+        lambda d: _duplicate(d["playerAverages"], 0, player={"id": 1, "last_name": "Extra"}),
+        "requested_players",
+    ),
+    Break("bdl_player_detail", "another player", lambda d: d["player"].update(id=237), "id_matches"),
+    Break(
+        "bdl_player_detail",
+        "a nine-foot player",
+        lambda d: d["player"].update(height="9-2"),
+        "body_measures",
+        Status.WARN,
+        culprit="9-2",
+    ),
+    Break(
+        "bdl_player_leaders",
+        "a higher value further down",
+        lambda d: d["leaders"][2].update(value=40.0),
+        "ranks_follow_values",
+        culprit="#3",
+    ),
+    Break(
+        "bdl_player_leaders",
+        "another statistic's leader",
+        lambda d: d["leaders"][1].update(stat_type="reb"),
+        "one_board",
+        culprit="2023_reb",
+    ),
+    Break(
+        "bdl_team_detail",
+        "a division of the other conference",
+        lambda d: d["team"].update(division="Pacific"),
+        "division_in_conference",
+        culprit="Pacific",
+    ),
+    Break(
+        "bdl_team_detail",
+        "a defunct franchise",
+        lambda d: d["team"].update(conference="    ", division=""),
+        "current_franchise",
+        Status.WARN,
+    ),
     # NBA.com
     Break(
         "nbac_player_boxscore",
@@ -233,13 +313,13 @@ BREAKS = [
     Break(
         "nbac_scoreboard_v2",
         "quarters that miss the points",
-        lambda d: d["scoreboard"]["games"][0]["homeTeam"].update(points=200),
+        lambda d: d["games"][0]["teams"]["home"].update(points=200),
         "quarters_sum",
     ),
     Break(
         "nbac_scoreboard_v2",
         "a duplicate game id",
-        lambda d: d["scoreboard"]["games"][1].update(gameId=d["scoreboard"]["games"][0]["gameId"]),
+        lambda d: d["games"][1].update(gameId=d["games"][0]["gameId"]),
         "unique_ids",
     ),
     Break(
@@ -364,12 +444,20 @@ BREAKS = [
         "one_offer_per_player",
     ),
     # The Odds API
-    Break("oddsa_events", "a duplicate event", lambda d: _duplicate(d["events"]), "unique_ids"),
+    # The landed bodies as served; a bare list is checked as {"data": [...]} (see as_document).
+    Break("oddsa_events", "a duplicate event", lambda d: _duplicate(d["data"]), "unique_ids"),
     Break(
         "oddsa_events_his",
         "a commence time that is no time",
-        lambda d: d["events"][0].update(commence_time="soon"),
+        lambda d: d["data"][0].update(commence_time="soon"),
         "commence_times",
+    ),
+    Break(
+        "oddsa_events_his",
+        "a next snapshot before the one served",
+        lambda d: d.update(next_timestamp=d["previous_timestamp"]),
+        "snapshot_order",
+        culprit="next_timestamp",
     ),
     Break(
         "oddsa_player_props",
@@ -411,7 +499,7 @@ BREAKS = [
     Break(
         "oddsa_game_lines_his",
         "a player prop without a player",
-        lambda d: d["eventOdds"]["bookmakers"][0]["markets"][0].update(
+        lambda d: d["data"]["bookmakers"][0]["markets"][0].update(
             key="player_points", outcomes=[{"name": "Over", "price": 1.9, "point": 20.5}]
         ),
         "players_named",
@@ -419,10 +507,10 @@ BREAKS = [
     Break(
         "oddsa_player_props_his",
         "a price of 1.0",
-        lambda d: _odds_outcomes(d, "eventOdds")[0].update(price=1.0),
+        lambda d: _odds_outcomes(d["data"])[0].update(price=1.0),
         "price_range",
     ),
-    Break("oddsa_team_players", "a duplicate player", lambda d: _duplicate(d["players"]), "unique_ids"),
+    Break("oddsa_team_players", "a duplicate player", lambda d: _duplicate(d["data"]), "unique_ids"),
 ]
 
 

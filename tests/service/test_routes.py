@@ -35,7 +35,7 @@ def test_scrape_runs_the_job_and_answers_its_typed_result(tmp_path: Path) -> Non
             assert result["failure_class"] is None
             landed = Path(result["landed"][0])
             assert landed.parent == tmp_path / "nba-com" / "scoreboard-v2" / GAME_DAY
-            assert len(json.loads(landed.read_text())["scoreboard"]["games"]) == 4
+            assert len(json.loads(landed.read_text())["games"]) == 4
             (event,) = svc.events()
             assert (event["execution_id"], event["status"], event["trigger_source"]) == (
                 body["run_id"],

@@ -183,6 +183,29 @@ def test_a_stat_line_of_another_game_day_is_a_parse_error(game: object, match: s
         STATS.parse(opts, [json_page(STATS.requests(opts)[0], body)], TEST_CTX)
 
 
+def test_stat_lines_of_one_game_name_it_and_its_canonical_key() -> None:
+    opts = _stats_opts(games=("1037593",))
+    body = _body("bdl_player_box_scores-2024-01-15")
+    parsed = STATS.parse(opts, [json_page(STATS.requests(opts)[0], body)], TEST_CTX)
+    # The game's home_team_id 23 is PHI and visitor_team_id 11 is HOU, by the lines' own teams.
+    assert parsed.metadata == {"game_id": 1037593, "game_key": "20240115_HOU_PHI"}
+
+
+def test_lines_of_only_one_team_name_the_game_without_a_key() -> None:
+    opts = _stats_opts(games=("1037593",))
+    body = _body("bdl_player_box_scores-2024-01-15")
+    body["data"] = [row for row in body["data"] if row["team"]["abbreviation"] == "PHI"]
+    parsed = STATS.parse(opts, [json_page(STATS.requests(opts)[0], body)], TEST_CTX)
+    assert parsed.metadata == {"game_id": 1037593}
+
+
+@pytest.mark.parametrize("games", [None, ("1037593", "1037594")])
+def test_stat_lines_of_a_date_or_several_games_are_not_per_game(games: tuple[str, ...] | None) -> None:
+    opts = _stats_opts(games=games)
+    body = _body("bdl_player_box_scores-2024-01-15")
+    assert STATS.parse(opts, [json_page(STATS.requests(opts)[0], body)], TEST_CTX).metadata == {}
+
+
 def test_no_stat_lines_is_no_data_naming_the_filters() -> None:
     opts = _stats_opts(players=("900101",))
     page = json_page(STATS.requests(opts)[0], {"data": [], "meta": {"per_page": 100}})

@@ -135,6 +135,7 @@ def test_odds_ask_by_date_or_by_game(opts: OddsOptions, url: str) -> None:
 
 def test_odds_of_a_date_land_every_row() -> None:
     parsed = ODDS.parse(ODDS_OF_DAY, fixture_pages(ODDS, ODDS_OF_DAY, "bdl_odds-2024-01-15"), TEST_CTX)
+    assert parsed.metadata == {}  # a date's odds are not a per-game run
     document = parsed.document
     assert list(document) == ["ident", "timestamp", "rowCount", "odds"]
     assert document["ident"] == "date_2024-01-15"
@@ -147,6 +148,8 @@ def test_odds_of_one_game_keep_only_that_game() -> None:
     page = json_page(ODDS.requests(ODDS_OF_GAME)[0], {"data": rows})
     parsed = ODDS.parse(ODDS_OF_GAME, [page], TEST_CTX)
     assert (parsed.document["ident"], parsed.record_count) == ("game_1037593", 2)
+    # Odds rows carry no teams or date: the completion names the game by its BallDontLie id only.
+    assert parsed.metadata == {"game_id": 1037593}
     with pytest.raises(ParseError, match="hold a row of game 1037594"):
         ODDS.parse(ODDS_OF_GAME, [json_page(page.request, {"data": _data("bdl_odds-2024-01-15")})], TEST_CTX)
 

@@ -254,6 +254,46 @@ def test_event_ids_mode_dates_the_document_by_the_fetch_in_eastern_time() -> Non
     assert parsed.document["date"] == "2024-01-15"  # 03:00 UTC on the 16th is the 15th in New York
 
 
+# --- per-game facts for the completion -------------------------------------------------------------
+
+
+def _one_event_day(event_id: str) -> list[Page]:
+    """The demo day's events page cut down to one event, then that event's recorded offers pages."""
+    body = json.loads((FIXTURES / "bp_events-2024-01-15.body.json").read_text(encoding="utf-8"))
+    body["events"] = [event for event in body["events"] if str(event["id"]) == event_id]
+    (events_request,) = SCRAPER.requests(BY_DATE)
+    events = to_page(events_request, 200, JSON_HEADERS, json.dumps(body).encode())
+    return [events, *(p for follow in SCRAPER.follow_ups(BY_DATE, events) for p in _walk(BY_DATE, follow))]
+
+
+def test_a_date_with_one_event_names_the_event_and_its_game_key() -> None:
+    parsed = SCRAPER.parse(BY_DATE, _one_event_day("27101"), TEST_CTX)
+
+    assert parsed.record_count == 11
+    # Event 27101 is HOU at PHI; the key is the Eastern date asked for, away team first.
+    assert parsed.metadata == {"event_id": "27101", "game_key": "20240115_HOU_PHI"}
+
+
+def test_a_late_game_keeps_its_eastern_date_in_the_game_key() -> None:
+    # 27104 (OKC at LAL) is scheduled 2024-01-16 03:30 UTC: 10:30 pm on the 15th in New York.
+    parsed = SCRAPER.parse(BY_DATE, _one_event_day("27104"), TEST_CTX)
+
+    assert parsed.no_data_reason is not None  # no offers yet: the completion still names the game
+    assert parsed.metadata == {"event_id": "27104", "game_key": "20240115_OKC_LAL"}
+
+
+def test_one_given_event_is_named_but_offers_alone_give_no_game_key() -> None:
+    opts = _by_ids("27101")
+
+    assert SCRAPER.parse(opts, _pages(opts), TEST_CTX).metadata == {"event_id": "27101"}
+
+
+def test_a_run_over_several_events_is_not_per_game() -> None:
+    assert SCRAPER.parse(BY_DATE, _pages(BY_DATE), TEST_CTX).metadata == {}
+    opts = _by_ids("27102", "27103")
+    assert SCRAPER.parse(opts, _pages(opts), TEST_CTX).metadata == {}
+
+
 def test_a_day_without_events_is_no_data_without_asking_for_offers() -> None:
     opts = dataclasses.replace(BY_DATE, date=EMPTY_DAY)
     pages = _pages(opts)

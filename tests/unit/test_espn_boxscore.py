@@ -243,6 +243,44 @@ def test_a_game_not_started_is_no_data_with_the_page_status_as_evidence(skip_jso
     assert parsed.document["teams"] == {}
 
 
+# --- per-game facts for the completion ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("skip_json", [False, True])
+def test_the_completion_names_the_espn_game_and_its_canonical_key(skip_json: bool) -> None:
+    parsed = _parse(_fixture_html(), skip_json=skip_json)
+
+    assert parsed.metadata == {"game_id": FINAL, "game_key": "20240115_HOU_PHI"}
+
+
+def test_a_game_not_started_is_keyed_by_the_game_strip_on_its_eastern_date() -> None:
+    # LAL host OKC at 03:30 UTC on the 16th: 10:30 pm on the 15th, the game's date, in New York.
+    parsed = _parse(_fixture_html(NOT_STARTED), NOT_STARTED)
+
+    assert parsed.metadata == {"game_id": NOT_STARTED, "game_key": "20240115_OKC_LAL"}
+
+
+def test_espn_codes_become_nba_tricodes_in_the_key() -> None:
+    def rename(package: dict[str, Any]) -> None:
+        package["bxscr"][0]["tm"]["abbrev"] = "GS"  # ESPN's code of the Warriors, NBA.com's GSW
+        package["bxscr"][1]["tm"]["abbrev"] = "NO"
+
+    parsed = _parse(_with_package(rename))
+
+    assert parsed.document["teams"] == {"away": "GS", "home": "NO"}  # the document keeps ESPN's codes
+    assert parsed.metadata["game_key"] == "20240115_GSW_NOP"
+
+
+def test_a_game_strip_that_marks_no_single_home_team_gives_no_key() -> None:
+    def both_home(package: dict[str, Any]) -> None:
+        for team in package["gmStrp"]["tms"]:
+            team["isHome"] = True
+
+    html = _with_package(both_home, _fixture_html(NOT_STARTED))
+
+    assert _parse(html, NOT_STARTED).metadata == {"game_id": NOT_STARTED}
+
+
 def test_a_final_game_without_a_box_score_is_structural_not_no_data() -> None:
     # The page still says "post", so nothing positively says the data does not exist.
     html = _with_package(lambda package: package.pop("bxscr"))

@@ -189,6 +189,7 @@ def test_demo_gamebook_lands_every_player_with_game_info(project_fixtures: Path)
     assert parsed.record_count == document["total_players"] == 19
     assert parsed.no_data_reason is None
     assert parsed.path_values == {"date": "2024-01-15", "clean_game_code_dashes": "20240115-GSWMEM"}
+    assert parsed.metadata == {"game_key": "20240115_GSW_MEM", "game_code": "20240115/GSWMEM"}
     assert parsed.raw_artifact == (project_fixtures / "nbac" / f"{gb.DEMO_SLUG}.body.pdf").read_bytes()
     lists = ("active_players", "dnp_players", "inactive_players")
     assert {k: v for k, v in document.items() if k not in lists} == {
@@ -553,6 +554,8 @@ def test_http_204_is_no_data_with_the_reason() -> None:
     )
     assert parsed.raw_artifact is None
     assert parsed.document["active_players"] == []
+    # The game code names the game even without its PDF.
+    assert parsed.metadata == {"game_key": "20240115_GSW_MEM", "game_code": "20240115/GSWMEM"}
 
 
 # --- the CLI ----------------------------------------------------------------------------------------------

@@ -199,13 +199,14 @@ def test_demo_fixture_lands_every_player_with_the_old_document_shape(project_fix
         "run_id": "test0001",
         "is_empty_report": False,
         "minute": "00",
+        "not_yet_submitted": [
+            {"date": "01/15/2024", "gametime": "10:30 (ET)", "matchup": "OKC@LAL", "team": "LAL"}
+        ],
     }
-    assert parsed.document["not_yet_submitted"] == [
-        {"date": "01/15/2024", "gametime": "10:30 (ET)", "matchup": "OKC@LAL", "team": "LAL"}
-    ]
     assert parsed.path_values == {"hour24": "17"}
     assert parsed.raw_artifact == page.body
-    assert list(parsed.document) == ["metadata", "parsing_stats", "records", "not_yet_submitted"]
+    # The old production document's top level, exactly: additions live inside `metadata`.
+    assert list(parsed.document) == ["metadata", "parsing_stats", "records"]
 
 
 def test_the_title_gives_the_report_moment_and_is_never_a_row() -> None:
@@ -339,7 +340,7 @@ def test_not_yet_submitted_teams_are_listed_apart_from_players() -> None:
 
     assert parsed.record_count == 1
     assert _records(parsed)[0]["team"] == "PHI"
-    assert parsed.document["not_yet_submitted"] == [
+    assert parsed.document["metadata"]["not_yet_submitted"] == [
         {"date": "01/15/2024", "gametime": "07:00 (ET)", "matchup": "HOU@PHI", "team": "HOU"},
         {"date": "01/15/2024", "gametime": "09:00 (ET)", "matchup": "UTA@DEN", "team": "UTA"},
         {"date": "01/15/2024", "gametime": "09:00 (ET)", "matchup": "UTA@DEN", "team": "DEN"},
@@ -445,7 +446,7 @@ def test_a_report_where_every_team_has_not_submitted_is_no_data() -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "all 2 teams are NOT YET SUBMITTED" in parsed.no_data_reason
-    assert len(parsed.document["not_yet_submitted"]) == 2
+    assert len(parsed.document["metadata"]["not_yet_submitted"]) == 2
 
 
 def test_http_204_is_no_data_without_an_artifact() -> None:

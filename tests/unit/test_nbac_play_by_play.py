@@ -16,7 +16,7 @@ from scrapers.core.registry import inspect_registry
 from scrapers.core.season import Season
 from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.sources.nbac import headers
-from scrapers.sources.nbac.play_by_play import NbacPlayByPlay, PlayByPlayOptions, season_of_game
+from scrapers.sources.nbac.play_by_play import NbacPlayByPlay, PlayByPlayOptions, season_of_game, sides
 from tests.pages import TEST_CTX, ParseCase
 from tests.replay_cli import landed_files, replay_json
 
@@ -81,6 +81,48 @@ def test_demo_game_lands_the_whole_feed_with_its_header(project_fixtures: Path) 
     }
 
 
+def test_the_completion_names_the_game_by_its_key(project_fixtures: Path) -> None:
+    # The demo feed names PHI and HOU; PHI's basket moves scoreHome, so PHI is home.
+    parsed = SCRAPER.parse(OPTS, [_fixture_page(project_fixtures)], TEST_CTX)
+
+    assert parsed.metadata == {"game_key": "20240115_HOU_PHI", "game_id": "0022300601"}
+
+
+def _action(team: str | None, home: int, away: int, result: str | None = None) -> dict[str, Any]:
+    return {"teamTricode": team, "scoreHome": str(home), "scoreAway": str(away), "shotResult": result}
+
+
+@pytest.mark.parametrize(
+    ("actions", "expected"),
+    [
+        ([_action("HOU", 0, 0), _action("PHI", 2, 0, "Made")], ("HOU", "PHI")),
+        ([_action("PHI", 0, 0), _action("HOU", 0, 3, "Made")], ("HOU", "PHI")),
+        # A miss moves no score; a made free throw does.
+        ([_action("PHI", 0, 0, "Missed"), _action("HOU", 0, 1, "Made")], ("HOU", "PHI")),
+        # Tip-off only: nobody has scored, so the sides are unknown.
+        ([_action(None, 0, 0), _action("PHI", 0, 0), _action("HOU", 0, 0)], (None, None)),
+        # A feed whose baskets put one team on both sides cannot be trusted with a key.
+        ([_action("HOU", 0, 0), _action("PHI", 2, 0, "Made"), _action("PHI", 2, 2, "Made")], (None, None)),
+        ([_action("PHI", 2, 0, "Made"), _action("HOU", 2, 0), _action("BOS", 2, 0)], (None, None)),
+        # Scores that are not digit strings give no evidence.
+        ([_action("HOU", 0, 0), {"teamTricode": "PHI", "scoreHome": 2, "shotResult": "Made"}], (None, None)),
+    ],
+    ids=[
+        "home-basket",
+        "away-basket",
+        "free-throw",
+        "no-basket",
+        "contradiction",
+        "three-teams",
+        "bad-score",
+    ],
+)
+def test_sides_come_from_who_scored_on_which_side(
+    actions: list[dict[str, Any]], expected: tuple[str | None, str | None]
+) -> None:
+    assert sides(actions) == expected
+
+
 def test_a_feed_without_actions_yet_is_no_data(project_fixtures: Path) -> None:
     body = _demo_body(project_fixtures)
     body["game"]["actions"] = []
@@ -90,6 +132,7 @@ def test_a_feed_without_actions_yet_is_no_data(project_fixtures: Path) -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason == "the play-by-play of game 0022300601 has no actions yet"
     assert parsed.document["metadata"]["eventCount"] == 0
+    assert parsed.metadata == {"game_id": "0022300601"}
 
 
 def test_http_204_is_no_data() -> None:
@@ -98,6 +141,7 @@ def test_http_204_is_no_data() -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "204" in parsed.no_data_reason
+    assert parsed.metadata == {"game_id": "0022300601"}
 
 
 # --- this answer's own wrong shapes fail as parse errors; generic bodies: test_malformed_bodies ---

@@ -144,7 +144,7 @@ def test_roster_page_lands_its_players(project_fixtures: Path) -> None:
     assert parsed.no_data_reason is None
     assert parsed.document == {
         "metadata": {
-            "teamAbbr": "PHI",
+            "team_abbr": "PHI",
             "teamId": "1610612755",
             "season": "2023-24",
             "fetchedUtc": fetched,

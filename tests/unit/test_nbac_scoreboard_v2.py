@@ -60,7 +60,7 @@ def _table(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _games(parsed: Parsed) -> list[dict[str, Any]]:
-    games: list[dict[str, Any]] = parsed.document["scoreboard"]["games"]
+    games: list[dict[str, Any]] = parsed.document["games"]
     return games
 
 
@@ -118,71 +118,83 @@ def test_options_type_mirrors_registry() -> None:
 # --- parse: a game day --------------------------------------------------------------------------
 
 
-def test_demo_day_lands_every_game_with_metadata(project_fixtures: Path) -> None:
+def test_demo_day_lands_the_old_production_document(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
     parsed = SCRAPER.parse(ScoreboardV2Options(gamedate=DEMO_DAY), [page], CTX)
 
     assert parsed.record_count == 4
     assert parsed.no_data_reason is None
-    assert {k: v for k, v in parsed.document.items() if k != "scoreboard"} == {
+    # The old transform_data() document, key for key and in its order (the processor reads
+    # `games` and parses `gamedate` as YYYYMMDD).
+    assert list(parsed.document) == ["timestamp", "gamedate", "gameCount", "games", "source"]
+    assert {k: v for k, v in parsed.document.items() if k != "games"} == {
         "timestamp": "2024-01-16T03:00:00.000000+00:00",
-        "gamedate": "2024-01-15",
+        "gamedate": "20240115",
         "gameCount": 4,
-        "source": "nba_scoreboard_v2",
+        "source": "nba_scoreboard_v2_enriched",
     }
     assert [g["gameId"] for g in _games(parsed)] == ["0022300601", "0022300602", "0022300603", "0022300604"]
 
 
-def test_a_game_folds_in_both_line_scores(project_fixtures: Path) -> None:
+def test_a_game_is_flat_with_both_line_scores_under_teams(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
         ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
 
     assert _games(parsed)[0] == {
         "gameId": "0022300601",
-        "homeTeam": {
-            "teamTricode": "PHI",
-            "teamName": "76ers",
-            "teamCity": "Philadelphia",
-            "winsLosses": "25-14",
-            "points": 118,
-            "quarters": {"q1": 30, "q2": 27, "q3": 31, "q4": 30, "ot1": 0, "ot2": 0},
-            "stats": {
-                "fgPct": 0.512,
-                "ftPct": 0.826,
-                "fg3Pct": 0.389,
-                "assists": 27,
-                "rebounds": 47,
-                "turnovers": 11,
-            },
-        },
-        "awayTeam": {
-            "teamTricode": "HOU",
-            "teamName": "Rockets",
-            "teamCity": "Houston",
-            "winsLosses": "19-21",
-            "points": 109,
-            "quarters": {"q1": 26, "q2": 29, "q3": 25, "q4": 29, "ot1": 0, "ot2": 0},
-            "stats": {
-                "fgPct": 0.459,
-                "ftPct": 0.778,
-                "fg3Pct": 0.333,
-                "assists": 22,
-                "rebounds": 44,
-                "turnovers": 14,
-            },
-        },
+        "home": "PHI",
+        "away": "HOU",
         "gameStatus": 3,
-        "gameStatusText": "Final",
-        "gameEt": "2024-01-15T00:00:00",
+        "state": "post",
+        "startTimeET": "2024-01-15T00:00:00",
         "gameCode": "20240115/HOUPHI",
         "gameSequence": 1,
+        "gameStatusText": "Final",
         "season": "2023",
         "arenaName": "Wells Fargo Center",
         "broadcasts": {"national": "NBA TV", "home": "NBCSP", "away": "SCHN"},
         "livePeriod": 4,
         "livePcTime": "     ",
         "livePeriodTimeBcast": "Q4       - NBA TV",
+        "teams": {
+            "home": {
+                "teamId": 1610612755,
+                "abbreviation": "PHI",
+                "cityName": "Philadelphia",
+                "teamName": "76ers",
+                "winsLosses": "25-14",
+                "points": 118,
+                "quarters": {"q1": 30, "q2": 27, "q3": 31, "q4": 30, "ot1": 0, "ot2": 0},
+                "stats": {
+                    "fgPct": 0.512,
+                    "ftPct": 0.826,
+                    "fg3Pct": 0.389,
+                    "assists": 27,
+                    "rebounds": 47,
+                    "turnovers": 11,
+                },
+            },
+            "away": {
+                "teamId": 1610612745,
+                "abbreviation": "HOU",
+                "cityName": "Houston",
+                "teamName": "Rockets",
+                "winsLosses": "19-21",
+                "points": 109,
+                "quarters": {"q1": 26, "q2": 29, "q3": 25, "q4": 29, "ot1": 0, "ot2": 0},
+                "stats": {
+                    "fgPct": 0.459,
+                    "ftPct": 0.778,
+                    "fg3Pct": 0.333,
+                    "assists": 22,
+                    "rebounds": 44,
+                    "turnovers": 14,
+                },
+            },
+        },
+        "homeTeamId": 1610612755,
+        "awayTeamId": 1610612745,
     }
 
 
@@ -192,11 +204,42 @@ def test_overtime_and_scheduled_games(project_fixtures: Path) -> None:
     )
     overtime, scheduled = _games(parsed)[1], _games(parsed)[3]
 
-    assert overtime["homeTeam"]["quarters"]["ot1"] == 9
-    assert overtime["homeTeam"]["points"] == 121
-    assert scheduled["gameStatus"] == 1
-    assert scheduled["homeTeam"]["points"] is None
-    assert scheduled["awayTeam"]["quarters"] == dict.fromkeys(("q1", "q2", "q3", "q4", "ot1", "ot2"))
+    assert overtime["teams"]["home"]["quarters"]["ot1"] == 9
+    assert overtime["teams"]["home"]["points"] == 121
+    assert (scheduled["gameStatus"], scheduled["state"]) == (1, "pre")
+    assert scheduled["teams"]["home"]["points"] is None
+    assert scheduled["teams"]["away"]["quarters"] == dict.fromkeys(("q1", "q2", "q3", "q4", "ot1", "ot2"))
+
+
+@pytest.mark.parametrize(
+    ("status", "state"), [(1, "pre"), (2, "in"), (3, "post"), (4, "unknown"), (None, "unknown")]
+)
+def test_state_follows_the_game_status(project_fixtures: Path, status: int | None, state: str) -> None:
+    body = _demo_body(project_fixtures)
+    game_header = _table(body, "GameHeader")
+    game_header["rowSet"][0][game_header["headers"].index("GAME_STATUS_ID")] = status
+
+    game = _games(_parse(json.dumps(body).encode()))[0]
+
+    assert (game["gameStatus"], game["state"]) == (status, state)
+
+
+def test_fan_out_names_every_game_by_its_tricodes(project_fixtures: Path) -> None:
+    parsed = SCRAPER.parse(
+        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+    )
+
+    assert parsed.fan_out[0].to_dict() == {
+        "kind": "game",
+        "game_id": "0022300601",
+        "game_date": "2024-01-15",
+        "game_code": "20240115/HOUPHI",
+        "away_team": "HOU",
+        "home_team": "PHI",
+    }
+    assert [(ref.away_team, ref.home_team) for ref in parsed.fan_out] == [
+        (game["away"], game["home"]) for game in _games(parsed)
+    ]
 
 
 def test_later_overtimes_appear_only_when_played(project_fixtures: Path) -> None:
@@ -208,8 +251,8 @@ def test_later_overtimes_appear_only_when_played(project_fixtures: Path) -> None
 
     games = _games(_parse(json.dumps(body).encode()))
 
-    assert games[1]["homeTeam"]["quarters"]["ot3"] == 6
-    assert "ot3" not in games[0]["homeTeam"]["quarters"]
+    assert games[1]["teams"]["home"]["quarters"]["ot3"] == 6
+    assert "ot3" not in games[0]["teams"]["home"]["quarters"]
 
 
 def test_parse_is_pure(project_fixtures: Path) -> None:
@@ -233,7 +276,7 @@ def test_empty_day_is_no_data_with_a_reason(project_fixtures: Path) -> None:
     assert "2024-02-16" in parsed.no_data_reason
     assert "GameHeader" in parsed.no_data_reason
     assert parsed.document["gameCount"] == 0
-    assert parsed.document["scoreboard"] == {"games": []}
+    assert parsed.document["games"] == []
 
 
 def test_http_204_is_no_data() -> None:

@@ -70,6 +70,8 @@ def test_demo_game_lands_both_teams_home_first(project_fixtures: Path) -> None:
     assert parsed.record_count == 2
     # The old platform's compact date in the path: nba-com/team-boxscore/20240115/0022300601/.
     assert parsed.path_values == {"game_date_yyyymmdd": "20240115"}
+    # The completion joins the game by its canonical key (the answer's visitor and home tricodes).
+    assert parsed.metadata == {"game_key": "20240115_HOU_PHI", "game_id": "0022300601"}
     assert {k: v for k, v in document.items() if k not in ("teams", "injuredPlayers")} == {
         "timestamp": "2024-01-16T03:00:00.000000+00:00",
         "gameId": "0022300601",
@@ -128,6 +130,8 @@ def test_http_204_is_no_data_with_a_path() -> None:
     assert (parsed.record_count, parsed.document["teams"]) == (0, [])
     assert parsed.no_data_reason is not None
     assert parsed.path_values == {"game_date_yyyymmdd": "20240115"}
+    # No body, no teams: only the id travels (a guessed key could join the wrong game).
+    assert parsed.metadata == {"game_id": "0022300601"}
 
 
 # --- this answer's own wrong shapes fail as parse errors; generic bodies: test_malformed_bodies ---

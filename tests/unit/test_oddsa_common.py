@@ -1,7 +1,7 @@
-"""The Odds API bits every scraper shares: snapshot grid, team suffix, cost, body checks.
+"""The Odds API bits every scraper shares: snapshot grid, team suffix, game key, cost, body checks.
 
 The helpers at the top are imported by the other test_oddsa_* modules (JSON pages as the core
-hands them to a parser, the landed document of a CLI replay).
+hands them to a parser, the landed bytes and completion of a CLI replay).
 """
 
 from __future__ import annotations
@@ -14,13 +14,20 @@ from typing import Any
 import pytest
 
 from scrapers.core.errors import ParseError
+from scrapers.core.fanout import EventRef, FanOutRef
 from scrapers.core.outcome import Outcome
 from scrapers.http.decode import to_page
 from scrapers.http.request import Page, Request
+from scrapers.quality.checks import Status
 from scrapers.sources.oddsapi.common import (
     API_KEY,
+    NO_CONTENT,
     OddsQuery,
+    as_document,
+    checked_document,
+    event_game_key,
     event_odds_request,
+    events_metadata,
     read_event_odds,
     read_snapshot,
     snap_down,
@@ -29,6 +36,7 @@ from scrapers.sources.oddsapi.common import (
     teams_suffix,
     unknown_teams,
 )
+from scrapers.sources.oddsapi.validators import VALIDATORS
 from tests.conftest import PROJECT_FIXTURES
 
 FIXTURES = PROJECT_FIXTURES / "oddsapi"
@@ -58,15 +66,32 @@ def json_page(request: Request, data: object, status: int = 200) -> Page:
     return to_page(request, status, JSON_HEADERS, json.dumps(data).encode())
 
 
+def fixture_bytes(slug: str) -> bytes:
+    """The recorded body exactly as the replay serves it."""
+    return (FIXTURES / f"{slug}.body.json").read_bytes()
+
+
 def fixture_json(slug: str) -> Any:
-    return json.loads((FIXTURES / f"{slug}.body.json").read_text(encoding="utf-8"))
+    return json.loads(fixture_bytes(slug))
 
 
-def landed(tmp_path: Path, result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The landed path relative to the output folder, and the landed document."""
+def landed(tmp_path: Path, result: dict[str, Any]) -> tuple[str, bytes]:
+    """The landed path relative to the output folder, and the landed bytes."""
     (path,) = result["landed"]
-    document: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-    return str(Path(path).relative_to(tmp_path)), document
+    return str(Path(path).relative_to(tmp_path)), Path(path).read_bytes()
+
+
+def event_refs_of(refs: tuple[FanOutRef, ...]) -> list[EventRef]:
+    """The fan-out refs of an events scraper, every one an event."""
+    assert all(isinstance(ref, EventRef) for ref in refs), refs
+    return [ref for ref in refs if isinstance(ref, EventRef)]
+
+
+def completion(tmp_path: Path) -> dict[str, Any]:
+    """The last completion message a replay under `tmp_path` sent."""
+    lines = (tmp_path / "_events" / "completions.jsonl").read_text(encoding="utf-8").splitlines()
+    event: dict[str, Any] = json.loads(lines[-1])
+    return event
 
 
 # --- snapshot grid and snap ---------------------------------------------------------------------
@@ -102,6 +127,27 @@ def test_unknown_team_names_keep_the_old_fallback_without_path_characters() -> N
     assert team_code("Team LeBron") == "TEA"
     assert team_code("../../etc") == "ETC"
     assert team_code("???") == "UNK"
+
+
+@pytest.mark.parametrize(
+    ("commence", "key"),
+    [
+        # 7:30 pm Eastern tips at 00:30Z the next day: the game key keeps the Eastern date.
+        ("2024-01-16T00:30:00+00:00", "20240115_HOU_PHI"),
+        ("2024-01-15T18:00:00+00:00", "20240115_HOU_PHI"),
+        # Summer (EDT, UTC-4): 03:59Z is still the evening before, 04:00Z is the next day.
+        ("2024-07-05T03:59:00+00:00", "20240704_HOU_PHI"),
+        ("2024-07-05T04:00:00+00:00", "20240705_HOU_PHI"),
+    ],
+)
+def test_game_key_is_the_eastern_date_and_tricodes(commence: str, key: str) -> None:
+    moment = datetime.fromisoformat(commence)
+    assert event_game_key(moment, "Houston Rockets", "Philadelphia 76ers") == key
+
+
+def test_game_key_uses_the_path_codes_for_unknown_teams() -> None:
+    moment = datetime(2024, 2, 18, 1, 0, tzinfo=UTC)
+    assert event_game_key(moment, "Team LeBron", "Team Giannis") == "20240217_TEA_TEA"
 
 
 def test_a_body_without_teams_uses_the_option_else_unkunk() -> None:
@@ -158,6 +204,7 @@ def test_ids_cannot_walk_to_another_endpoint() -> None:
 def _event(**changes: object) -> dict[str, Any]:
     event: dict[str, Any] = {
         "id": HOU_AT_PHI,
+        "commence_time": "2024-01-16T00:30:00Z",
         "away_team": "Houston Rockets",
         "home_team": "Philadelphia 76ers",
         "bookmakers": [
@@ -175,6 +222,7 @@ def _event(**changes: object) -> dict[str, Any]:
 def test_rows_count_outcomes_and_an_empty_market_as_one() -> None:
     odds = read_event_odds(_event(), HOU_AT_PHI)
     assert odds.teams == "HOUPHI"
+    assert odds.game_key == "20240115_HOU_PHI"
     assert odds.row_count == 3
     assert dict(odds.rows_by_market) == {"spreads": 2, "totals": 1}
 
@@ -184,6 +232,8 @@ def test_rows_count_outcomes_and_an_empty_market_as_one() -> None:
     [
         _event(id="another-event"),
         _event(away_team=None),
+        _event(commence_time=None),
+        _event(commence_time="tonight"),
         _event(bookmakers=None),
         _event(bookmakers={"draftkings": []}),
         _event(bookmakers=[{"key": "draftkings"}]),
@@ -209,3 +259,43 @@ def test_wrong_event_odds_shapes_are_structural(body: object) -> None:
 def test_wrong_snapshot_wrappers_are_structural(body: object) -> None:
     with pytest.raises(ParseError):
         read_snapshot(body)
+
+
+# --- what the validators read and what the metadata says -------------------------------------------
+
+
+def test_a_list_body_is_checked_wrapped_and_an_object_as_is() -> None:
+    events = [_event()]
+    assert as_document(events) == {"data": events}
+    assert as_document(events)["data"] is events  # the served list itself, not a copy
+    body = _event()
+    assert as_document(body) is body
+    with pytest.raises(ParseError):
+        as_document("text")
+
+
+def test_a_204_gives_the_validators_the_no_content_marker() -> None:
+    request = event_odds_request(_query(("player_points",)))
+    assert checked_document(to_page(request, 204, {}, b"")) is NO_CONTENT
+    page = json_page(request, _event())
+    assert checked_document(page) == _event()
+
+
+def test_events_metadata_lists_ids_and_game_keys_in_the_given_order() -> None:
+    early = {**_event(id="a"), "commence_time": "2024-01-15T18:00:00Z"}
+    nameless = {"id": "b", "commence_time": "2024-01-16T03:30:00Z"}
+    assert events_metadata("basketball_nba", [early, _event(), nameless]) == {
+        "sport": "basketball_nba",
+        "row_count": 3,
+        "event_ids": ["a", HOU_AT_PHI, "b"],
+        "game_keys": ["20240115_HOU_PHI", "20240115_HOU_PHI", None],
+    }
+
+
+def test_the_validators_pass_a_204_only_by_its_marker() -> None:
+    for cls, validator in VALIDATORS.items():
+        nothing = validator(NO_CONTENT, {})
+        assert [(check.name, check.status) for check in nothing] == [("upstream_body", Status.OK)], cls
+        # An empty object that is not the marker is a body without its keys: a failed structure.
+        checks = {check.name: check.status for check in validator({}, {})}
+        assert checks["required_keys"] is Status.FAIL, cls

@@ -1,9 +1,10 @@
-"""oddsa_events: the Eastern-day commence window, the request and the pure parse."""
+"""oddsa_events: the Eastern-day commence window, the request, the pure parse, the replayed job."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +12,12 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.scraper import Landing
 from scrapers.http.classify import SourceRules
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
 from scrapers.http.request import BodyKind, Page, Request
+from scrapers.sources.oddsapi.common import NO_CONTENT
 from scrapers.sources.oddsapi.events import (
     API_KEY,
     OddsaEvents,
@@ -25,6 +28,16 @@ from scrapers.sources.oddsapi.events import (
 )
 from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX, replayed_page
+from tests.replay_cli import replay_json
+from tests.unit.test_oddsa_common import (
+    GSW_AT_MEM,
+    HOU_AT_PHI,
+    NOP_AT_DAL,
+    OKC_AT_LAL,
+    completion,
+    event_refs_of,
+    landed,
+)
 
 FIXTURES = PROJECT_FIXTURES / "oddsapi"
 CTX = TEST_CTX
@@ -121,22 +134,35 @@ def test_every_planned_request_has_a_recording_for_replay() -> None:
         assert canonical_key(request.method, request.full_url, request.body) in recordings
 
 
-def test_parse_keeps_the_events_sorted_by_commence_time() -> None:
+DEMO_METADATA = {
+    "sport": "basketball_nba",
+    "row_count": 4,
+    "event_ids": [HOU_AT_PHI, NOP_AT_DAL, GSW_AT_MEM, OKC_AT_LAL],
+    # OKC at LAL commences 03:30Z on the 16th: 10:30 pm Eastern on the 15th.
+    "game_keys": ["20240115_HOU_PHI", "20240115_NOP_DAL", "20240115_GSW_MEM", "20240115_OKC_LAL"],
+}
+
+
+def test_lands_the_upstream_body() -> None:
+    assert OddsaEvents.lands is Landing.UPSTREAM_BODY
+
+
+def test_parse_reads_the_list_and_tells_ids_and_game_keys_in_commence_order() -> None:
     parsed = SCRAPER.parse(DAY, [_replayed(SCRAPER.requests(DAY)[0], "oddsa_events-2024-01-15")], CTX)
     assert parsed.record_count == 4
     assert parsed.no_data_reason is None
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "game_date": "2024-01-15",
-        "rowCount": 4,
-        "events": _demo_events(),
-    }
+    # The validators read the bare list wrapped; what lands is the body itself (see the replay test).
+    assert parsed.document == {"data": _demo_events()}
+    assert parsed.metadata == DEMO_METADATA
+    assert [ref.event_id for ref in event_refs_of(parsed.fan_out)] == DEMO_METADATA["event_ids"]
 
 
-def test_parse_sorts_an_unordered_answer() -> None:
-    events = _demo_events()
-    parsed = SCRAPER.parse(DAY, [_json_page(list(reversed(events)))], CTX)
-    assert [event["commence_time"] for event in parsed.document["events"]] == [
+def test_an_unordered_answer_is_checked_as_served_and_fanned_out_in_commence_order() -> None:
+    served = list(reversed(_demo_events()))
+    parsed = SCRAPER.parse(DAY, [_json_page(served)], CTX)
+    assert parsed.document == {"data": served}
+    assert parsed.metadata == DEMO_METADATA
+    assert [ref.commence_time for ref in event_refs_of(parsed.fan_out)] == [
         "2024-01-15T18:00:00Z",
         "2024-01-15T19:30:00Z",
         "2024-01-15T22:00:00Z",
@@ -150,12 +176,26 @@ def test_empty_day_is_no_data_with_a_reason() -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "2024-02-16T05:00:00Z" in parsed.no_data_reason
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "game_date": "2024-02-16",
-        "rowCount": 0,
-        "events": [],
-    }
+    assert parsed.document == {"data": []}
+    assert parsed.metadata == {"sport": "basketball_nba", "row_count": 0, "event_ids": [], "game_keys": []}
+
+
+def test_a_204_is_no_data_with_nothing_to_check() -> None:
+    parsed = SCRAPER.parse(DAY, [to_page(SCRAPER.requests(DAY)[0], 204, {}, b"")], CTX)
+    assert (parsed.record_count, parsed.fan_out) == (0, ())
+    assert parsed.no_data_reason is not None
+    assert parsed.document is NO_CONTENT
+
+
+def test_replay_lands_the_served_list_byte_for_byte(tmp_path: Path) -> None:
+    result = replay_json(tmp_path, "oddsa_events", "--game_date", "2024-01-15", without_env=[API_KEY.env])
+    assert (result["status"], result["record_count"]) == ("success", 4)
+    path, body = landed(tmp_path, result)
+    assert path.startswith("odds-api/events/2024-01-15/")
+    assert body == (FIXTURES / "oddsa_events-2024-01-15.body.json").read_bytes()
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in DEMO_METADATA} == DEMO_METADATA
+    assert metadata["quality"]["status"] == "ok"
 
 
 def test_invalid_key_and_spent_quota_are_auth() -> None:

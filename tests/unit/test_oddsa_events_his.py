@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
-from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
-from scrapers.sources.oddsapi.common import API_KEY
+from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.events_his import OddsaEventsHis, OddsaEventsHisOptions
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
@@ -21,7 +20,11 @@ from tests.unit.test_oddsa_common import (
     GSW_AT_MEM,
     HOU_AT_PHI,
     JSON_HEADERS,
+    NOP_AT_DAL,
     OKC_AT_LAL,
+    completion,
+    event_refs_of,
+    fixture_bytes,
     fixture_json,
     json_page,
     landed,
@@ -85,28 +88,33 @@ def test_costs_one_credit() -> None:
     assert SCRAPER.quota_cost(DAY) == 1
 
 
-def test_parse_lands_the_snapshot_and_its_sorted_events() -> None:
+METADATA = {
+    "sport": "basketball_nba",
+    "row_count": 4,
+    "event_ids": [HOU_AT_PHI, NOP_AT_DAL, GSW_AT_MEM, OKC_AT_LAL],
+    "game_keys": ["20240115_HOU_PHI", "20240115_NOP_DAL", "20240115_GSW_MEM", "20240115_OKC_LAL"],
+    "snapshot_timestamp": "2024-01-15T15:55:38Z",
+    "previous_snapshot": "2024-01-15T15:50:38Z",
+    "next_snapshot": "2024-01-15T16:00:39Z",
+}
+
+
+def test_parse_reads_the_wrapper_and_tells_the_snapshot_and_its_events() -> None:
     page = replayed_page(SCRAPER.requests(DAY)[0], FIXTURES, "oddsa_events_his-2024-01-15")
     parsed = SCRAPER.parse(DAY, [page], TEST_CTX)
-    events = fixture_json("oddsa_events_his-2024-01-15")["data"]
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "game_date": "2024-01-15",
-        "snapshot_timestamp": "2024-01-15T15:55:38Z",
-        "previous_snapshot": "2024-01-15T15:50:38Z",
-        "next_snapshot": "2024-01-15T16:00:39Z",
-        "rowCount": 4,
-        "events": events,
-    }
+    assert parsed.document == fixture_json("oddsa_events_his-2024-01-15")  # the body, unchanged
+    assert parsed.metadata == METADATA
     assert parsed.record_count == 4
-    assert [ref.event_id for ref in parsed.fan_out if isinstance(ref, EventRef)][-1] == OKC_AT_LAL
+    assert event_refs_of(parsed.fan_out)[-1].event_id == OKC_AT_LAL
 
 
-def test_unordered_events_are_sorted_by_commence_time() -> None:
+def test_unordered_events_are_fanned_out_in_commence_order() -> None:
     events = fixture_json("oddsa_events_his-2024-01-15")["data"]
     body = {**SNAPSHOT, "data": list(reversed(events))}
     parsed = SCRAPER.parse(DAY, [json_page(SCRAPER.requests(DAY)[0], body)], TEST_CTX)
-    assert parsed.document["events"] == events
+    assert parsed.document == body
+    assert [ref.event_id for ref in event_refs_of(parsed.fan_out)] == METADATA["event_ids"]
+    assert parsed.metadata == METADATA
 
 
 def test_an_empty_snapshot_is_no_data_naming_the_snapshot() -> None:
@@ -115,14 +123,20 @@ def test_an_empty_snapshot_is_no_data_naming_the_snapshot() -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "snapshot 2024-02-16T15:55:41Z" in parsed.no_data_reason
-    assert parsed.document["events"] == []
+    assert parsed.document["data"] == []
+    assert (parsed.metadata["row_count"], parsed.metadata["snapshot_timestamp"]) == (
+        0,
+        "2024-02-16T15:55:41Z",
+    )
 
 
 def test_a_204_is_no_data_with_the_asked_snapshot() -> None:
     page = to_page(SCRAPER.requests(DAY)[0], 204, {}, b"")
     parsed = SCRAPER.parse(DAY, [page], TEST_CTX)
     assert parsed.record_count == 0
-    assert parsed.document["snapshot_timestamp"] == "2024-01-15T16:00:00Z"
+    assert parsed.document is NO_CONTENT
+    assert parsed.metadata["snapshot_timestamp"] == "2024-01-15T16:00:00Z"
+    assert parsed.metadata["previous_snapshot"] is None
     assert parsed.no_data_reason is not None
     assert "HTTP 204" in parsed.no_data_reason
 
@@ -158,6 +172,8 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
     )
     assert (result["status"], result["record_count"]) == ("success", 4)
     assert next(ref["event_id"] for ref in result["fan_out"]) == HOU_AT_PHI
-    path, document = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     assert path.startswith("odds-api/events-history/2024-01-15/")
-    assert document["snapshot_timestamp"] == "2024-01-15T15:55:38Z"
+    assert body == fixture_bytes("oddsa_events_his-2024-01-15")  # the wrapper as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA

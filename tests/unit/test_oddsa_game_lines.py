@@ -11,7 +11,7 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
-from scrapers.sources.oddsapi.common import API_KEY
+from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.game_lines import OddsaGameLines, OddsaGameLinesOptions
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
@@ -20,6 +20,8 @@ from tests.unit.test_oddsa_common import (
     FIXTURES,
     GSW_AT_MEM,
     JSON_HEADERS,
+    completion,
+    fixture_bytes,
     fixture_json,
     json_page,
     landed,
@@ -66,19 +68,25 @@ def test_cost_is_two_markets_times_two_region_units() -> None:
     assert SCRAPER.quota_cost(_options(markets=("spreads", "totals", "h2h"))) == 6
 
 
-def test_parse_counts_spreads_and_totals_rows() -> None:
+METADATA = {
+    "sport": "basketball_nba",
+    "event_id": GSW_AT_MEM,
+    "game_key": "20240115_GSW_MEM",
+    "teams": "GSWMEM",
+    "markets": ["spreads", "totals"],
+    "regions": ["us"],
+    "row_count": 6,
+    "rows_by_market": {"spreads": 4, "totals": 2},
+    "spreads_count": 4,
+    "totals_count": 2,
+}
+
+
+def test_parse_reads_the_event_and_counts_spreads_and_totals_rows() -> None:
     page = replayed_page(SCRAPER.requests(OPTS)[0], FIXTURES, SLUG)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "eventId": GSW_AT_MEM,
-        "markets": "spreads,totals",
-        "regions": "us",
-        "rowCount": 6,
-        "spreadsCount": 4,
-        "totalsCount": 2,
-        "odds": fixture_json(SLUG),
-    }
+    assert parsed.document == fixture_json(SLUG)  # the event object, unchanged
+    assert parsed.metadata == METADATA
     assert parsed.record_count == 6
     assert parsed.path_values == {"teams": "GSWMEM", "snap": "0300"}
 
@@ -88,16 +96,20 @@ def test_no_lines_yet_is_no_data_with_zero_counts() -> None:
     parsed = SCRAPER.parse(OPTS, [json_page(SCRAPER.requests(OPTS)[0], body)], TEST_CTX)
     assert parsed.record_count == 0
     assert parsed.no_data_reason
-    assert (parsed.document["spreadsCount"], parsed.document["totalsCount"]) == (0, 0)
+    assert (parsed.metadata["spreads_count"], parsed.metadata["totals_count"]) == (0, 0)
+    assert parsed.metadata["game_key"] == "20240115_GSW_MEM"  # the body still names the game
 
 
-def test_a_204_is_no_data() -> None:
+def test_a_204_is_no_data_without_a_game_key() -> None:
     page = to_page(SCRAPER.requests(OPTS)[0], 204, {}, b"")
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "HTTP 204" in parsed.no_data_reason
     assert parsed.path_values["teams"] == "UNKUNK"
+    assert parsed.document is NO_CONTENT
+    assert "game_key" not in parsed.metadata
+    assert (parsed.metadata["event_id"], parsed.metadata["row_count"]) == (GSW_AT_MEM, 0)
 
 
 def test_invalid_key_is_auth() -> None:
@@ -122,7 +134,9 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
         without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 6)
-    path, document = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     assert path.startswith(f"odds-api/game-lines/2024-01-15/{GSW_AT_MEM}-GSWMEM/")
     assert "-snap-" in path
-    assert (document["spreadsCount"], document["totalsCount"]) == (4, 2)
+    assert body == fixture_bytes(SLUG)  # the event object as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA

@@ -20,6 +20,8 @@ from tests.unit.test_oddsa_common import (
     FIXTURES,
     JSON_HEADERS,
     OKC_AT_LAL,
+    completion,
+    fixture_bytes,
     fixture_json,
     json_page,
     landed,
@@ -56,22 +58,29 @@ def test_costs_ten_times_two_markets_times_two_region_units() -> None:
     assert SCRAPER.quota_cost(OPTS) == 40
 
 
-def test_parse_counts_spreads_and_totals_at_the_snapshot() -> None:
+METADATA = {
+    "sport": "basketball_nba",
+    "event_id": OKC_AT_LAL,
+    "game_key": "20240115_OKC_LAL",  # tips 03:30Z on the 16th, 10:30 pm Eastern on the 15th
+    "teams": "OKCLAL",
+    "markets": ["spreads", "totals"],
+    "regions": ["us"],
+    "row_count": 4,
+    "rows_by_market": {"spreads": 2, "totals": 2},
+    "snapshot_timestamp": "2024-01-15T22:55:40Z",
+    "previous_snapshot": "2024-01-15T22:50:39Z",
+    "next_snapshot": "2024-01-15T23:00:41Z",
+    "spreads_count": 2,
+    "totals_count": 2,
+}
+
+
+def test_parse_reads_the_wrapper_and_counts_spreads_and_totals_at_the_snapshot() -> None:
     page = replayed_page(SCRAPER.requests(OPTS)[0], FIXTURES, SLUG)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "eventId": OKC_AT_LAL,
-        "snapshot_timestamp": "2024-01-15T22:55:40Z",
-        "previous_snapshot": "2024-01-15T22:50:39Z",
-        "next_snapshot": "2024-01-15T23:00:41Z",
-        "regions": "us",
-        "markets": "spreads,totals",
-        "rowCount": 4,
-        "spreadsCount": 2,
-        "totalsCount": 2,
-        "eventOdds": fixture_json(SLUG)["data"],
-    }
+    assert parsed.document == fixture_json(SLUG)  # the snapshot wrapper, unchanged
+    assert parsed.metadata == METADATA
+    assert parsed.record_count == 4
     assert parsed.path_values == {"teams": "OKCLAL", "snap": "2300"}
 
 
@@ -80,7 +89,7 @@ def test_an_empty_snapshot_is_no_data() -> None:
     parsed = SCRAPER.parse(OPTS, [json_page(SCRAPER.requests(OPTS)[0], body)], TEST_CTX)
     assert parsed.record_count == 0
     assert parsed.no_data_reason
-    assert (parsed.document["spreadsCount"], parsed.document["totalsCount"]) == (0, 0)
+    assert (parsed.metadata["spreads_count"], parsed.metadata["totals_count"]) == (0, 0)
 
 
 @pytest.mark.parametrize(("status", "outcome"), [(401, Outcome.AUTH), (404, Outcome.NOT_FOUND)])
@@ -108,6 +117,9 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
         without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 4)
-    path, _ = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     assert path.startswith(f"odds-api/game-lines-history/2024-01-15/{OKC_AT_LAL}-OKCLAL/")
     assert path.endswith("-snap-2300.json")
+    assert body == fixture_bytes(SLUG)  # the snapshot wrapper as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA

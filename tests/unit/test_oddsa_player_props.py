@@ -13,7 +13,7 @@ from scrapers.core.registry import inspect_registry
 from scrapers.http.classify import SourceRules
 from scrapers.http.decode import to_page
 from scrapers.http.request import BodyKind
-from scrapers.sources.oddsapi.common import API_KEY
+from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.player_props import OddsaPlayerProps, OddsaPlayerPropsOptions
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
@@ -23,6 +23,8 @@ from tests.unit.test_oddsa_common import (
     HOU_AT_PHI,
     JSON_HEADERS,
     NOP_AT_DAL,
+    completion,
+    fixture_bytes,
     fixture_json,
     json_page,
     landed,
@@ -73,18 +75,24 @@ def test_cost_is_one_market_times_two_region_units() -> None:
     assert SCRAPER.quota_cost(OPTS) == 2
 
 
-def test_parse_lands_the_event_with_its_rows_teams_and_snap() -> None:
+METADATA = {
+    "sport": "basketball_nba",
+    "event_id": HOU_AT_PHI,
+    "game_key": "20240115_HOU_PHI",
+    "teams": "HOUPHI",
+    "markets": ["player_points"],
+    "regions": ["us"],
+    "row_count": 6,
+    "rows_by_market": {"player_points": 6},
+    "snapshot_type": "opening",
+}
+
+
+def test_parse_reads_the_event_and_tells_its_rows_game_key_teams_and_snap() -> None:
     page = replayed_page(SCRAPER.requests(OPTS)[0], FIXTURES, SLUG)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "eventId": HOU_AT_PHI,
-        "markets": "player_points",
-        "regions": "us",
-        "rowCount": 6,
-        "odds": fixture_json(SLUG),
-        "snapshot_type": "opening",
-    }
+    assert parsed.document == fixture_json(SLUG)  # the event object, unchanged
+    assert parsed.metadata == METADATA
     assert parsed.record_count == 6
     # TEST_CTX fetched at 2024-01-16 03:00 UTC: current snapshots are named by the fetch time.
     assert parsed.path_values == {"teams": "HOUPHI", "snap": "0300"}
@@ -99,8 +107,10 @@ def test_a_204_with_an_empty_body_is_no_data_not_a_decode_error() -> None:
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
     assert "HTTP 204" in parsed.no_data_reason
-    assert parsed.document["odds"] is None
+    assert parsed.document is NO_CONTENT
     assert parsed.path_values == {"teams": "NOPDAL", "snap": "0300"}
+    assert (parsed.metadata["event_id"], parsed.metadata["teams"]) == (NOP_AT_DAL, "NOPDAL")
+    assert "game_key" not in parsed.metadata  # no body names the game
 
 
 def test_no_bookmaker_offering_the_market_is_no_data() -> None:
@@ -144,16 +154,19 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
         without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 6)
-    path, document = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     folder, name = path.rsplit("/", 1)
     assert folder == f"odds-api/player-props/2024-01-15/{HOU_AT_PHI}-HOUPHI"
     stamp, snap = name.removesuffix(".json").split("-snap-")
     assert len(stamp) == 15
     assert snap == stamp[9:13]
-    assert document["rowCount"] == 6
+    assert body == fixture_bytes(SLUG)  # the event object as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA
+    assert metadata["gcs_path"].endswith(path)
 
 
-def test_replayed_204_lands_no_data(tmp_path: Path) -> None:
+def test_replayed_204_lands_nothing_and_is_no_data(tmp_path: Path) -> None:
     result = replay_json(
         tmp_path,
         "oddsa_player_props",
@@ -166,5 +179,11 @@ def test_replayed_204_lands_no_data(tmp_path: Path) -> None:
         without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("no_data", 0)
-    path, _ = landed(tmp_path, result)
-    assert path.startswith(f"odds-api/player-props/2024-01-15/{NOP_AT_DAL}-NOPDAL/")
+    assert "HTTP 204" in result["no_data_reason"]
+    # An empty body is no JSON document: like the old platform, nothing is saved and no path named.
+    assert result["landed"] == []
+    assert not (tmp_path / "odds-api").exists()
+    metadata = completion(tmp_path)["metadata"]
+    assert "gcs_path" not in metadata  # the completion leaves out what is null
+    assert (metadata["landed_paths"], metadata["event_id"], metadata["row_count"]) == ([], NOP_AT_DAL, 0)
+    assert metadata["quality"]["status"] == "ok"  # nothing served, nothing failed

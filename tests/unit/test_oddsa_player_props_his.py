@@ -11,7 +11,7 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
-from scrapers.sources.oddsapi.common import API_KEY
+from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis, OddsaPlayerPropsHisOptions
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
@@ -20,6 +20,8 @@ from tests.unit.test_oddsa_common import (
     FIXTURES,
     JSON_HEADERS,
     OKC_AT_LAL,
+    completion,
+    fixture_bytes,
     fixture_json,
     json_page,
     landed,
@@ -65,21 +67,26 @@ def test_costs_ten_times_the_current_price() -> None:
     assert SCRAPER.quota_cost(OPTS) == 20
 
 
-def test_parse_lands_the_snapshot_and_the_event_odds() -> None:
+METADATA = {
+    "sport": "basketball_nba",
+    "event_id": OKC_AT_LAL,
+    "game_key": "20240115_OKC_LAL",
+    "teams": "OKCLAL",
+    "markets": ["player_points"],
+    "regions": ["us"],
+    "row_count": 4,
+    "rows_by_market": {"player_points": 4},
+    "snapshot_timestamp": "2024-01-15T22:55:40Z",
+    "previous_snapshot": "2024-01-15T22:50:39Z",
+    "next_snapshot": "2024-01-15T23:00:41Z",
+}
+
+
+def test_parse_reads_the_wrapper_and_tells_the_snapshot_and_the_event() -> None:
     page = replayed_page(SCRAPER.requests(OPTS)[0], FIXTURES, SLUG)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
-    body = fixture_json(SLUG)
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "eventId": OKC_AT_LAL,
-        "snapshot_timestamp": "2024-01-15T22:55:40Z",
-        "previous_snapshot": "2024-01-15T22:50:39Z",
-        "next_snapshot": "2024-01-15T23:00:41Z",
-        "regions": "us",
-        "markets": "player_points",
-        "rowCount": 4,
-        "eventOdds": body["data"],
-    }
+    assert parsed.document == fixture_json(SLUG)  # the snapshot wrapper, unchanged
+    assert parsed.metadata == METADATA
     assert parsed.record_count == 4
     # The snap is the grid instant asked for, not the fetch time: reruns land side by side.
     assert parsed.path_values == {"teams": "OKCLAL", "snap": "2300"}
@@ -92,6 +99,8 @@ def test_a_snapshot_before_the_books_opened_is_no_data() -> None:
     assert parsed.no_data_reason is not None
     assert "2024-01-15T11:55:37Z" in parsed.no_data_reason
     assert parsed.path_values == {"teams": "OKCLAL", "snap": "1200"}
+    assert (parsed.metadata["game_key"], parsed.metadata["row_count"]) == ("20240115_OKC_LAL", 0)
+    assert parsed.metadata["snapshot_timestamp"] == "2024-01-15T11:55:37Z"
 
 
 @pytest.mark.parametrize("data", [None, {}])
@@ -102,13 +111,16 @@ def test_an_empty_snapshot_is_no_data(data: object) -> None:
     assert parsed.no_data_reason is not None
     assert "is empty" in parsed.no_data_reason
     assert parsed.path_values["teams"] == "UNKUNK"
+    assert parsed.document == body  # still landed as served: the snapshot is the evidence
+    assert "game_key" not in parsed.metadata
 
 
 def test_a_204_is_no_data_with_the_asked_snapshot() -> None:
     parsed = SCRAPER.parse(OPTS, [to_page(SCRAPER.requests(OPTS)[0], 204, {}, b"")], TEST_CTX)
     assert parsed.record_count == 0
-    assert parsed.document["snapshot_timestamp"] == "2024-01-15T23:00:00Z"
-    assert parsed.document["eventOdds"] is None
+    assert parsed.document is NO_CONTENT
+    assert parsed.metadata["snapshot_timestamp"] == "2024-01-15T23:00:00Z"
+    assert parsed.metadata["next_snapshot"] is None
 
 
 @pytest.mark.parametrize(("status", "outcome"), [(401, Outcome.AUTH), (404, Outcome.NOT_FOUND)])
@@ -147,7 +159,10 @@ def test_replay_through_the_cli_lands_the_contract_path(tmp_path: Path) -> None:
         without_env=[API_KEY.env],
     )
     assert (result["status"], result["record_count"]) == ("success", 4)
-    path, _ = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     folder, name = path.rsplit("/", 1)
     assert folder == f"odds-api/player-props-history/2024-01-15/{OKC_AT_LAL}-OKCLAL"
     assert name.endswith("-snap-2300.json")
+    assert body == fixture_bytes(SLUG)  # the snapshot wrapper as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA

@@ -10,11 +10,19 @@ from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
 from scrapers.http.decode import to_page
-from scrapers.sources.oddsapi.common import API_KEY
+from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.team_players import OddsaTeamPlayers, OddsaTeamPlayersOptions
 from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import replay_json
-from tests.unit.test_oddsa_common import FIXTURES, JSON_HEADERS, fixture_json, json_page, landed
+from tests.unit.test_oddsa_common import (
+    FIXTURES,
+    JSON_HEADERS,
+    completion,
+    fixture_bytes,
+    fixture_json,
+    json_page,
+    landed,
+)
 
 SCRAPER = OddsaTeamPlayers()
 PARTICIPANT = "par_01hqmkr1xsfxmrj6300d1rmzx3"
@@ -36,15 +44,14 @@ def test_request_names_the_participant_and_carries_no_key() -> None:
     assert SCRAPER.quota_cost(OPTS) == 1
 
 
-def test_parse_lands_the_players() -> None:
+METADATA = {"sport": "basketball_nba", "participant_id": PARTICIPANT, "row_count": 3}
+
+
+def test_parse_reads_the_bare_list_and_counts_the_players() -> None:
     page = replayed_page(SCRAPER.requests(OPTS)[0], FIXTURES, SLUG)
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
-    assert parsed.document == {
-        "sport": "basketball_nba",
-        "participantId": PARTICIPANT,
-        "rowCount": 3,
-        "players": fixture_json(SLUG),
-    }
+    assert parsed.document == {"data": fixture_json(SLUG)}  # the validators' view of a bare list
+    assert parsed.metadata == METADATA
     assert parsed.record_count == 3
 
 
@@ -52,6 +59,7 @@ def test_a_wrapped_list_is_read_too() -> None:
     body = {"players": fixture_json(SLUG)}
     parsed = SCRAPER.parse(OPTS, [json_page(SCRAPER.requests(OPTS)[0], body)], TEST_CTX)
     assert parsed.record_count == 3
+    assert parsed.document == body
 
 
 @pytest.mark.parametrize(("status", "body"), [(200, b"[]"), (204, b"")])
@@ -60,6 +68,8 @@ def test_no_players_is_no_data(status: int, body: bytes) -> None:
     parsed = SCRAPER.parse(OPTS, [page], TEST_CTX)
     assert parsed.record_count == 0
     assert parsed.no_data_reason
+    assert parsed.metadata["row_count"] == 0
+    assert (parsed.document is NO_CONTENT) == (status == 204)
 
 
 def test_invalid_key_is_auth() -> None:
@@ -79,5 +89,8 @@ def test_replay_through_the_cli_lands_under_the_run_date(tmp_path: Path) -> None
         tmp_path, "oddsa_team_players", "--participant_id", PARTICIPANT, without_env=[API_KEY.env]
     )
     assert (result["status"], result["record_count"]) == ("success", 3)
-    path, _ = landed(tmp_path, result)
+    path, body = landed(tmp_path, result)
     assert path == f"odds-api/players/{result['game_date']}/{path.rsplit('/', 1)[1]}"
+    assert body == fixture_bytes(SLUG)  # the bare list as served
+    metadata = completion(tmp_path)["metadata"]
+    assert {key: metadata[key] for key in METADATA} == METADATA

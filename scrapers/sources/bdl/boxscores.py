@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.http.request import Page
-from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, check_date_range, counted
+from scrapers.quality.keys import game_key
+from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_date_range, counted
 
 # The old platform's pollId: the UTC moment of the poll, compact.
 POLL_ID_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -116,7 +118,33 @@ class BdlPlayerBoxScores(BdlScraper[PlayerBoxScoresOptions]):
         }
         span = f"from {opts.startDate.isoformat()} to {opts.endDate.isoformat()}"
         filtered = " for the given game/player ids" if opts.gameIds or opts.playerIds else ""
-        return counted(document, len(stats), f"BallDontLie has no player box scores {span}{filtered}")
+        reason = f"BallDontLie has no player box scores {span}{filtered}"
+        return counted(document, len(stats), reason, one_game_facts(opts.gameIds, stats))
+
+
+def one_game_facts(game_ids: tuple[str, ...] | None, stats: list[Row]) -> dict[str, Any]:
+    """A run filtered to one game is a per-game run: its completion names the BallDontLie game id
+    and, when the lines show both teams, the canonical `game_key` (`YYYYMMDD_AWY_HOM`)."""
+    ids = set(game_ids or ())
+    if len(ids) != 1:
+        return {}
+    game_id = int(ids.pop())
+    facts: dict[str, Any] = {"game_id": game_id}
+    # parse has checked that every line's `game` is an object.
+    game = next((row["game"] for row in stats if row["game"].get("id") == game_id), None)
+    if game is None:
+        return facts
+    # Each line names its player's team; the game says which team id is home and which visitor.
+    teams = {
+        row["team"].get("id"): row["team"].get("abbreviation")
+        for row in stats
+        if isinstance(row.get("team"), dict)
+    }
+    home, away = teams.get(game.get("home_team_id")), teams.get(game.get("visitor_team_id"))
+    if isinstance(home, str) and isinstance(away, str):
+        # BallDontLie's `date` is the game's Eastern date (`datetime` is the UTC tip-off).
+        facts["game_key"] = game_key(str(game.get("date")), away, home)
+    return facts
 
 
 def _game_date(game: object) -> object:

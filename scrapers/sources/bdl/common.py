@@ -10,7 +10,7 @@ limiter, retries and classification, and a page that fails fails the job with it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 
@@ -80,7 +80,7 @@ class BdlScraper(Scraper[OptionsT]):
             raise ParseError(
                 f"BallDontLie returned the same cursor {cursor} again: pagination does not advance"
             )
-        return self.endpoint.request(self.query(opts), cursor)
+        return continued(page.request, cursor)
 
     def rows(self, pages: Sequence[Page]) -> list[Row]:
         """Every page's `data` rows in order, each checked for the fields the scraper relies on."""
@@ -101,6 +101,14 @@ class BdlScraper(Scraper[OptionsT]):
                 wanted = f" with {', '.join(repr(name) for name in required)}" if required else ""
                 raise ParseError(f"BallDontLie page {number}: a {self.row_name} is not an object{wanted}")
         return data
+
+
+def continued(request: Request, cursor: str) -> Request:
+    """The page after `request`: the same path and filters with the new cursor. Continuing the
+    page's own request (not the options') lets a job that starts with several requests (chunks of
+    ids, a path per category) walk each one on its own."""
+    params = tuple(pair for pair in request.params if pair[0] != "cursor")
+    return replace(request, params=(*params, ("cursor", cursor)))
 
 
 def page_rows(page: Page, number: int = 1) -> list[Any]:
@@ -146,11 +154,17 @@ def _check_unique(rows: list[Row], field: str, name: str) -> None:
         seen.add(row[field])
 
 
-def counted(document: Mapping[str, Any], count: int, no_data_reason: str) -> Parsed:
-    """The parse result: `no_data_reason` applies only when the clean answer held no rows."""
+def counted(
+    document: Mapping[str, Any], count: int, no_data_reason: str, metadata: Mapping[str, Any] | None = None
+) -> Parsed:
+    """The parse result: `no_data_reason` applies only when the clean answer held no rows.
+
+    `metadata` is the completion's facts (a per-game run's `game_id` and `game_key`).
+    """
+    facts = metadata or {}
     if count == 0:
-        return Parsed(document=document, record_count=0, no_data_reason=no_data_reason)
-    return Parsed(document=document, record_count=count)
+        return Parsed(document=document, record_count=0, no_data_reason=no_data_reason, metadata=facts)
+    return Parsed(document=document, record_count=count, metadata=facts)
 
 
 def present(*pairs: tuple[str, object | None]) -> Query:
@@ -161,6 +175,18 @@ def present(*pairs: tuple[str, object | None]) -> Query:
 def ident(*filters: tuple[str, object | None], default: str = "league") -> str:
     """The old platform's `ident`: the first filter given as `<label>_<value>`, else `default`."""
     return next((f"{label}_{value}" for label, value in filters if value is not None), default)
+
+
+def check_ids(option: str, ids: Sequence[str] | None, example: str) -> None:
+    """A list option of BallDontLie ids holds only digits: anything else can only match nothing,
+    and the API's empty answer would be a false no_data."""
+    if ids and not all(value.isdigit() for value in ids):
+        raise OptionError(option, f"{','.join(ids)} are not all BallDontLie ids", example)
+
+
+def id_filters(name: str, ids: Sequence[str] | None) -> Query:
+    """`game_ids[]=1&game_ids[]=2`: one array parameter per id, as the API takes lists."""
+    return tuple((f"{name}[]", value) for value in ids or ())
 
 
 def check_date_range(start: date, end: date) -> None:

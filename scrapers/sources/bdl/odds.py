@@ -46,7 +46,10 @@ class BdlOdds(BdlScraper[OddsOptions]):
             _check_game(odds, opts.game_id)
         label = ident(("game", opts.game_id), ("date", opts.date))
         document = {"ident": label, "timestamp": utc_iso(ctx.fetched_at), "rowCount": len(odds), "odds": odds}
-        return counted(document, len(odds), f"BallDontLie has no odds for {label}")
+        # A one-game run names its game. Odds rows carry only `game_id`, never the teams or the
+        # date, so no canonical `game_key` can be derived from this body (bdl_games has them).
+        facts = {"game_id": opts.game_id} if opts.game_id is not None else {}
+        return counted(document, len(odds), f"BallDontLie has no odds for {label}", facts)
 
 
 def _check_game(odds: list[dict[str, object]], game_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 from scrapers.core.scraper import Scraper
@@ -31,10 +32,12 @@ from scrapers.quality.checks import (
     ids_present,
     integer,
     is_blank,
+    is_type,
     judged,
     line_problem,
     mapping,
     minutes,
+    number,
     objects,
     price_problem,
     row_fields,
@@ -42,10 +45,14 @@ from scrapers.quality.checks import (
     team_once_per_date,
     unique,
 )
-from scrapers.quality.keys import game_key
+from scrapers.quality.keys import game_key, is_nba_team
+from scrapers.sources.bdl.advanced import BdlGameAdvStats
+from scrapers.sources.bdl.averages import BdlPlayerAverages
 from scrapers.sources.bdl.boxscores import BdlBoxScores, BdlLiveBoxScores, BdlPlayerBoxScores
+from scrapers.sources.bdl.details import BdlGameDetail, BdlPlayerDetail, BdlTeamDetail
 from scrapers.sources.bdl.games import BdlGames
 from scrapers.sources.bdl.injuries import BdlInjuries
+from scrapers.sources.bdl.leaders import BdlPlayerLeaders
 from scrapers.sources.bdl.odds import BdlOdds
 from scrapers.sources.bdl.players import BdlActivePlayers, BdlPlayers
 from scrapers.sources.bdl.standings import BdlStandings
@@ -380,6 +387,278 @@ def odds(document: Document, options: Options) -> list[Check]:
     ]
 
 
+# --- advanced stats, season averages, leaders ---------------------------------------------------
+
+# Shares of the team's assists, rebounds or possessions while on the floor: at most all of them.
+ADV_SHARES = (
+    "assist_percentage",
+    "defensive_rebound_percentage",
+    "offensive_rebound_percentage",
+    "rebound_percentage",
+    "usage_percentage",
+)
+# Shooting efficiency tops out at 1.5: every shot a made three.
+ADV_EFFICIENCY = ("effective_field_goal_percentage", "true_shooting_percentage")
+MAX_EFFICIENCY = 1.5
+
+
+def _player_name(row: Row) -> str:
+    player = mapping(row.get("player"))
+    name = f"{player.get('first_name') or ''} {player.get('last_name') or ''}".strip()
+    return name or f"player {player.get('id')}"
+
+
+def _out_of_range(rows: list[Row], bounds: Mapping[str, float]) -> list[str]:
+    """`key=value` of every present value outside 0..bound (null: not computed, fine)."""
+    return [
+        f"{_player_name(row)} {key}={row.get(key)!r}"
+        for row in rows
+        for key, high in bounds.items()
+        if row.get(key) is not None and not _fraction_within(row.get(key), high)
+    ]
+
+
+def _fraction_within(value: object, high: float) -> bool:
+    """0 <= value <= high, for a number (or a numeric text); anything else is out of range."""
+    amount = number(value)
+    return amount is not None and 0 <= amount <= high
+
+
+def game_adv_stats(document: Document, options: Options) -> list[Check]:
+    rows = objects(document.get("advancedStats"))
+    bounds = {**dict.fromkeys(ADV_SHARES, 1.0), **dict.fromkeys(ADV_EFFICIENCY, MAX_EFFICIENCY)}
+    return [
+        *structure(document, {"ident": str, "timestamp": str, "rowCount": int, "advancedStats": list}),
+        row_fields(
+            document.get("advancedStats"),
+            {"id": int, "player": dict, "team": dict, "game": dict},
+            "advanced stat lines",
+        ),
+        count_matches(document, "rowCount", len(rows)),
+        ids_present(rows, lambda row: row.get("id"), "advanced stat lines"),
+        unique((row.get("id") for row in rows), "advanced stat ids"),
+        unique(
+            ((dig(row, "game", "id"), dig(row, "player", "id")) for row in rows),
+            "player games",
+            name="one_line_per_player_game",
+        ),
+        judged(
+            "team_in_game",
+            [
+                f"{_player_name(row)}: team {dig(row, 'team', 'id')} in game {dig(row, 'game', 'id')}"
+                for row in rows
+                if dig(row, "team", "id")
+                not in (dig(row, "game", "home_team_id"), dig(row, "game", "visitor_team_id"))
+            ],
+            len(rows),
+            "advanced stat lines",
+        ),
+        judged("percentages_range", _out_of_range(rows, bounds), len(rows), "advanced stat lines"),
+    ]
+
+
+def player_averages(document: Document, options: Options) -> list[Check]:
+    rows = objects(document.get("playerAverages"))
+    split = (document.get("season"), document.get("seasonType"))
+    requested = integer(document.get("playerCountRequested")) or 0
+    return [
+        *structure(
+            document,
+            {
+                "ident": str,
+                "timestamp": str,
+                "season": int,
+                "category": str,
+                "seasonType": str,
+                "statType": str,
+                "playerCountRequested": int,
+                "rowCount": int,
+                "playerAverages": list,
+            },
+        ),
+        row_fields(
+            document.get("playerAverages"),
+            {"player": dict, "season": int, "season_type": str, "stats": dict},
+            "season averages",
+        ),
+        count_matches(document, "rowCount", len(rows)),
+        ids_present(rows, lambda row: dig(row, "player", "id"), "season averages", name="player_ids"),
+        unique((dig(row, "player", "id") for row in rows), "players", name="one_row_per_player"),
+        judged(
+            "season_matches",
+            [
+                f"{_player_name(row)}: {row.get('season')!r} {row.get('season_type')!r}"
+                for row in rows
+                if (row.get("season"), row.get("season_type")) != split
+            ],
+            len(rows),
+            "season averages",
+        ),
+        # At most one row per player asked for (0 asked for: the whole league).
+        judged(
+            "requested_players",
+            [f"{len(rows)} rows for {requested} players"] if 0 < requested < len(rows) else [],
+            len(rows),
+            "season averages",
+        ),
+        judged(
+            "pct_range",
+            [
+                f"{_player_name(row)} {key}={value!r}"
+                for row in rows
+                for key, value in mapping(row.get("stats")).items()
+                if key.endswith("_pct") and value is not None and not _fraction_within(value, 1.0)
+            ],
+            len(rows),
+            "season averages",
+            Status.WARN,
+        ),
+    ]
+
+
+def player_leaders(document: Document, options: Options) -> list[Check]:
+    rows = objects(document.get("leaders"))
+    ranked = sorted(rows, key=lambda row: integer(row.get("rank")) or 0)
+    return [
+        *structure(document, {"ident": str, "timestamp": str, "rowCount": int, "leaders": list}),
+        row_fields(
+            document.get("leaders"),
+            {
+                "player": dict,
+                "stat_type": str,
+                "season": int,
+                "value": NUMBER,
+                "rank": int,
+                "games_played": int,
+            },
+            "leaders",
+        ),
+        count_matches(document, "rowCount", len(rows)),
+        ids_present(rows, lambda row: dig(row, "player", "id"), "leaders", name="player_ids"),
+        unique((dig(row, "player", "id") for row in rows), "players", name="one_row_per_player"),
+        # The ident is `<season>_<stat>`: every row must be of that board.
+        judged(
+            "one_board",
+            [
+                f"{_player_name(row)}: {row.get('season')}_{row.get('stat_type')}"
+                for row in rows
+                if f"{row.get('season')}_{row.get('stat_type')}" != document.get("ident")
+            ],
+            len(rows),
+            "leaders",
+        ),
+        judged(
+            "ranks_follow_values",
+            [
+                f"#{after.get('rank')} {_player_name(after)} {after.get('value')!r}"
+                f" above #{before.get('rank')} {before.get('value')!r}"
+                for before, after in pairwise(ranked)
+                if (number(after.get("value")) or 0.0) > (number(before.get("value")) or 0.0)
+            ],
+            len(rows),
+            "leaders",
+        ),
+        judged(
+            "plausible_values",
+            [
+                f"{_player_name(row)}: {row.get('value')!r} in {row.get('games_played')!r} games"
+                for row in rows
+                if (number(row.get("value")) or 0.0) < 0 or (integer(row.get("games_played")) or 0) < 1
+            ],
+            len(rows),
+            "leaders",
+        ),
+    ]
+
+
+# --- single team, player and game ---------------------------------------------------------------
+
+DIVISIONS = {
+    "East": frozenset({"Atlantic", "Central", "Southeast"}),
+    "West": frozenset({"Northwest", "Pacific", "Southwest"}),
+}
+# Listed heights and weights of every NBA player ever fall well inside these.
+HEIGHT_FEET = (5, 7)
+WEIGHT_POUNDS = (130, 400)
+
+
+def _one(document: Document, id_key: str, key: str, fields: Mapping[str, type]) -> list[Check]:
+    """Structure, the object's fields, and that it is the object the run asked for."""
+    found = mapping(document.get(key))
+    return [
+        *structure(document, {id_key: int, "timestamp": str, key: dict}),
+        row_fields([found], fields, key, name=f"{key}_fields"),
+        Check("id_matches", Status.OK, f"{key} {found.get('id')}")
+        if is_type(found.get("id"), int) and found.get("id") == document.get(id_key)
+        else Check(
+            "id_matches", Status.FAIL, f"{id_key} is {document.get(id_key)!r}, {key} {found.get('id')!r}"
+        ),
+    ]
+
+
+def team_detail(document: Document, options: Options) -> list[Check]:
+    team = mapping(document.get("team"))
+    conference, division = team.get("conference"), team.get("division")
+    current = conference in DIVISIONS
+    return [
+        *_one(document, "teamId", "team", {**TEAM_FIELDS, "full_name": str}),
+        judged("names_present", [] if not is_blank(team.get("full_name")) else ["full_name"], 1, "teams"),
+        # BallDontLie also lists the league's early franchises, without conference or division.
+        judged(
+            "current_franchise",
+            [] if current and is_nba_team(str(team.get("abbreviation"))) else [f"{team.get('full_name')}"],
+            1,
+            "teams",
+            Status.WARN,
+        ),
+        judged(
+            "division_in_conference",
+            [f"{division} is not in the {conference}"]
+            if current and division not in DIVISIONS[str(conference)]
+            else [],
+            1,
+            "teams",
+        ),
+    ]
+
+
+def player_detail(document: Document, options: Options) -> list[Check]:
+    player = mapping(document.get("player"))
+    team = player.get("team")
+    return [
+        *_one(document, "playerId", "player", PLAYER_FIELDS),
+        judged("names_present", [] if not is_blank(player.get("last_name")) else ["last_name"], 1, "players"),
+        # A player without a team (`null`) is possible; a team without its id and code is not.
+        row_fields([team] if team is not None else [], TEAM_FIELDS, "teams", name="team_fields"),
+        judged("body_measures", _body_problems(player), 1, "players", Status.WARN),
+    ]
+
+
+def _body_problems(player: Row) -> list[str]:
+    problems = []
+    height, weight = player.get("height"), player.get("weight")
+    if height not in (None, ""):
+        feet, _, inches = str(height).partition("-")
+        if not (
+            feet.isdigit()
+            and inches.isdigit()
+            and HEIGHT_FEET[0] <= int(feet) <= HEIGHT_FEET[1]
+            and int(inches) < 12
+        ):
+            problems.append(f"height {height!r}")
+    if weight not in (None, "") and not WEIGHT_POUNDS[0] <= (integer(weight) or 0) <= WEIGHT_POUNDS[1]:
+        problems.append(f"weight {weight!r}")
+    return problems
+
+
+def game_detail(document: Document, options: Options) -> list[Check]:
+    game = mapping(document.get("game"))
+    return [
+        *_one(document, "gameId", "game", {"id": int, **GAME_FIELDS}),
+        *_game_checks([game] if game else []),
+    ]
+
+
 VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
     BdlGames: games,
     BdlBoxScores: box_scores,
@@ -391,4 +670,10 @@ VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
     BdlStandings: standings,
     BdlTeams: teams,
     BdlOdds: odds,
+    BdlGameAdvStats: game_adv_stats,
+    BdlGameDetail: game_detail,
+    BdlPlayerAverages: player_averages,
+    BdlPlayerDetail: player_detail,
+    BdlPlayerLeaders: player_leaders,
+    BdlTeamDetail: team_detail,
 }

@@ -7,7 +7,8 @@ at most `page_limit` pages per event; one chain per event keeps a full slate far
 
 Lands the old platform's layout (OLD-PLATFORM 2.3). An offer that does not parse is counted in
 `failed_offers`; more than 10 % of them fail the run as `structural` instead of landing a
-silently thinned document.
+silently thinned document. A run for exactly one event is a per-game run: its completion carries
+`event_id`, and `game_key` (`YYYYMMDD_AWY_HOM`) when the date's events page named the teams.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
+from scrapers.quality.keys import game_key
 from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 from scrapers.sources.bettingpros.events import events_request, is_events_page, read_events
 
@@ -119,7 +121,7 @@ class BpPlayerProps(Scraper[BpPlayerPropsOptions]):
 
     def follow_ups(self, opts: BpPlayerPropsOptions, page: Page) -> Sequence[Request]:
         if is_events_page(page):
-            return [offers_request(opts, event_id, 1) for event_id in _date_event_ids(opts, page)]
+            return [offers_request(opts, event_id, 1) for event_id in _date_events(opts, page)]
         offers = read_offers_page(page, _market(opts))
         if offers.number < min(offers.total_pages, opts.page_limit):
             return (offers_request(opts, offers.event_id, offers.number + 1),)
@@ -128,20 +130,35 @@ class BpPlayerProps(Scraper[BpPlayerPropsOptions]):
     def parse(self, opts: BpPlayerPropsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         market = _market(opts)
         day = opts.date or ctx.fetched_at.astimezone(EASTERN).date()
+        events: dict[str, dict[str, Any]] = {}
         if opts.date is not None:
-            event_ids = _date_event_ids(opts, pages[0])
-            if not event_ids:
+            events = _date_events(opts, pages[0])
+            if not events:
                 reason = f"BettingPros lists no {SPORT} events on {day.isoformat()} (HTTP {pages[0].status})"
                 return Parsed(_document(opts, day, ctx, [], [], Offers([], [])), 0, no_data_reason=reason)
-        else:
-            event_ids = _given_ids(opts)
+        event_ids = list(events) if opts.date is not None else _given_ids(opts)
         offer_pages = [read_offers_page(page, market) for page in pages if not is_events_page(page)]
         offers = _offers(offer_pages, opts.market_type, market)
         document = _document(opts, day, ctx, event_ids, offer_pages, offers)
+        facts = event_facts(event_ids, events, day)
         if not offers.props:
             reason = f"BettingPros has no {opts.market_type} offers for events {', '.join(event_ids)}"
-            return Parsed(document, record_count=0, no_data_reason=reason)
-        return Parsed(document, record_count=len(offers.props))
+            return Parsed(document, record_count=0, no_data_reason=reason, metadata=facts)
+        return Parsed(document, record_count=len(offers.props), metadata=facts)
+
+
+def event_facts(event_ids: list[str], events: Mapping[str, Mapping[str, Any]], day: date) -> dict[str, str]:
+    """The completion's join keys of a run for exactly one event: its id, and `game_key` when the
+    date's events page named the teams (offers pages name only each player's team, not the sides)."""
+    if len(event_ids) != 1:
+        return {}
+    (event_id,) = event_ids
+    facts = {"event_id": event_id}
+    event = events.get(event_id)
+    if event is not None:
+        # `day` is the Eastern date the events were asked for: the game's date, whatever its UTC start.
+        facts["game_key"] = game_key(day.isoformat(), str(event["away"]), str(event["home"]))
+    return facts
 
 
 def offers_request(opts: BpPlayerPropsOptions, event_id: str, page: int) -> Request:
@@ -168,13 +185,14 @@ def _given_ids(opts: BpPlayerPropsOptions) -> list[str]:
     return list(dict.fromkeys(opts.event_ids or ()))
 
 
-def _date_event_ids(opts: BpPlayerPropsOptions, page: Page) -> list[str]:
+def _date_events(opts: BpPlayerPropsOptions, page: Page) -> dict[str, dict[str, Any]]:
+    """The date's events by id (in the API's order), as bp_events lands them."""
     if opts.date is None or not is_events_page(page):
         raise ValueError("date mode starts with the date's events page")
     if page.outcome is Outcome.NO_DATA:
-        return []
+        return {}
     _, events = read_events(page, opts.date)
-    return list(events)
+    return events
 
 
 # --- offers pages --------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ The page is an ESPN "fitt" app: the box score travels as JSON in `window['__espn
 group without players). That JSON is read first; the rendered HTML tables are the fallback (and
 the only path with `skipJson`). Lands the old platform's layout (OLD-PLATFORM 2.4): `game_id,
 gamedate, timestamp, teams{away, home}, playerCount, players[playerId, playerName, jersey,
-stats[14], type, team, teamType, dnpReason?]`.
+stats[14], type, team, teamType, dnpReason?]`. The completion's metadata carries the ESPN
+`game_id` and the canonical `game_key` (`YYYYMMDD_AWY_HOM`, NBA tricodes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request
+from scrapers.quality.keys import game_key
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.teams import team_by_name
 
@@ -81,9 +83,20 @@ class EspnBoxscore(Scraper[EspnBoxscoreOptions]):
         teams = _read_teams(html, package, opts.skipJson)
         if not teams:
             reason = _no_box_evidence(html, package, opts.game_id)
-            return Parsed(_document(opts, ctx, {}, []), record_count=0, no_data_reason=reason)
+            facts = game_facts(opts, _strip_sides(package))
+            return Parsed(_document(opts, ctx, {}, []), record_count=0, no_data_reason=reason, metadata=facts)
         sides, players = _landed(teams, opts.game_id)
-        return Parsed(_document(opts, ctx, sides, players), record_count=len(players))
+        document = _document(opts, ctx, sides, players)
+        return Parsed(document, record_count=len(players), metadata=game_facts(opts, sides))
+
+
+def game_facts(opts: EspnBoxscoreOptions, sides: Mapping[str, str]) -> dict[str, str]:
+    """The completion's join keys: ESPN's game id and, when the teams are known, `YYYYMMDD_AWY_HOM`."""
+    facts = {"game_id": opts.game_id}
+    if set(SIDES) <= sides.keys():
+        # `gamedate` is the game's Eastern date (the option's contract), as the canonical key wants.
+        facts["game_key"] = game_key(opts.gamedate.isoformat(), sides["away"], sides["home"])
+    return facts
 
 
 def _read_teams(html: str, package: Mapping[str, Any] | None, skip_json: bool) -> list[TeamBox]:
@@ -156,6 +169,23 @@ def _not_started(package: Mapping[str, Any] | None, game_id: str) -> str | None:
         return None
     when = strip.get("dt") if isinstance(strip, dict) else None
     return f"ESPN lists game {game_id} as not started ({status.get('desc') or 'scheduled'}, tip-off {when})"
+
+
+def _strip_sides(package: Mapping[str, Any] | None) -> dict[str, str]:
+    """`{away, home}` from the page's game strip (a game not yet played has no box), else empty."""
+    strip = package.get("gmStrp") if package else None
+    teams = strip.get("tms") if isinstance(strip, dict) else None
+    if not isinstance(teams, list) or len(teams) != len(SIDES):
+        return {}
+    sides = {
+        ("home" if team["isHome"] else "away"): team["abbrev"]
+        for team in teams
+        if isinstance(team, dict)
+        and isinstance(team.get("isHome"), bool)
+        and isinstance(team.get("abbrev"), str)
+    }
+    # Two teams both (or neither) marked home name no game: better no key than a wrong one.
+    return sides if len(sides) == len(SIDES) else {}
 
 
 def json_teams(package: Mapping[str, Any]) -> list[TeamBox] | None:

@@ -24,6 +24,7 @@ from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.gamebook_parser import Gamebook, parse_gamebook
 
 BASE_URL = "https://statsdmz.nba.com/pdfs"
@@ -90,10 +91,14 @@ class NbacGamebookPdf(Scraper[GamebookOptions]):
         page = _single_page(pages)
         code = GameCode.parse(opts.game_code)
         path_values = {"date": code.day.isoformat(), "clean_game_code_dashes": code.dashed}
+        # The game code names the date and both teams, so even a missing PDF names its game.
+        metadata = game_metadata(code.day, code.away, code.home, game_code=opts.game_code)
         if page.outcome is Outcome.NO_DATA:
             reason = f"statsdmz.nba.com answered HTTP {page.status} without a gamebook for {opts.game_code}"
             document = _document(opts, code, ctx, None)
-            return Parsed(document, record_count=0, no_data_reason=reason, path_values=path_values)
+            return Parsed(
+                document, record_count=0, no_data_reason=reason, path_values=path_values, metadata=metadata
+            )
         book = parse_gamebook(page.body)
         if book.game_date is not None and book.game_date != code.day:
             # Another game's PDF must never land under this game's path.
@@ -103,6 +108,7 @@ class NbacGamebookPdf(Scraper[GamebookOptions]):
             record_count=book.player_count,
             path_values=path_values,
             raw_artifact=page.body,
+            metadata=metadata,
         )
 
 

@@ -2,9 +2,9 @@
 
 NBA.com publishes the report as a PDF on ak-static.cms.nba.com, hourly until 2025-12-22 and every
 15 minutes from 2025-12-23 (the file name gained the minutes then). The PDF lands as the raw
-artifact beside the parsed document, whose shape is the old platform's key for key
-(`metadata`, `parsing_stats`, `records`); `metadata.minute` and the top-level `not_yet_submitted`
-list of teams that have not filed yet are additive.
+artifact beside the parsed document, whose top level is the old platform's key for key
+(`metadata`, `parsing_stats`, `records`); `metadata.minute` and `metadata.not_yet_submitted` (the
+teams that have not filed yet) are additive, inside `metadata` so the top level stays exact.
 
 A report with the table header but no player rows is `no_data` (a clean PDF that positively says
 nobody is listed yet); a body that is not a PDF or has no report table is `structural`.
@@ -159,6 +159,7 @@ def _document(
         "is_empty_report": report is None or not report.records,
         # The path has no minute: four quarter-hour reports share one hour folder.
         "minute": opts.minute,
+        "not_yet_submitted": [team.as_dict() for team in report.not_submitted] if report else [],
     }
     if no_data_reason:
         metadata["no_data_reason"] = no_data_reason
@@ -167,7 +168,6 @@ def _document(
         "metadata": metadata,
         "parsing_stats": _parsing_stats(report),
         "records": records,
-        "not_yet_submitted": [team.as_dict() for team in report.not_submitted] if report else [],
     }
 
 

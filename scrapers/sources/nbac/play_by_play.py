@@ -4,6 +4,10 @@ The feed lands whole under `playByPlay`, with a small `metadata` header (game id
 time, event count), as on the old platform. The season comes from the game id (`00224…` is
 2024-25). A feed whose `actions` list is still empty (the game has not started) is no data; a feed
 for another game, or without `game.actions`, is a structural failure.
+
+The completion names the game by its canonical key. The feed never says which team is home, but
+every made basket moves the home or the away score, so the teams seen scoring name the sides; a
+feed with no basket yet, or one that contradicts itself, carries only its game id.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
     check_game_id,
     json_list,
@@ -51,13 +56,17 @@ class NbacPlayByPlay(Scraper[PlayByPlayOptions]):
         page = single_page(pages, "playbyplay")
         reason = no_content_reason(page, f"game {opts.game_id}")
         if reason:
-            return Parsed(_document(opts, ctx, {}, 0), record_count=0, no_data_reason=reason)
+            metadata = game_metadata(opts.gamedate, None, None, game_id=opts.game_id)
+            return Parsed(
+                _document(opts, ctx, {}, 0), record_count=0, no_data_reason=reason, metadata=metadata
+            )
         actions = _actions(page.data, opts.game_id)
         document = _document(opts, ctx, page.data, len(actions))
+        metadata = game_metadata(opts.gamedate, *sides(actions), game_id=opts.game_id)
         if not actions:
             reason = f"the play-by-play of game {opts.game_id} has no actions yet"
-            return Parsed(document, record_count=0, no_data_reason=reason)
-        return Parsed(document, record_count=len(actions))
+            return Parsed(document, record_count=0, no_data_reason=reason, metadata=metadata)
+        return Parsed(document, record_count=len(actions), metadata=metadata)
 
 
 def season_of_game(game_id: str) -> Season:
@@ -87,3 +96,40 @@ def _actions(data: Any, game_id: str) -> list[Any]:
     for index, action in enumerate(actions):
         json_object(action, f"game.actions[{index}]")
     return actions
+
+
+def sides(actions: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """(away, home) tricodes from who scored on which side, or (None, None) when the feed cannot tell."""
+    named = {team for action in actions if (team := _tricode(action))}
+    if len(named) != 2:
+        return None, None
+    home: set[str] = set()
+    previous = (0, 0)
+    for action in actions:
+        score = _score(action)
+        if score is None:
+            continue
+        team = _tricode(action)
+        if team and action.get("shotResult") == "Made":
+            if score[0] > previous[0] and score[1] == previous[1]:
+                home.add(team)
+            elif score[1] > previous[1] and score[0] == previous[0]:
+                home |= named - {team}
+        previous = score
+    if len(home) != 1:
+        return None, None
+    (away,) = named - home
+    return away, next(iter(home))
+
+
+def _tricode(action: dict[str, Any]) -> str | None:
+    team = action.get("teamTricode")
+    return team if isinstance(team, str) and team else None
+
+
+def _score(action: dict[str, Any]) -> tuple[int, int] | None:
+    """(home, away) after the action; the feed writes them as digit strings."""
+    home, away = action.get("scoreHome"), action.get("scoreAway")
+    if isinstance(home, str) and home.isdigit() and isinstance(away, str) and away.isdigit():
+        return int(home), int(away)
+    return None

@@ -151,14 +151,15 @@ def _season(rows: list[Any]) -> Season | None:
 def _document(team: Team, season: Season, players: list[RosterPlayer], ctx: ParseContext) -> dict[str, Any]:
     fetched = utc_iso(ctx.fetched_at)
     return {
+        # `team_abbr` in both places, as the old platform's last version wrote it; the recording's
+        # `teamAbbr` is an older key name (OLD-PLATFORM 2.1 names the current one).
         "metadata": {
-            "teamAbbr": team.abbr,
+            "team_abbr": team.abbr,
             "teamId": str(team.team_id),
             "season": season.nba_format,
             "fetchedUtc": fetched,
             "playerCount": len(players),
         },
-        # `team_abbr`, not the recording's `teamAbbr`: OLD-PLATFORM 2.1 names the current key.
         "team_abbr": team.abbr,
         "teamId": str(team.team_id),
         "season": season.nba_format,

@@ -1,9 +1,12 @@
 """nbac_scoreboard_v2: the games of one Eastern date from stats.nba.com scoreboardV2.
 
-The V2 endpoint answers tables (`resultSets`, each `name`, `headers`, `rowSet`). Downstream reads
-the V3-like document the old platform landed, `{"scoreboard": {"games": [...]}}`: one game per
-GameHeader row with both teams' LineScore rows folded in. That shape is kept key for key; the
-top-level `timestamp`, `gamedate`, `gameCount` and `source` keys are additive metadata.
+The V2 endpoint answers tables (`resultSets`, each `name`, `headers`, `rowSet`). What lands is the
+old platform's production document (its `transform_data()`), key for key: `timestamp`, `gamedate`
+(`YYYYMMDD`), `gameCount`, a flat `games` list and `source: "nba_scoreboard_v2_enriched"`. Each game
+is one GameHeader row: `home`/`away` are the tricodes, `state` is pre/in/post, and both teams'
+LineScore rows are folded in under `teams.home` / `teams.away` (ids, points, quarters, stats), which
+is what the old scoreboard processor reads. The old V3-like `{"scoreboard": {"games": [...]}}` was
+only an intermediate and never landed.
 """
 
 from __future__ import annotations
@@ -22,14 +25,18 @@ from scrapers.sources.nbac import headers, result_sets
 from scrapers.sources.nbac.result_sets import Row
 
 URL = "https://stats.nba.com/stats/scoreboardV2"
-SOURCE = "nba_scoreboard_v2"
+SOURCE = "nba_scoreboard_v2_enriched"
 ENDPOINT = "scoreboardV2"
+
+# GAME_STATUS_ID -> the landed `state`; any other value (none seen) lands as "unknown", as it did.
+STATES = {1: "pre", 2: "in", 3: "post"}
+UNKNOWN_STATE = "unknown"
 
 # Columns without which a game cannot be assembled; any other column may be absent (then null).
 GAME_HEADER_KEYS = ("GAME_ID", "HOME_TEAM_ID", "VISITOR_TEAM_ID")
 LINE_SCORE_KEYS = ("GAME_ID", "TEAM_ID")
 
-# The landed shape always carries q1-q4, ot1 and ot2 (the old platform's layout). Later overtimes
+# The landed quarters always carry q1-q4, ot1 and ot2 (the old platform's layout). Later overtimes
 # are added only when played, so a triple-overtime game keeps its points without changing the
 # shape of every other game.
 _ALWAYS_PERIODS = (
@@ -94,9 +101,13 @@ def _game_ref(game: Mapping[str, Any], gamedate: date) -> GameRef:
         game_id=game["gameId"],
         game_date=gamedate.isoformat(),
         game_code=code if isinstance(code, str) and code else None,
-        away_team=game["awayTeam"]["teamTricode"],
-        home_team=game["homeTeam"]["teamTricode"],
+        away_team=_text(game["away"]),
+        home_team=_text(game["home"]),
     )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _single_page(pages: Sequence[Page]) -> Page:
@@ -110,10 +121,11 @@ def _document(opts: ScoreboardV2Options, ctx: ParseContext, games: list[dict[str
     return {
         # Microseconds always present, as the old platform wrote them: downstream parses this text.
         "timestamp": ctx.fetched_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "gamedate": opts.gamedate.isoformat(),
+        # Compact, as the old callers passed it: the old processor reads it with %Y%m%d.
+        "gamedate": opts.gamedate.strftime("%Y%m%d"),
         "gameCount": len(games),
+        "games": games,
         "source": SOURCE,
-        "scoreboard": {"games": games},
     }
 
 
@@ -137,17 +149,21 @@ def _index_lines(line_rows: list[Row]) -> dict[tuple[str, int], Row]:
 
 def _game(header: Row, lines: Mapping[tuple[str, int], Row]) -> dict[str, Any]:
     game_id = _game_id(header, "GameHeader")
-    home = _line_of(lines, game_id, _team_id(header, "HOME_TEAM_ID", "GameHeader"), "home")
-    away = _line_of(lines, game_id, _team_id(header, "VISITOR_TEAM_ID", "GameHeader"), "away")
+    home_id = _team_id(header, "HOME_TEAM_ID", "GameHeader")
+    away_id = _team_id(header, "VISITOR_TEAM_ID", "GameHeader")
+    home = _team(_line_of(lines, game_id, home_id, "home"), home_id)
+    away = _team(_line_of(lines, game_id, away_id, "away"), away_id)
+    status = header.get("GAME_STATUS_ID")
     return {
         "gameId": game_id,
-        "homeTeam": _team(home),
-        "awayTeam": _team(away),
-        "gameStatus": header.get("GAME_STATUS_ID"),
-        "gameStatusText": header.get("GAME_STATUS_TEXT"),
-        "gameEt": header.get("GAME_DATE_EST"),
+        "home": home["abbreviation"],
+        "away": away["abbreviation"],
+        "gameStatus": status,
+        "state": _state(status),
+        "startTimeET": header.get("GAME_DATE_EST"),
         "gameCode": header.get("GAMECODE"),
         "gameSequence": header.get("GAME_SEQUENCE"),
+        "gameStatusText": header.get("GAME_STATUS_TEXT"),
         "season": header.get("SEASON"),
         "arenaName": header.get("ARENA_NAME"),
         "broadcasts": {
@@ -158,7 +174,17 @@ def _game(header: Row, lines: Mapping[tuple[str, int], Row]) -> dict[str, Any]:
         "livePeriod": header.get("LIVE_PERIOD"),
         "livePcTime": header.get("LIVE_PC_TIME"),
         "livePeriodTimeBcast": header.get("LIVE_PERIOD_TIME_BCAST"),
+        "teams": {"home": home, "away": away},
+        "homeTeamId": home_id,
+        "awayTeamId": away_id,
     }
+
+
+def _state(status: Any) -> str:
+    # A bool is an int to Python, but True is no game status.
+    if isinstance(status, int) and not isinstance(status, bool):
+        return STATES.get(status, UNKNOWN_STATE)
+    return UNKNOWN_STATE
 
 
 def _line_of(lines: Mapping[tuple[str, int], Row], game_id: str, team_id: int, side: str) -> Row:
@@ -169,11 +195,12 @@ def _line_of(lines: Mapping[tuple[str, int], Row], game_id: str, team_id: int, s
     return line
 
 
-def _team(line: Row) -> dict[str, Any]:
+def _team(line: Row, team_id: int) -> dict[str, Any]:
     return {
-        "teamTricode": line.get("TEAM_ABBREVIATION"),
+        "teamId": team_id,
+        "abbreviation": line.get("TEAM_ABBREVIATION"),
+        "cityName": line.get("TEAM_CITY_NAME"),
         "teamName": line.get("TEAM_NAME"),
-        "teamCity": line.get("TEAM_CITY_NAME"),
         "winsLosses": line.get("TEAM_WINS_LOSSES"),
         "points": line.get("PTS"),
         "quarters": _quarters(line),

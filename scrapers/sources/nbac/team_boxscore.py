@@ -21,6 +21,7 @@ from scrapers.core.errors import ParseError
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
+from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
     check_game_id,
     json_list,
@@ -84,12 +85,24 @@ class NbacTeamBoxscore(Scraper[TeamBoxscoreOptions]):
         reason = no_content_reason(page, f"game {opts.game_id}")
         if reason:
             document = _document(opts, ctx, [], [])
-            return Parsed(document, record_count=0, no_data_reason=reason, path_values=path_values)
+            return Parsed(
+                document,
+                record_count=0,
+                no_data_reason=reason,
+                path_values=path_values,
+                metadata=game_metadata(opts.game_date, None, None, game_id=opts.game_id),
+            )
         box = _box_score(page.data, opts.game_id)
         teams = [_team(box, side, is_home, opts.game_id) for side, is_home in SIDES]
         injured = [entry for side, _ in SIDES for entry in _injured(box[side])]
         document = _document(opts, ctx, teams, injured)
-        return Parsed(document, record_count=len(teams), path_values=path_values)
+        away, home = box["awayTeam"].get("teamTricode"), box["homeTeam"].get("teamTricode")
+        return Parsed(
+            document,
+            record_count=len(teams),
+            path_values=path_values,
+            metadata=game_metadata(opts.game_date, away, home, game_id=opts.game_id),
+        )
 
 
 def _document(

@@ -90,36 +90,42 @@ def _game_list_checks(
 
 
 def scoreboard_v2(document: Document, options: Options) -> list[Check]:
-    games = objects(dig(document, "scoreboard", "games"))
+    games = objects(document.get("games"))
     finals = [game for game in games if game.get("gameStatus") == FINAL_STATUS]
-    teams = [(game, side) for game in finals for side in ("homeTeam", "awayTeam")]
+    lines = [(game, _side_line(game, side)) for game in finals for side in ("home", "away")]
     return [
-        *structure(document, {"timestamp": str, "gamedate": str, "gameCount": int, "scoreboard": dict}),
+        *structure(
+            document, {"timestamp": str, "gamedate": str, "gameCount": int, "games": list, "source": str}
+        ),
         row_fields(
-            dig(document, "scoreboard", "games"),
-            {"gameId": str, "gameCode": str, "gameStatus": int, "homeTeam": dict, "awayTeam": dict},
+            document.get("games"),
+            {
+                "gameId": str,
+                "gameCode": str,
+                "gameStatus": int,
+                "state": str,
+                "home": str,
+                "away": str,
+                "teams": dict,
+            },
             "games",
         ),
         count_matches(document, "gameCount", len(games)),
         ids_present(games, lambda game: game.get("gameId"), "games"),
         unique((game.get("gameId") for game in games), "game ids"),
-        *_game_list_checks(
-            games,
-            lambda game: str(document.get("gamedate")),
-            _tricodes,
-        ),
+        *_game_list_checks(games, lambda game: str(document.get("gamedate")), _scoreboard_tricodes),
         judged(
             "quarters_sum",
-            [problem for game, side in teams if (problem := _quarters_problem(game, side))],
-            len(teams),
+            [problem for game, line in lines if (problem := _quarters_problem(game, line))],
+            len(lines),
             "final team lines",
         ),
         judged(
             "final_scores",
             [
-                f"{game.get('gameCode')}: {dig(game, 'awayTeam', 'points')}-{dig(game, 'homeTeam', 'points')}"
+                f"{game.get('gameCode')}: {_points(game, 'away')}-{_points(game, 'home')}"
                 for game in finals
-                if integer(dig(game, "awayTeam", "points")) == integer(dig(game, "homeTeam", "points"))
+                if _points(game, "away") == _points(game, "home")
             ],
             len(finals),
             "final games",
@@ -127,15 +133,26 @@ def scoreboard_v2(document: Document, options: Options) -> list[Check]:
     ]
 
 
-def _quarters_problem(game: Row, side: str) -> str | None:
+def _side_line(game: Row, side: str) -> Row:
+    """One team's line score of a landed game: `teams.home` or `teams.away` ({} when absent)."""
+    return mapping(dig(game, "teams", side))
+
+
+def _points(game: Row, side: str) -> int | None:
+    return integer(_side_line(game, side).get("points"))
+
+
+def _quarters_problem(game: Row, line: Row) -> str | None:
     """A final team's quarters (and overtimes) add up to its points."""
-    total = sum(integer(value) or 0 for value in mapping(dig(game, side, "quarters")).values())
-    points = integer(dig(game, side, "points"))
+    total = sum(integer(value) or 0 for value in mapping(line.get("quarters")).values())
+    points = integer(line.get("points"))
     return (
-        None
-        if total == points
-        else f"{game.get('gameCode')} {dig(game, side, 'teamTricode')}: {total} != {points}"
+        None if total == points else f"{game.get('gameCode')} {line.get('abbreviation')}: {total} != {points}"
     )
+
+
+def _scoreboard_tricodes(game: Row) -> tuple[str, str]:
+    return str(game.get("home")), str(game.get("away"))
 
 
 def _tricodes(game: Row) -> tuple[str, str]:

@@ -1,8 +1,13 @@
 """What every Odds API scraper shares: the base URL and key, UTC and snapshot formatting, the team
-suffix of the object paths, quota cost estimates, and reading event lists and event odds.
+suffix of the object paths, quota cost estimates, reading event lists and event odds, and what a
+run tells downstream beside the landed body.
 
 The old platform copied the URL building and status handling into seven modules (weakness 16);
-here each scraper module only says what differs: its endpoint, its options and its document.
+here each scraper module only says what differs: its endpoint, its options and its metadata.
+
+Every Odds API scraper lands the upstream body unchanged (`Landing.UPSTREAM_BODY`, the old `RAW`
+export): downstream's processors read the API's own shapes. What the parse derives (row counts, the
+snapshot served, the game key, the path's teams) travels in the completion metadata instead.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
 from scrapers.core.scraper import Parsed
 from scrapers.http.request import BodyKind, Page, Request, SecretRef
+from scrapers.quality.keys import game_key
 from scrapers.sources.nbac.teams import tricode_for_name
 
 BASE_URL = "https://api.the-odds-api.com/v4"
@@ -106,6 +112,12 @@ def team_code(name: str) -> str:
 def teams_suffix(away: str, home: str) -> str:
     """`LALDET` for the Lakers at Detroit: away then home, as NBA.com game codes are written."""
     return team_code(away) + team_code(home)
+
+
+def event_game_key(commence: datetime, away: str, home: str) -> str:
+    """`YYYYMMDD_AWY_HOM` of an event: the Eastern date of its tip (a 7:30 pm ET game commences at
+    00:30Z the next day) and the same team codes as the path's suffix."""
+    return game_key(commence.astimezone(EASTERN).date().isoformat(), team_code(away), team_code(home))
 
 
 def unknown_teams(given: str | None) -> str:
@@ -203,13 +215,40 @@ def event_odds_request(query: OddsQuery, snapshot: datetime | None = None) -> Re
     return api_request(path, params)
 
 
-# --- pages ----------------------------------------------------------------------------------------
+# --- pages and what the validators read ----------------------------------------------------------
 
 
 def only_page(pages: Sequence[Page], scraper: str) -> Page:
     if len(pages) != 1:
         raise ValueError(f"{scraper} fetches one page, parse got {len(pages)}")
     return pages[0]
+
+
+# A 204 has no body: nothing lands (the runner saves no empty body) and the validators get this
+# marker, recognised by identity, so they report one ok check for the body that does not exist
+# instead of failing every structural check of it.
+NO_CONTENT: Mapping[str, Any] = MappingProxyType({})
+# The key a bare-list body is wrapped under for the validators; the same name as the list of a
+# historical wrapper, so current and historical event lists are checked alike.
+LIST_KEY = "data"
+
+
+def as_document(body: object) -> Mapping[str, Any]:
+    """What the validators read of a decoded body (`Parsed.document`, a mapping): an object body as
+    is, a bare list (the events and players endpoints answer one) as `{"data": [...]}`.
+
+    Only the validators see the wrapper: the bytes that land are the body exactly as served.
+    """
+    if isinstance(body, Mapping):
+        return body
+    if isinstance(body, list):
+        return {LIST_KEY: body}
+    raise ParseError(f"The Odds API body is a {type(body).__name__}, neither an object nor a list")
+
+
+def checked_document(page: Page) -> Mapping[str, Any]:
+    """`as_document` of the page's body, or NO_CONTENT after a 204."""
+    return NO_CONTENT if page.outcome is Outcome.NO_DATA else as_document(page.data)
 
 
 @dataclass(frozen=True)
@@ -241,6 +280,22 @@ def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ParseError(f"The Odds API historical body has a non-text '{key}'")
     return value
+
+
+def snapshot_metadata(snapshot: Snapshot | None, requested: datetime) -> dict[str, str | None]:
+    """The snapshot served and its neighbours (the old documents' key names); after a 204, the
+    grid instant that was asked for. A null neighbour is left out of the completion."""
+    if snapshot is None:
+        return {
+            "snapshot_timestamp": format_utc(snap_down(requested)),
+            "previous_snapshot": None,
+            "next_snapshot": None,
+        }
+    return {
+        "snapshot_timestamp": snapshot.timestamp,
+        "previous_snapshot": snapshot.previous,
+        "next_snapshot": snapshot.next,
+    }
 
 
 # --- event lists ----------------------------------------------------------------------------------
@@ -283,14 +338,33 @@ def event_refs(events: list[dict[str, Any]]) -> tuple[EventRef, ...]:
     )
 
 
+def events_metadata(sport: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an event list tells downstream, in commence order: ids and game keys side by side (a
+    game key is null for an event that does not name both teams)."""
+    return {
+        "sport": sport,
+        "row_count": len(events),
+        "event_ids": [event["id"] for event in events],
+        "game_keys": [_list_game_key(event) for event in events],
+    }
+
+
+def _list_game_key(event: Mapping[str, Any]) -> str | None:
+    away, home = event.get("away_team"), event.get("home_team")
+    if not isinstance(away, str) or not isinstance(home, str):
+        return None
+    return event_game_key(_commence_time(event), away, home)
+
+
 # --- event odds -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class EventOdds:
-    """One event's odds, checked: the row counts are what the landed documents report."""
+    """One event's odds, checked and counted: the counts go to the completion metadata."""
 
     teams: str
+    game_key: str
     row_count: int
     rows_by_market: Mapping[str, int]
 
@@ -308,6 +382,7 @@ def read_event_odds(data: object, event_id: str) -> EventOdds:
     away, home = data.get("away_team"), data.get("home_team")
     if not isinstance(away, str) or not isinstance(home, str):
         raise ParseError(f"The Odds API event {event_id} does not name its away_team and home_team")
+    commence = _commence_time(data)
     rows: Counter[str] = Counter()
     for bookmaker in _list_of_objects(data.get("bookmakers"), f"event {event_id} bookmakers"):
         for market in _list_of_objects(bookmaker.get("markets"), f"event {event_id} markets"):
@@ -316,7 +391,12 @@ def read_event_odds(data: object, event_id: str) -> EventOdds:
                 raise ParseError(f"The Odds API event {event_id} has a market without a key")
             outcomes = _list_of_objects(market.get("outcomes", []), f"event {event_id} outcomes")
             rows[key] += len(outcomes) or 1
-    return EventOdds(teams=teams_suffix(away, home), row_count=sum(rows.values()), rows_by_market=rows)
+    return EventOdds(
+        teams=teams_suffix(away, home),
+        game_key=event_game_key(commence, away, home),
+        row_count=sum(rows.values()),
+        rows_by_market=rows,
+    )
 
 
 def _list_of_objects(value: object, what: str) -> list[dict[str, Any]]:
@@ -334,23 +414,49 @@ def is_empty_snapshot(data: object) -> bool:
 
 
 def odds_parsed(
-    document: Mapping[str, Any],
+    page: Page,
     odds: EventOdds | None,
     *,
     query: OddsQuery,
     teams: str | None,
     snap: str,
     empty_because: str,
+    metadata: Mapping[str, Any],
 ) -> Parsed:
-    """The parse result of an event-odds document: counts, no-data evidence and path parts."""
-    path_values = {"teams": odds.teams if odds else unknown_teams(teams), "snap": snap}
+    """The parse result of an event-odds body: counts, no-data evidence, path parts and metadata.
+
+    `game_key` is there whenever the body names the event (not after a 204 or an empty snapshot);
+    `metadata` adds what one scraper reports beyond what every event-odds scraper does.
+    """
+    suffix = odds.teams if odds else unknown_teams(teams)
+    facts: dict[str, Any] = {
+        "sport": query.sport,
+        "event_id": query.event_id,
+        **({"game_key": odds.game_key} if odds else {}),
+        "teams": suffix,
+        "markets": list(query.markets),
+        "regions": list(query.regions),
+        "row_count": odds.row_count if odds else 0,
+        "rows_by_market": dict(odds.rows_by_market) if odds else {},
+        **metadata,
+    }
+    document = checked_document(page)
+    path_values = {"teams": suffix, "snap": snap}
     if odds is not None and odds.row_count:
-        return Parsed(document=document, record_count=odds.row_count, path_values=path_values)
+        return Parsed(document=document, record_count=odds.row_count, path_values=path_values, metadata=facts)
     reason = (
         f"The Odds API has no {query.markets_text} odds for event {query.event_id} "
         f"from the requested bookmakers ({empty_because})"
     )
-    return Parsed(document=document, record_count=0, no_data_reason=reason, path_values=path_values)
+    return Parsed(
+        document=document, record_count=0, no_data_reason=reason, path_values=path_values, metadata=facts
+    )
+
+
+def market_counts(odds: EventOdds | None) -> dict[str, int]:
+    """The game-lines counts the old documents carried as spreadsCount and totalsCount."""
+    rows = odds.rows_by_market if odds else {}
+    return {"spreads_count": rows.get("spreads", 0), "totals_count": rows.get("totals", 0)}
 
 
 def no_odds_because(page: Page, snapshot: Snapshot | None = None) -> str:
@@ -371,18 +477,3 @@ def read_historical_odds(page: Page, event_id: str) -> tuple[Snapshot | None, Ev
     if is_empty_snapshot(snapshot.data):
         return snapshot, None
     return snapshot, read_event_odds(snapshot.data, event_id)
-
-
-def snapshot_fields(snapshot: Snapshot | None, requested: datetime) -> dict[str, str | None]:
-    """The snapshot keys of historical documents; after a 204, the grid instant that was asked for."""
-    if snapshot is None:
-        return {
-            "snapshot_timestamp": format_utc(snap_down(requested)),
-            "previous_snapshot": None,
-            "next_snapshot": None,
-        }
-    return {
-        "snapshot_timestamp": snapshot.timestamp,
-        "previous_snapshot": snapshot.previous,
-        "next_snapshot": snapshot.next,
-    }

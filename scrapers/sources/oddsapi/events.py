@@ -3,6 +3,9 @@
 The API filters by UTC instants, while the league's calendar is Eastern: by default the window is
 the Eastern day converted to UTC through zoneinfo, so it is 05:00Z-04:59:59Z in winter and
 04:00Z-03:59:59Z in summer. The event ids feed the per-event props and lines scrapers.
+
+Lands the API's event list as served; the completion metadata carries the count and, in commence
+order, the event ids and their game keys.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scrapers.core.outcome import Outcome
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     API_KEY,
     BASE_URL,
     api_request,
+    checked_document,
     commence_bounds,
     default_commence_window,
     event_refs,
+    events_metadata,
     format_utc,
     only_page,
     segment,
@@ -56,6 +61,7 @@ def commence_window(opts: OddsaEventsOptions) -> tuple[datetime, datetime]:
 class OddsaEvents(Scraper[OddsaEventsOptions]):
     options_type = OddsaEventsOptions
     date_option = "game_date"
+    lands = Landing.UPSTREAM_BODY
 
     def check_options(self, opts: OddsaEventsOptions) -> None:
         commence_window(opts)
@@ -67,16 +73,14 @@ class OddsaEvents(Scraper[OddsaEventsOptions]):
     def parse(self, opts: OddsaEventsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = only_page(pages, "oddsa_events")
         events = [] if page.outcome is Outcome.NO_DATA else sorted_events(page.data)
-        document = {
-            "sport": opts.sport,
-            "game_date": opts.game_date.isoformat(),
-            "rowCount": len(events),
-            "events": events,
-        }
+        document = checked_document(page)
+        metadata = events_metadata(opts.sport, events)
         if not events:
             start, end = commence_window(opts)
             reason = (
                 f"The Odds API lists no {opts.sport} events commencing {format_utc(start)}..{format_utc(end)}"
             )
-            return Parsed(document=document, record_count=0, no_data_reason=reason)
-        return Parsed(document=document, record_count=len(events), fan_out=event_refs(events))
+            return Parsed(document=document, record_count=0, no_data_reason=reason, metadata=metadata)
+        return Parsed(
+            document=document, record_count=len(events), fan_out=event_refs(events), metadata=metadata
+        )

@@ -3,6 +3,9 @@
 Like oddsa_events, the commence window defaults to the Eastern game date, so `game_date` means
 the same in both; the old scraper sent no window and landed whatever the snapshot held (games of
 the previous evening still in progress included). Costs one credit per call.
+
+Lands the API's snapshot wrapper as served (`timestamp`, `previous_timestamp`, `next_timestamp`,
+`data`); the completion metadata carries the snapshot, the count, the event ids and game keys.
 """
 
 from __future__ import annotations
@@ -12,18 +15,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scrapers.core.outcome import Outcome
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     api_request,
+    checked_document,
     commence_bounds,
     event_refs,
+    events_metadata,
     format_utc,
     only_page,
     read_snapshot,
     segment,
     snap_down,
-    snapshot_fields,
+    snapshot_metadata,
     sorted_events,
     window_params,
 )
@@ -48,6 +53,7 @@ def commence_window(opts: OddsaEventsHisOptions) -> tuple[datetime, datetime]:
 class OddsaEventsHis(Scraper[OddsaEventsHisOptions]):
     options_type = OddsaEventsHisOptions
     date_option = "game_date"
+    lands = Landing.UPSTREAM_BODY
 
     def check_options(self, opts: OddsaEventsHisOptions) -> None:
         commence_window(opts)
@@ -69,19 +75,19 @@ class OddsaEventsHis(Scraper[OddsaEventsHisOptions]):
         page = only_page(pages, "oddsa_events_his")
         snapshot = None if page.outcome is Outcome.NO_DATA else read_snapshot(page.data)
         events = sorted_events(snapshot.data) if snapshot else []
-        document = {
-            "sport": opts.sport,
-            "game_date": opts.game_date.isoformat(),
-            **snapshot_fields(snapshot, opts.snapshot_timestamp),
-            "rowCount": len(events),
-            "events": events,
+        document = checked_document(page)
+        metadata = {
+            **events_metadata(opts.sport, events),
+            **snapshot_metadata(snapshot, opts.snapshot_timestamp),
         }
         if events:
-            return Parsed(document=document, record_count=len(events), fan_out=event_refs(events))
+            return Parsed(
+                document=document, record_count=len(events), fan_out=event_refs(events), metadata=metadata
+            )
         start, end = commence_window(opts)
         served = f"snapshot {snapshot.timestamp}" if snapshot else "HTTP 204 No Content"
         reason = (
             f"The Odds API lists no {opts.sport} events commencing {format_utc(start)}..{format_utc(end)} "
             f"({served})"
         )
-        return Parsed(document=document, record_count=0, no_data_reason=reason)
+        return Parsed(document=document, record_count=0, no_data_reason=reason, metadata=metadata)

@@ -1,6 +1,7 @@
 """oddsa_game_lines: current spreads and totals (or any game markets) of one Odds API event.
 
-Same endpoint as the props; the document adds per-market row counts for spreads and totals.
+Same endpoint and landing as the props (the event object as served); the completion metadata adds
+the spreads and totals row counts (the old documents' spreadsCount and totalsCount).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from scrapers.sources.oddsapi.common import EventOdds
+from scrapers.sources.oddsapi.common import EventOdds, market_counts
 from scrapers.sources.oddsapi.player_props import CurrentEventOdds
 
 
@@ -29,6 +30,5 @@ class OddsaGameLines(CurrentEventOdds[OddsaGameLinesOptions]):
     options_type = OddsaGameLinesOptions
     label = "oddsa_game_lines"
 
-    def market_fields(self, opts: OddsaGameLinesOptions, odds: EventOdds | None) -> dict[str, Any]:
-        rows = odds.rows_by_market if odds else {}
-        return {"spreadsCount": rows.get("spreads", 0), "totalsCount": rows.get("totals", 0)}
+    def extra_metadata(self, opts: OddsaGameLinesOptions, odds: EventOdds | None) -> dict[str, Any]:
+        return market_counts(odds)

@@ -1,8 +1,9 @@
 """oddsa_player_props: current player-prop odds of one Odds API event.
 
-Lands the API's event object as is (`odds`) with its row count (one row per bookmaker x market
-outcome). The path's `teams` comes from the body and `snap` is the UTC wall-clock time of the
-fetch, so several snapshots of one event per day land side by side.
+Lands the API's event object as served (`id`, teams, `commence_time`, `bookmakers`). The path's
+`teams` comes from the body and `snap` is the UTC wall-clock time of the fetch, so several snapshots
+of one event per day land side by side. The completion metadata carries the event id, its game key,
+the row count (one row per bookmaker x market outcome) and the run's `snapshot_type` label.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from scrapers.core.outcome import Outcome
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     EventOdds,
@@ -50,13 +51,14 @@ OptionsT = TypeVar("OptionsT", bound=CurrentOddsOptions)
 
 
 class CurrentEventOdds(Scraper[OptionsT], Generic[OptionsT]):
-    """One event's current odds; props and game lines differ only in what `market_fields` adds."""
+    """One event's current odds; props and game lines differ only in what `extra_metadata` adds."""
 
     date_option = "game_date"
     path_fields = frozenset({"teams", "snap"})
+    lands = Landing.UPSTREAM_BODY
     label: ClassVar[str]
 
-    def market_fields(self, opts: OptionsT, odds: EventOdds | None) -> dict[str, Any]:
+    def extra_metadata(self, opts: OptionsT, odds: EventOdds | None) -> dict[str, Any]:
         return {}
 
     def requests(self, opts: OptionsT) -> Sequence[Request]:
@@ -67,24 +69,15 @@ class CurrentEventOdds(Scraper[OptionsT], Generic[OptionsT]):
 
     def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = only_page(pages, self.label)
-        query = odds_query(opts)
         odds = None if page.outcome is Outcome.NO_DATA else read_event_odds(page.data, opts.event_id)
-        document = {
-            "sport": opts.sport,
-            "eventId": opts.event_id,
-            "markets": query.markets_text,
-            "regions": query.regions_text,
-            "rowCount": odds.row_count if odds else 0,
-            "odds": page.data,
-            **self.market_fields(opts, odds),
-        }
         return odds_parsed(
-            document,
+            page,
             odds,
-            query=query,
+            query=odds_query(opts),
             teams=opts.teams,
             snap=snap_label(ctx.fetched_at),
             empty_because=no_odds_because(page),
+            metadata=self.extra_metadata(opts, odds),
         )
 
 
@@ -92,5 +85,5 @@ class OddsaPlayerProps(CurrentEventOdds[OddsaPlayerPropsOptions]):
     options_type = OddsaPlayerPropsOptions
     label = "oddsa_player_props"
 
-    def market_fields(self, opts: OddsaPlayerPropsOptions, odds: EventOdds | None) -> dict[str, Any]:
+    def extra_metadata(self, opts: OddsaPlayerPropsOptions, odds: EventOdds | None) -> dict[str, Any]:
         return {"snapshot_type": opts.snapshot_type}

@@ -3,6 +3,10 @@
 The snapshot instant is snapped down to the API's 5-minute grid before asking, and the path's
 `snap` is that grid instant, so a rerun for the same instant lands beside the first. The API bills
 historical odds at ten times the current price.
+
+Lands the API's snapshot wrapper as served (`timestamp`, `previous_timestamp`, `next_timestamp`,
+`data` = the event object); the completion metadata carries the snapshot, the event id, its game
+key and the row count.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     EventOdds,
@@ -24,7 +28,7 @@ from scrapers.sources.oddsapi.common import (
     read_historical_odds,
     snap_down,
     snap_label,
-    snapshot_fields,
+    snapshot_metadata,
 )
 
 
@@ -45,6 +49,8 @@ class OddsaPlayerPropsHis(Scraper[OddsaPlayerPropsHisOptions]):
     options_type = OddsaPlayerPropsHisOptions
     date_option = "game_date"
     path_fields = frozenset({"teams", "snap"})
+    lands = Landing.UPSTREAM_BODY
+    label = "oddsa_player_props_his"
 
     def requests(self, opts: OddsaPlayerPropsHisOptions) -> Sequence[Request]:
         return (event_odds_request(odds_query(opts), snapshot=opts.snapshot_timestamp),)
@@ -52,31 +58,22 @@ class OddsaPlayerPropsHis(Scraper[OddsaPlayerPropsHisOptions]):
     def quota_cost(self, opts: OddsaPlayerPropsHisOptions) -> int:
         return odds_query(opts).cost(historical=True)
 
-    label = "oddsa_player_props_his"
-
-    def market_fields(self, odds: EventOdds | None) -> dict[str, Any]:
-        """Fields a variant adds after `rowCount` (game lines count spreads and totals)."""
+    def extra_metadata(self, odds: EventOdds | None) -> dict[str, Any]:
+        """What a variant reports beyond the shared metadata (game lines count spreads and totals)."""
         return {}
 
     def parse(self, opts: OddsaPlayerPropsHisOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = only_page(pages, self.label)
-        query = odds_query(opts)
         snapshot, odds = read_historical_odds(page, opts.event_id)
-        document = {
-            "sport": opts.sport,
-            "eventId": opts.event_id,
-            **snapshot_fields(snapshot, opts.snapshot_timestamp),
-            "regions": query.regions_text,
-            "markets": query.markets_text,
-            "rowCount": odds.row_count if odds else 0,
-            **self.market_fields(odds),
-            "eventOdds": snapshot.data if snapshot else None,
-        }
         return odds_parsed(
-            document,
+            page,
             odds,
-            query=query,
+            query=odds_query(opts),
             teams=opts.teams,
             snap=snap_label(snap_down(opts.snapshot_timestamp)),
             empty_because=no_odds_because(page, snapshot),
+            metadata={
+                **snapshot_metadata(snapshot, opts.snapshot_timestamp),
+                **self.extra_metadata(odds),
+            },
         )

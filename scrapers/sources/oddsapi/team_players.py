@@ -1,7 +1,8 @@
 """oddsa_team_players: the players The Odds API lists for one participant (team).
 
 The endpoint is undocumented. The old scraper accepted a bare list or an object wrapping it under
-`players`; both are kept. Unlike the old one, the URL (which carries the key) is never logged.
+`players`; both are read, and either lands exactly as served. Unlike the old one, the URL (which
+carries the key) is never logged.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Any
 
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
-from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.http.request import Page, Request
-from scrapers.sources.oddsapi.common import api_request, only_page, segment
+from scrapers.sources.oddsapi.common import api_request, checked_document, only_page, segment
 
 # Undocumented endpoint; priced like the documented participants endpoint (one credit).
 TEAM_PLAYERS_COST = 1
@@ -28,6 +29,7 @@ class OddsaTeamPlayersOptions:
 
 class OddsaTeamPlayers(Scraper[OddsaTeamPlayersOptions]):
     options_type = OddsaTeamPlayersOptions
+    lands = Landing.UPSTREAM_BODY
 
     def requests(self, opts: OddsaTeamPlayersOptions) -> Sequence[Request]:
         path = f"/sports/{segment(opts.sport)}/participants/{segment(opts.participant_id)}/players"
@@ -39,17 +41,13 @@ class OddsaTeamPlayers(Scraper[OddsaTeamPlayersOptions]):
     def parse(self, opts: OddsaTeamPlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = only_page(pages, "oddsa_team_players")
         players = [] if page.outcome is Outcome.NO_DATA else _players(page.data)
-        document = {
-            "sport": opts.sport,
-            "participantId": opts.participant_id,
-            "rowCount": len(players),
-            "players": players,
-        }
+        document = checked_document(page)
+        metadata = {"sport": opts.sport, "participant_id": opts.participant_id, "row_count": len(players)}
         if players:
-            return Parsed(document=document, record_count=len(players))
+            return Parsed(document=document, record_count=len(players), metadata=metadata)
         served = "HTTP 204 No Content" if page.outcome is Outcome.NO_DATA else "an empty player list"
         reason = f"The Odds API lists no players for participant {opts.participant_id} ({served})"
-        return Parsed(document=document, record_count=0, no_data_reason=reason)
+        return Parsed(document=document, record_count=0, no_data_reason=reason, metadata=metadata)
 
 
 def _players(data: object) -> list[dict[str, Any]]:

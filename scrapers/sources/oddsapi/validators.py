@@ -1,4 +1,9 @@
-"""Data-quality checks of every The Odds API document (see scrapers/quality).
+"""Data-quality checks of every The Odds API body (see scrapers/quality).
+
+The scrapers land the API's bodies unchanged, so these checks read the API's own shapes: an event
+list (`{"data": [...]}` for the bare list the current endpoint answers, see `as_document`), a
+historical wrapper (`timestamp`, `previous_timestamp`, `next_timestamp`, `data`), an event object
+with `bookmakers`. After a 204 nothing landed and there is nothing to check (`NO_CONTENT`).
 
 Event odds (props and game lines, current and historical) must price plausibly in the run's odds
 format (the API's default is decimal), carry plausible lines for their market, and give one line
@@ -24,7 +29,6 @@ from scrapers.quality.checks import (
     Status,
     TypeSpec,
     Validator,
-    count_matches,
     ids_present,
     is_blank,
     judged,
@@ -38,6 +42,7 @@ from scrapers.quality.checks import (
     unique,
 )
 from scrapers.quality.keys import is_nba_team
+from scrapers.sources.oddsapi.common import LIST_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.events import OddsaEvents
 from scrapers.sources.oddsapi.events_his import OddsaEventsHis
 from scrapers.sources.oddsapi.game_lines import OddsaGameLines
@@ -47,28 +52,54 @@ from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis
 from scrapers.sources.oddsapi.team_players import OddsaTeamPlayers
 
 NBA_SPORT = "basketball_nba"
-SNAPSHOT_KEYS: Mapping[str, TypeSpec] = {"snapshot_timestamp": str, "previous_snapshot": OPTIONAL_TEXT}
-EVENT_FIELDS: Mapping[str, TypeSpec] = {"id": str, "commence_time": str, "home_team": str, "away_team": str}
+SNAPSHOT_KEYS: Mapping[str, TypeSpec] = {
+    "timestamp": str,
+    "previous_timestamp": OPTIONAL_TEXT,
+    "next_timestamp": OPTIONAL_TEXT,
+}
+EVENT_FIELDS: Mapping[str, TypeSpec] = {
+    "id": str,
+    "sport_key": str,
+    "commence_time": str,
+    "home_team": str,
+    "away_team": str,
+}
+ODDS_FIELDS: Mapping[str, TypeSpec] = {**EVENT_FIELDS, "bookmakers": list}
+
+
+def _nothing_served() -> list[Check]:
+    return [Check("upstream_body", Status.OK, "HTTP 204 No Content: nothing landed, nothing to check")]
+
+
+def _time(text: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _snapshot_order(document: Document) -> Check:
+    """The neighbours bracket the snapshot served: a wrapper that does not is not one snapshot."""
+    served = _time(document.get("timestamp"))
+    problems = [] if served else [f"timestamp {document.get('timestamp')!r} is no time"]
+    for key, later in (("previous_timestamp", False), ("next_timestamp", True)):
+        text = document.get(key)
+        if text is None or served is None:
+            continue
+        neighbour = _time(text)
+        if neighbour is None or (neighbour <= served if later else neighbour >= served):
+            problems.append(f"{key} {text!r} vs timestamp {document.get('timestamp')!r}")
+    return judged("snapshot_order", problems, 3, "snapshot times")
 
 
 # --- events -------------------------------------------------------------------------------------
 
 
-def _is_time(text: object) -> bool:
-    try:
-        datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _events(document: Document, extra: Mapping[str, TypeSpec]) -> list[Check]:
-    rows = objects(document.get("events"))
-    nba = document.get("sport") == NBA_SPORT
+def _events(value: object) -> list[Check]:
+    rows = objects(value)
     return [
-        *structure(document, {"sport": str, "game_date": str, "rowCount": int, "events": list, **extra}),
-        row_fields(document.get("events"), EVENT_FIELDS, "events"),
-        count_matches(document, "rowCount", len(rows)),
+        row_fields(value, EVENT_FIELDS, "events"),
         ids_present(rows, lambda event: event.get("id"), "events"),
         unique((event.get("id") for event in rows), "event ids"),
         judged(
@@ -82,7 +113,7 @@ def _events(document: Document, extra: Mapping[str, TypeSpec]) -> list[Check]:
             [
                 f"{event.get('id')}: {event.get('commence_time')!r}"
                 for event in rows
-                if not _is_time(event.get("commence_time"))
+                if _time(event.get("commence_time")) is None
             ],
             len(rows),
             "events",
@@ -93,7 +124,7 @@ def _events(document: Document, extra: Mapping[str, TypeSpec]) -> list[Check]:
                 f"{event.get('id')}: {team}"
                 for event in rows
                 for team in (event.get("away_team"), event.get("home_team"))
-                if nba and not is_nba_team(str(team))
+                if event.get("sport_key") == NBA_SPORT and not is_nba_team(str(team))
             ],
             len(rows),
             "events",
@@ -103,11 +134,19 @@ def _events(document: Document, extra: Mapping[str, TypeSpec]) -> list[Check]:
 
 
 def events(document: Document, options: Options) -> list[Check]:
-    return _events(document, {})
+    if document is NO_CONTENT:
+        return _nothing_served()
+    return [*structure(document, {LIST_KEY: list}), *_events(document.get(LIST_KEY))]
 
 
 def events_his(document: Document, options: Options) -> list[Check]:
-    return _events(document, SNAPSHOT_KEYS)
+    if document is NO_CONTENT:
+        return _nothing_served()
+    return [
+        *structure(document, {**SNAPSHOT_KEYS, "data": list}),
+        _snapshot_order(document),
+        *_events(document.get("data")),
+    ]
 
 
 # --- event odds ---------------------------------------------------------------------------------
@@ -123,19 +162,11 @@ def _outcomes(event: Row) -> list[tuple[str, str, Row]]:
     ]
 
 
-def _row_count(event: Row) -> int:
-    # As the parser counts: a market listed without outcomes is still one row.
-    return sum(
-        len(objects(market.get("outcomes"))) or 1
-        for book in objects(event.get("bookmakers"))
-        for market in objects(book.get("markets"))
-    )
-
-
-def _event_odds(document: Document, options: Options, key: str, extra: Mapping[str, TypeSpec]) -> list[Check]:
-    event = mapping(document.get(key))
+def _event_odds(event: Row, options: Options) -> list[Check]:
+    """The checks of one event object's odds (an empty object: a snapshot without the event)."""
     outcomes = _outcomes(event)
     fmt = PriceFormat(str(options.get("oddsFormat") or PriceFormat.DECIMAL.value))
+    asked = options.get("event_id")
     points: dict[tuple[str, str, str], set[float]] = defaultdict(set)
     for book, market, outcome in outcomes:
         value = number(outcome.get("point"))
@@ -143,18 +174,12 @@ def _event_odds(document: Document, options: Options, key: str, extra: Mapping[s
             # Game lines: the two teams' spreads are one line (a point and its mirror), totals too.
             points[(book, market, str(outcome.get("description") or ""))].add(abs(value))
     return [
-        *structure(
-            document, {"sport": str, "eventId": str, "rowCount": int, key: (dict, type(None)), **extra}
-        ),
         judged(
             "event_matches",
-            []
-            if not event or event.get("id") == document.get("eventId")
-            else [f"{event.get('id')} != {document.get('eventId')}"],
+            [f"{event.get('id')} != {asked}"] if event and asked and event.get("id") != asked else [],
             1,
-            "documents",
+            "events",
         ),
-        count_matches(document, "rowCount", _row_count(event) if event else 0),
         judged(
             "outcome_fields",
             [
@@ -219,22 +244,37 @@ def _event_odds(document: Document, options: Options, key: str, extra: Mapping[s
 
 
 def current_odds(document: Document, options: Options) -> list[Check]:
-    return _event_odds(document, options, "odds", {"markets": str})
+    if document is NO_CONTENT:
+        return _nothing_served()
+    return [*structure(document, ODDS_FIELDS), *_event_odds(document, options)]
 
 
 def historical_odds(document: Document, options: Options) -> list[Check]:
-    return _event_odds(document, options, "eventOdds", {"markets": str, **SNAPSHOT_KEYS})
+    if document is NO_CONTENT:
+        return _nothing_served()
+    # null or {} is an empty snapshot: the event had no odds yet (positive evidence, no_data).
+    event = mapping(document.get("data"))
+    return [
+        *structure(document, {**SNAPSHOT_KEYS, "data": (dict, type(None))}),
+        _snapshot_order(document),
+        row_fields([event] if event else [], ODDS_FIELDS, "snapshot events", name="event_fields"),
+        *_event_odds(event, options),
+    ]
 
 
 # --- players ------------------------------------------------------------------------------------
 
 
 def team_players(document: Document, options: Options) -> list[Check]:
-    rows = objects(document.get("players"))
+    if document is NO_CONTENT:
+        return _nothing_served()
+    # The undocumented endpoint answers a bare list (read as {"data": [...]}) or {"players": [...]}.
+    key = "players" if "players" in document else LIST_KEY
+    rows = objects(document.get(key))
+    asked = options.get("participant_id")
     return [
-        *structure(document, {"sport": str, "participantId": str, "rowCount": int, "players": list}),
-        row_fields(document.get("players"), {"id": str, "name": str}, "players"),
-        count_matches(document, "rowCount", len(rows)),
+        *structure(document, {key: list}),
+        row_fields(document.get(key), {"id": str, "name": str}, "players"),
         ids_present(rows, lambda player: player.get("id"), "players"),
         unique((player.get("id") for player in rows), "player ids"),
         judged(
@@ -242,7 +282,7 @@ def team_players(document: Document, options: Options) -> list[Check]:
             [
                 str(player.get("id"))
                 for player in rows
-                if player.get("participant_id") not in (None, document.get("participantId"))
+                if asked and player.get("participant_id") not in (None, asked)
             ],
             len(rows),
             "players",
