@@ -13,6 +13,7 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 setup: $(STAMP)

@@ -25,11 +25,11 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import Registry
-from scrapers.core.runner import Job, RunContext, prepare, run_job
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.events.completion import CompletionMessage
 from scrapers.http.fetch import Fetcher
-from scrapers.http.request import Page, Request
+from scrapers.pipeline.runner import Job, RunContext, prepare, run_job
 
 # Options are resolved on the demo's frozen clock: the night after the fixtures' game day.
 RESOLVED_AT = datetime(2024, 1, 16, 3, 0, tzinfo=UTC)

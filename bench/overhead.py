@@ -27,11 +27,11 @@ import httpx
 
 from bench.scenario import ROOT
 from proxy.config import ProxyConfig, ProxyEndpoint, Tier
+from scrapers.core.request import Request
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
-from scrapers.http.request import Request
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 
 DEFAULT_CONCURRENCIES = (1, 64)

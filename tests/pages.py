@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.http.decode import to_page
-from scrapers.http.request import Page, Request
 
 # Every parse test uses the same frozen fetch moment: the night after the demo game day.
 TEST_CTX = ParseContext(fetched_at=datetime(2024, 1, 16, 3, 0, tzinfo=UTC), run_id="test0001")

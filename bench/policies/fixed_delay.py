@@ -23,10 +23,10 @@ from proxy.state import MemoryStore
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import Registry
+from scrapers.core.request import Page, Request
 from scrapers.http.classify import classify_exception, classify_response
 from scrapers.http.decode import to_page
 from scrapers.http.policy import SourcePolicy
-from scrapers.http.request import Page, Request
 
 ATTEMPTS_PER_PROXY = 3
 DELAY_SECONDS = 2.0

@@ -20,12 +20,12 @@ from proxy.pool import PoolSettings, ProxyPool
 from proxy.state import MemoryStore
 from scrapers.core.clock import FrozenClock
 from scrapers.core.registry import Registry
-from scrapers.core.runner import RunContext, run_job
 from scrapers.http.fetch import Fetcher
 from scrapers.http.observer import BreakerTransitions
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
+from scrapers.pipeline.runner import RunContext, run_job
 
 
 def scale_rate(rate: RateSettings, scale: float) -> RateSettings:

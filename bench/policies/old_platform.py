@@ -50,9 +50,9 @@ from bench.scenario import ProxyProfile
 from bench.simulator import SimClock, Simulator
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.http.classify import parse_retry_after
 from scrapers.http.decode import decode_body
-from scrapers.http.request import BodyKind, Page, Request
 
 # urllib3 adapter (get_retry_strategy)
 URLLIB3_TOTAL = 3

@@ -48,6 +48,10 @@ class BadInput(CourtsideError):
     HTTP_STATUS = 400
 
 
+class UsageError(BadInput):
+    """A bad command line or request outside the options: exits 2, answers 400."""
+
+
 class BadConfiguration(CourtsideError):
     """The deployment lacks or misspells a setting: exit 2 (the operator's input), HTTP 500."""
 

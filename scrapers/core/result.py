@@ -10,7 +10,7 @@ from scrapers.core.fanout import FanOutRef
 from scrapers.core.outcome import Outcome, RunStatus
 
 if TYPE_CHECKING:
-    from scrapers.quality.verdict import Verdict
+    from scrapers.core.verdict import Verdict
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from scrapers.core.fanout import FanOutRef
-from scrapers.http.request import Page, Request
+from scrapers.core.request import Page, Request
 
 OptionsT = TypeVar("OptionsT")
 

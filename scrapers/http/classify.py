@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 
 from scrapers.core.outcome import Outcome
-from scrapers.http.request import BodyKind
+from scrapers.core.request import BodyKind
 
 # Markers of challenge / WAF / region-block pages, checked in the first bytes of an HTML body
 # that arrived where JSON or a PDF was expected.

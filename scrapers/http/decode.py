@@ -8,8 +8,8 @@ from typing import Any
 
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.http.classify import Classified, SourceRules, classify_response
-from scrapers.http.request import BodyKind, Page, Request
 
 
 def decode_body(body: bytes, headers: Mapping[str, str], expect: BodyKind) -> Any:

@@ -25,6 +25,7 @@ from proxy.state import MemoryStore, StateStore
 from scrapers.core.errors import MissingCredentialsError, ReplayMissError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.redact import Redactor
+from scrapers.core.request import Page, Request
 from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
@@ -32,7 +33,6 @@ from scrapers.http.observer import BreakerTransitions, FetchObserver, NullObserv
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
 from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateLimitWaitExceeded, RateSettings
-from scrapers.http.request import Page, Request
 
 LIMITER_NAMESPACE = "limiter"
 UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)

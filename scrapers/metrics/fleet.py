@@ -27,8 +27,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from proxy.pool import ProxyBreaker
 from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome, RunStatus
+from scrapers.core.verdict import Status
 from scrapers.http.quota import QuotaReading
-from scrapers.quality.checks import Status
 
 FAILURE_CLASSES = tuple(outcome.value for outcome in Outcome if not outcome.is_clean)
 BREAKER_STATES = ("closed", "open", "half-open")

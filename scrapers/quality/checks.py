@@ -16,10 +16,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from scrapers.quality.keys import is_nba_team
+from scrapers.core.verdict import Check, Document, Status
+from scrapers.nba.keys import is_nba_team
 
-Document = Mapping[str, Any]
-Options = Mapping[str, Any]  # the run's options as texts (Job.option_texts()); {} when unknown
 Row = Mapping[str, Any]
 TypeSpec = type | tuple[type, ...]
 
@@ -27,38 +26,6 @@ NUMBER: tuple[type, ...] = (int, float)
 OPTIONAL_TEXT: tuple[type, ...] = (str, type(None))
 MAX_EXAMPLES = 3
 MAX_DETAIL = 400
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARN = "warn"  # odd but possible: worth a look, never wrong on its face
-    FAIL = "fail"  # the data cannot be right
-
-    @property
-    def rank(self) -> int:
-        return (Status.OK, Status.WARN, Status.FAIL).index(self)
-
-
-def worst(statuses: Iterable[Status]) -> Status:
-    return max(statuses, key=lambda status: status.rank, default=Status.OK)
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is Status.OK
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status.value, "detail": self.detail}
-
-
-# What every source's validators module declares: {ScraperClass: validator}.
-Validator = Callable[[Document, Options], list[Check]]
 
 
 def judged(

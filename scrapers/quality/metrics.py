@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from scrapers.core.result import RunResult
+from scrapers.core.verdict import Status
 from scrapers.metrics.fleet import FleetMetrics
-from scrapers.quality.checks import Status
 
 
 def record_quality(metrics: FleetMetrics, result: RunResult) -> None:

@@ -13,37 +13,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.outcome import RunStatus
 from scrapers.core.registry import QualityPolicy
 from scrapers.core.scraper import Scraper
-from scrapers.quality.checks import Check, Document, Options, Status, Validator, worst
+from scrapers.core.verdict import Check, Document, Options, Status, Validator, Verdict
 
 VALIDATORS_MODULE = "validators"
 VALIDATORS_ATTRIBUTE = "VALIDATORS"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    checks: tuple[Check, ...]
-
-    @property
-    def status(self) -> Status:
-        return worst(check.status for check in self.checks)
-
-    @property
-    def failed_checks(self) -> tuple[Check, ...]:
-        """Every check that is not ok (warn and fail), in the order they ran."""
-        return tuple(check for check in self.checks if not check.ok)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "checks": len(self.checks),
-            "failed_checks": [check.to_dict() for check in self.failed_checks],
-        }
 
 
 def validator_for(cls: type[Scraper[Any]]) -> Validator | None:

@@ -1,6 +1,6 @@
 """The HTTP trigger service (aiohttp.web): `scrapers serve`.
 
-command         `scrapers serve` (registered by scrapers/cli.py)
+command         `scrapers serve` (registered by scrapers/cli/__init__.py)
 app             the Service (one core per process) and the aiohttp application
 routes          the routes; none takes a URL to fetch
 jobs            a request body as a job, planned exactly as the CLI plans one

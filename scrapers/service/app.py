@@ -15,14 +15,14 @@ from scrapers.core.errors import OptionError, RegistryError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry
 from scrapers.core.settings import Locations
+from scrapers.pipeline.jobs import RESERVED_KEYS
+from scrapers.pipeline.runs import RunManager
+from scrapers.pipeline.settings import SCRAPER_CONCURRENCY_ENV, ServiceSettings
+from scrapers.pipeline.wiring import Core, open_core
 from scrapers.service import routes
-from scrapers.service.jobs import RESERVED_KEYS
 from scrapers.service.middleware import access_log_middleware, error_middleware
 from scrapers.service.protection import auth_middleware, body_limit_middleware
-from scrapers.service.runs import RunManager
 from scrapers.service.service_metrics import ServiceMetrics
-from scrapers.service.settings import SCRAPER_CONCURRENCY_ENV, ServiceSettings
-from scrapers.wiring import Core, open_core
 
 OPENAPI_FILE = "openapi.yaml"
 

@@ -30,8 +30,6 @@ from typing import Any
 
 from scrapers.core.errors import CourtsideError
 
-OK_STATUS = 200
-
 
 class ServiceError(CourtsideError):
     """A request the service answers without running anything; rendered as JSON `{"error": ...}`."""

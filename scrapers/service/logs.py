@@ -13,13 +13,12 @@ import json
 import logging
 import sys
 from collections.abc import Mapping
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from scrapers.core.redact import Redactor
+from scrapers.pipeline.runs import RUN_ID
 
-RUN_ID: ContextVar[str | None] = ContextVar("courtside_run_id", default=None)
 _SEVERITY = {
     logging.DEBUG: "DEBUG",
     logging.INFO: "INFO",

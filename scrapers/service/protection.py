@@ -1,4 +1,4 @@
-"""What keeps the service standing: a bearer token, a body limit, per-scraper slots, an in-flight cap.
+"""What keeps the service standing: a bearer token and a body limit (admission: scrapers.pipeline.admission).
 
 Cloud Run IAM stays the production front door; the token is for everything else (a VM, a
 cluster, a developer's machine). The in-flight cap refuses work up front (429 + Retry-After)
@@ -8,9 +8,7 @@ so one scraper's backlog never takes every connection to its upstream.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-from collections.abc import Mapping
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
@@ -19,39 +17,6 @@ from scrapers.service.errors import PayloadTooLarge, Unauthorized
 
 # Liveness and readiness probes carry no credentials (Cloud Run's and Kubernetes' probes).
 OPEN_PATHS = frozenset({"/health", "/ready"})
-
-
-class InFlightGate:
-    """Admitted runs not finished yet; `try_acquire` never waits."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.in_use = 0
-
-    def try_acquire(self, count: int = 1) -> bool:
-        if count < 1 or self.in_use + count > self.capacity:
-            return False
-        self.in_use += count
-        return True
-
-    def release(self, count: int = 1) -> None:
-        self.in_use = max(0, self.in_use - count)
-
-
-class ScraperSlots:
-    """One semaphore per scraper, created on first use."""
-
-    def __init__(self, default: int, overrides: Mapping[str, int]) -> None:
-        self.default = default
-        self.overrides = dict(overrides)
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
-
-    def __call__(self, scraper: str) -> asyncio.Semaphore:
-        semaphore = self._semaphores.get(scraper)
-        if semaphore is None:
-            semaphore = asyncio.Semaphore(self.overrides.get(scraper, self.default))
-            self._semaphores[scraper] = semaphore
-        return semaphore
 
 
 def token_matches(authorization: str | None, token: str) -> bool:

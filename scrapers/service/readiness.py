@@ -7,10 +7,10 @@ import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
 
+from scrapers.pipeline.wiring import Core
 from scrapers.sinks.base import Sink
 from scrapers.sinks.file import FileSink
 from scrapers.sinks.gcs import GcsSink
-from scrapers.wiring import Core
 
 OK = "ok"
 READY_PREFIX = "_ready/"  # an empty prefix: listing it proves the bucket and the permission

@@ -23,11 +23,11 @@ from aiohttp import web
 
 from scrapers.core.errors import InvalidOptions, OptionError, UnknownScraperError
 from scrapers.metrics.exposition import metrics_handler
+from scrapers.pipeline.fanout import RULES
+from scrapers.pipeline.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
+from scrapers.pipeline.runs import RunRecord
 from scrapers.service.errors import BadRequest, NotFound, ShuttingDown, TooManyRequests
-from scrapers.service.fanout import RULES
-from scrapers.service.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
 from scrapers.service.readiness import OK, readiness
-from scrapers.service.runs import RunRecord
 
 if TYPE_CHECKING:
     from scrapers.service.app import Service

@@ -22,9 +22,9 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import prepare, run_job
 from scrapers.core.settings import Locations
-from scrapers.wiring import open_core
+from scrapers.pipeline.runner import prepare, run_job
+from scrapers.pipeline.wiring import open_core
 
 # The old platform's recordings are of game nights; the clock only names the landing second.
 LANDED_AT = datetime(2024, 1, 25, 4, 0, tzinfo=UTC)

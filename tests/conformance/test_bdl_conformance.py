@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
 from scrapers.http.decode import to_page
-from scrapers.http.request import Page
 from scrapers.sources.bdl.boxscores import (
     BdlBoxScores,
     BdlLiveBoxScores,

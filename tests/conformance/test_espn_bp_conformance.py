@@ -19,10 +19,10 @@ import pytest
 
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.http.decode import to_page
+from scrapers.nba.espn_teams import team_by_code
 from scrapers.sources.bettingpros.props import BpPlayerProps, BpPlayerPropsOptions
 from scrapers.sources.espn.boxscore import FITT_MARKER, EspnBoxscore, EspnBoxscoreOptions
 from scrapers.sources.espn.roster import EspnRoster, EspnRosterOptions
-from scrapers.sources.espn.teams import team_by_code
 
 CTX = ParseContext(fetched_at=datetime(2024, 1, 16, 3, 0, tzinfo=UTC), run_id="conform1")
 HTML_HEADERS = {"content-type": "text/html; charset=utf-8"}

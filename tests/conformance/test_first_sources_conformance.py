@@ -16,9 +16,9 @@ import pytest
 
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext
 from scrapers.http.decode import to_page
-from scrapers.http.request import Page, Request
 from scrapers.sources.bdl.games import BdlGames, BdlGamesOptions
 from scrapers.sources.bettingpros.events import EVENT_FIELDS, BpEvents, BpEventsOptions
 from scrapers.sources.oddsapi.events import OddsaEvents, OddsaEventsOptions

@@ -17,11 +17,11 @@ from typing import Any
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
 from scrapers.http.decode import to_page
+from scrapers.nba.teams import TEAMS
 from scrapers.sources.nbac.player_list import NbacPlayerList, PlayerListOptions
 from scrapers.sources.nbac.player_movement import NbacPlayerMovement, PlayerMovementOptions
 from scrapers.sources.nbac.referee_assignments import NbacRefereeAssignments, RefereeAssignmentsOptions
 from scrapers.sources.nbac.roster import NbacRoster, RosterOptions
-from scrapers.sources.nbac.teams import TEAMS
 
 CTX = ParseContext(fetched_at=datetime(2025, 7, 17, 23, 44, 38, tzinfo=UTC), run_id="test0001")
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}

@@ -20,9 +20,9 @@ import pytest
 
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext
 from scrapers.http.decode import to_page
-from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.game_lines import OddsaGameLines, OddsaGameLinesOptions
 from scrapers.sources.oddsapi.game_lines_his import OddsaGameLinesHis, OddsaGameLinesHisOptions
 from scrapers.sources.oddsapi.player_props import OddsaPlayerProps, OddsaPlayerPropsOptions

@@ -24,12 +24,12 @@ from proxy.pool import BREAKER_NAMESPACE
 from proxy.state import MemoryStore, StateStore
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request, SecretRef
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.classify import SourceRules
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
-from scrapers.http.request import Page, Request, SecretRef
 from tests.harness import (
     Behaviour,
     ForwardProxy,

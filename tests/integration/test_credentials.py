@@ -123,7 +123,7 @@ def test_gs_output_without_a_project_names_both_variables(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("variable", ["GOOGLE_CLOUD_PROJECT", "GCP_PROJECT"])
 def test_either_project_variable_names_the_topic(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scrapers.outputs import open_output
+    from scrapers.pipeline.outputs import open_output
 
     for name in GOOGLE:
         monkeypatch.delenv(name, raising=False)

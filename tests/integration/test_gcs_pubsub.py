@@ -29,10 +29,10 @@ from scrapers.core.clock import SystemClock
 from scrapers.core.errors import AlreadyLandedError
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import ReplayTransport
-from scrapers.outputs import open_output
+from scrapers.pipeline.outputs import open_output
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.gcs import GcsBucket, GcsLocation, GcsSink
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import free_port

@@ -14,9 +14,9 @@ import pytest
 from proxy.state import MemoryStore
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Request
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
-from scrapers.http.request import Request
 from tests.harness import Upstream, respond, respond_json, sequence
 from tests.integration.test_core_scenarios import BASE, policy
 

@@ -18,13 +18,13 @@ from proxy.state import MemoryStore, StateStore, open_store
 from scrapers.core.clock import FrozenClock
 from scrapers.core.outcome import RunStatus
 from scrapers.core.registry import load_registry
+from scrapers.core.request import Request
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.events.delivery import local_delivery
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
-from scrapers.http.request import Request
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.file import FileSink
 from tests.conftest import PROJECT_FIXTURES
 from tests.harness import ForwardProxy, Upstream, respond, respond_json, sequence

@@ -34,12 +34,12 @@ from proxy.state import MemoryStore
 from scrapers.core.clock import SystemClock
 from scrapers.core.outcome import FALSE_POSITIVE_CLASSES, Outcome, RunStatus
 from scrapers.core.registry import Registry, load_registry
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import ReplayTransport
 from scrapers.metrics.exposition import PUSH_JOB, metrics_app, push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
-from scrapers.outputs import open_output
+from scrapers.pipeline.outputs import open_output
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, ForwardProxy, Upstream, respond, sequence
 from tests.integration.prometheus_server import (

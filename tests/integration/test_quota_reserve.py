@@ -22,10 +22,10 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import Registry, load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
 from scrapers.http.quota import QUOTA_NAMESPACE
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.file import FileSink
 from tests.harness import Behaviour, Upstream, respond_json
 from tests.unit.test_oddsa_common import HOU_AT_PHI, fixture_json

@@ -488,9 +488,12 @@ def test_the_run_took_its_path_and_used_the_secrets(runs: dict[str, Run | BaseEx
     job = scenario.job
     assert run.code in scenario.exit_codes, run.context
 
-    if run.code == EXIT_INTERNAL:  # the last-resort handler, with the traceback at --verbose
-        assert "internal error:" in run.stderr, run.context
+    if run.code == EXIT_INTERNAL and "internal error:" in run.stderr:
+        # The last-resort handler, with the traceback at --verbose (redacted like everything else).
         assert "Traceback (most recent call last)" in run.stderr, run.context
+    elif run.code == EXIT_INTERNAL:
+        # The run manager reports an environment it cannot use (the state store) on the run itself.
+        assert "error: state store:" in run.stderr, run.context
     elif run.code == EXIT_USAGE:
         assert "error:" in run.stderr, run.context
     else:

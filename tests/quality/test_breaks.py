@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scrapers.core.registry import load_registry
-from scrapers.quality.checks import Status
+from scrapers.core.verdict import Status
 from scrapers.quality.verdict import evaluate
 from tests.quality import documents
 

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from scrapers.quality.checks import (
-    Check,
-    PriceFormat,
-    Status,
-    judged,
-    line_problem,
-    minutes,
-    price_problem,
-    structure,
-    worst,
-)
-from scrapers.quality.keys import game_key, player_key, tricode
+from scrapers.core.verdict import Check, Status, worst
+from scrapers.nba.keys import game_key, player_key, tricode
+from scrapers.quality.checks import PriceFormat, judged, line_problem, minutes, price_problem, structure
 
 
 @pytest.mark.parametrize(

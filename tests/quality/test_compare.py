@@ -18,8 +18,8 @@ from google.api_core.exceptions import NotFound
 
 from scrapers import cli
 from scrapers.core.registry import load_registry
-from scrapers.quality.compare import DayReport, read_day
-from scrapers.quality.landed import FolderReader, GcsReader, newest_per_entity
+from scrapers.crosscheck.compare import DayReport, read_day
+from scrapers.crosscheck.landed import FolderReader, GcsReader, newest_per_entity
 from scrapers.sinks.gcs import GcsBucket, GcsLocation
 from tests.quality import documents
 

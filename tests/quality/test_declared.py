@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scrapers.core.registry import load_registry
-from scrapers.quality.checks import Check, Status
+from scrapers.core.verdict import Check, Status
 from scrapers.quality.verdict import evaluate, validator_for
 
 NAMES = load_registry().names()

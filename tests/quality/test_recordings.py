@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.quality.checks import Status
+from scrapers.core.verdict import Status
 from scrapers.quality.verdict import evaluate
 from tests.quality.recordings import GAMEBOOK, NOT_LANDED, RECORDINGS, Recording, landed
 

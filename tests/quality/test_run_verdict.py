@@ -18,16 +18,17 @@ import pytest
 from prometheus_client import generate_latest
 
 from scrapers import cli
+from scrapers.cli.common import exit_code
 from scrapers.core.clock import FrozenClock
 from scrapers.core.outcome import RunStatus
 from scrapers.core.registry import QualityPolicy, inspect_registry, load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
+from scrapers.core.verdict import Check, Status, Verdict
 from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
 from scrapers.metrics.fleet import FleetMetrics
-from scrapers.quality.checks import Check, Status
-from scrapers.quality.verdict import Verdict, quality_status
+from scrapers.pipeline.runner import RunContext, prepare, run_job
+from scrapers.quality.verdict import quality_status
 from scrapers.sinks.file import FileSink
 from tests.quality import documents
 
@@ -75,7 +76,7 @@ def test_halved_minutes_land_with_a_fail_verdict_and_a_partial_run(tmp_path: Pat
 
     assert result.status is RunStatus.PARTIAL
     assert result.ok
-    assert cli.exit_code(result) == cli.EXIT_OK
+    assert exit_code(result) == cli.EXIT_OK
     assert result.quality is not None
     assert result.quality.status is Status.FAIL
     (path,) = result.landed

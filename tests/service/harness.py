@@ -20,8 +20,8 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
 from scrapers.core.settings import Locations
 from scrapers.http.replay import ReplayTransport
+from scrapers.pipeline.settings import ServiceSettings
 from scrapers.service.app import Service, create_app, open_service
-from scrapers.service.settings import ServiceSettings
 from tests.conftest import PROJECT_FIXTURES
 from tests.harness.ports import LOOPBACK
 

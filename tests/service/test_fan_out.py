@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 
 from scrapers.cli import main
+from scrapers.cli.run_many import Progress
 from scrapers.core.clock import SystemClock
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
 from scrapers.core.settings import Locations
 from scrapers.http.replay import ReplayTransport
-from scrapers.run_many import Progress
-from scrapers.service.jobs import plan_job, read_job
-from scrapers.service.runs import RunManager, RunRecord
-from scrapers.service.settings import ServiceSettings
-from scrapers.wiring import open_core
+from scrapers.pipeline.jobs import plan_job, read_job
+from scrapers.pipeline.runs import RunManager, RunRecord
+from scrapers.pipeline.settings import ServiceSettings
+from scrapers.pipeline.wiring import open_core
 from tests.conftest import PROJECT_FIXTURES
 from tests.service.fan_out_day import DAY, GAMES, write_fan_out_day
 from tests.service.harness import GAME_DAY, GatedTransport, running_service

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from scrapers.core.registry import load_registry
-from scrapers.service.jobs import SERVICE_KEYS
+from scrapers.pipeline.jobs import SERVICE_KEYS
 from tests.service.harness import running_service
 
 SPEC = Path(str(resources.files("scrapers.service").joinpath("openapi.yaml")))

@@ -24,9 +24,9 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
 from scrapers.core.settings import Locations
 from scrapers.http.replay import ReplayTransport
+from scrapers.pipeline.settings import ServiceSettings
 from scrapers.service.app import open_service
 from scrapers.service.lifecycle import run_service
-from scrapers.service.settings import ServiceSettings
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, Upstream, respond
 from tests.harness._server import LoopbackServer, drop_connection

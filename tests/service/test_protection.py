@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from scrapers.http.replay import ReplayTransport
-from scrapers.service.settings import ServiceSettings
+from scrapers.pipeline.settings import ServiceSettings
 from tests.conftest import PROJECT_FIXTURES
 from tests.service.harness import SCOREBOARD, GatedTransport, running_service
 

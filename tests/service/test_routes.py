@@ -14,8 +14,8 @@ from aiohttp import web
 from scrapers.cli import main
 from scrapers.core.clock import FrozenClock
 from scrapers.core.registry import load_registry
-from scrapers.core.runner import prepare
 from scrapers.http.replay import ReplayTransport
+from scrapers.pipeline.runner import prepare
 from scrapers.service.app import create_app
 from tests.conftest import PROJECT_FIXTURES
 from tests.service.harness import GAME_DAY, REPLAYED_AT, SCOREBOARD, GatedTransport, running_service

@@ -26,15 +26,15 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import inspect_registry, load_registry
+from scrapers.core.request import Page, Request
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.core.scraper import Parsed
 from scrapers.core.season import Season
 from scrapers.events.delivery import local_delivery
 from scrapers.http.decode import to_page
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import Page, Request
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.file import FileSink
 from scrapers.sources.bdl.boxscores import (
     BdlBoxScores,

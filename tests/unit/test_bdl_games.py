@@ -11,9 +11,9 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.bdl.games import API_KEY, BdlGames, BdlGamesOptions, games_request
 from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX, load_exchange, replayed_page

@@ -19,8 +19,8 @@ import pytest
 
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page
 from scrapers.core.season import Season
-from scrapers.http.request import Page
 from scrapers.sources.bdl.advanced import BdlGameAdvStats, GameAdvStatsOptions, one_game
 from scrapers.sources.bdl.averages import BdlPlayerAverages, PlayerAveragesOptions
 from scrapers.sources.bdl.common import API_KEY

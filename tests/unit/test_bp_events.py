@@ -11,9 +11,9 @@ import pytest
 from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.bettingpros.events import BpEvents, BpEventsOptions
 from scrapers.sources.bettingpros.headers import API_KEY
 from tests.conftest import PROJECT_FIXTURES

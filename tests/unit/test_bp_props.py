@@ -22,10 +22,10 @@ from scrapers.cli import main
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import Page, Request
 from scrapers.sources.bettingpros.events import BpEvents, BpEventsOptions
 from scrapers.sources.bettingpros.headers import API_KEY
 from scrapers.sources.bettingpros.props import MARKETS, BpPlayerProps, BpPlayerPropsOptions, offers_request

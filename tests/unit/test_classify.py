@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind
 from scrapers.http.classify import (
     DEFAULT_RULES,
     SNIFF_BYTES,
@@ -18,7 +19,6 @@ from scrapers.http.classify import (
     classify_response,
     parse_retry_after,
 )
-from scrapers.http.request import BodyKind
 
 NOW = datetime(2024, 1, 15, 12, 0, 0, tzinfo=UTC)
 IN_30S = email.utils.format_datetime(

@@ -19,10 +19,10 @@ from scrapers.cli import main
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Request
 from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Request
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.boxscore import FITT_MARKER, EspnBoxscore, EspnBoxscoreOptions
 from tests.conftest import PROJECT_FIXTURES

@@ -15,14 +15,14 @@ from scrapers.cli import main
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Request
 from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Request
+from scrapers.nba.espn_teams import TEAMS, team_by_code, team_by_name
+from scrapers.nba.teams import TEAMS as NBA_TEAMS
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.roster import EspnRoster, EspnRosterOptions, height_inches
-from scrapers.sources.espn.teams import TEAMS, team_by_code, team_by_name
-from scrapers.sources.nbac.teams import TEAMS as NBA_TEAMS
 from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX, load_exchange, replayed_page
 from tests.replay_cli import landed_files, replay_json

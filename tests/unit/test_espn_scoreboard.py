@@ -14,10 +14,10 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.espn import headers
 from scrapers.sources.espn.scoreboard import EspnScoreboard, EspnScoreboardOptions
 from tests.pages import TEST_CTX, load_exchange, replayed_page

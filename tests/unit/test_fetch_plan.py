@@ -21,12 +21,12 @@ import pytest
 from scrapers.core.clock import FrozenClock
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import ScraperEntry, load_registry
+from scrapers.core.request import Page, Request
 from scrapers.core.result import RunResult
-from scrapers.core.runner import Job, RunContext, run_job
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
-from scrapers.http.request import Page, Request
+from scrapers.pipeline.runner import Job, RunContext, run_job
 from scrapers.sinks.file import FileSink
 
 CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))

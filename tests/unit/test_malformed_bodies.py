@@ -29,13 +29,13 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import Registry, load_registry
-from scrapers.core.runner import Job, prepare
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import Parsed, Scraper
+from scrapers.core.verdict import Status
 from scrapers.http.decode import to_page
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
-from scrapers.quality.checks import Status
+from scrapers.pipeline.runner import Job, prepare
 from scrapers.quality.verdict import evaluate
 from tests.conftest import PROJECT_FIXTURES
 from tests.pages import TEST_CTX

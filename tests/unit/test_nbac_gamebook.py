@@ -22,11 +22,11 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import InvalidOptions, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
-from scrapers.core.runner import prepare
+from scrapers.core.request import BodyKind, Page
 from scrapers.core.scraper import Parsed
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page
+from scrapers.pipeline.runner import prepare
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.gamebook import PDF_HEADERS, GamebookOptions, NbacGamebookPdf
 from scrapers.sources.nbac.gamebook_parser import STAT_KEYS, Columns, Line, Word, read_stats, split_row

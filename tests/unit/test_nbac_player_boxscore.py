@@ -14,12 +14,12 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import InvalidOptions, OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
-from scrapers.core.runner import prepare
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Parsed
 from scrapers.core.season import Season
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import Page, Request
+from scrapers.pipeline.runner import prepare
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.player_boxscore import (
     CALENDARS,

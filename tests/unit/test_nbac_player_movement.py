@@ -14,9 +14,9 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind
 from scrapers.core.scraper import ParseContext
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.player_movement import NbacPlayerMovement, PlayerMovementOptions
 from tests.pages import TEST_CTX, ParseCase, load_exchange

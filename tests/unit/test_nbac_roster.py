@@ -14,12 +14,12 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import InvalidOptions, OptionError, ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
-from scrapers.core.runner import prepare
+from scrapers.core.request import BodyKind
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind
+from scrapers.nba.teams import BY_ABBR, TEAMS, team_by_abbr
+from scrapers.pipeline.runner import prepare
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.roster import NbacRoster, RosterOptions
-from scrapers.sources.nbac.teams import BY_ABBR, TEAMS, team_by_abbr
 from tests.pages import TEST_CTX, ParseCase, load_exchange
 from tests.replay_cli import landed_files, replay, replay_json
 

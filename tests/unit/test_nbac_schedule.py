@@ -14,11 +14,11 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry, load_registry
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.schedule import (
     NbacScheduleApi,

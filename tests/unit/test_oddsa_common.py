@@ -16,9 +16,9 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.fanout import EventRef, FanOutRef
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
+from scrapers.core.verdict import Status
 from scrapers.http.decode import to_page
-from scrapers.http.request import Page, Request
-from scrapers.quality.checks import Status
 from scrapers.sources.oddsapi.common import (
     API_KEY,
     NO_CONTENT,

@@ -12,11 +12,11 @@ import pytest
 from scrapers.core.errors import OptionError, ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import Landing
 from scrapers.http.classify import SourceRules
 from scrapers.http.decode import to_page
 from scrapers.http.replay import canonical_key, load_recordings
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.oddsapi.common import NO_CONTENT
 from scrapers.sources.oddsapi.events import (
     API_KEY,

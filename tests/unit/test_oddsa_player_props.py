@@ -10,9 +10,9 @@ import pytest
 from scrapers.core.errors import ParseError, ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import inspect_registry
+from scrapers.core.request import BodyKind
 from scrapers.http.classify import SourceRules
 from scrapers.http.decode import to_page
-from scrapers.http.request import BodyKind
 from scrapers.sources.oddsapi.common import API_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.player_props import OddsaPlayerProps, OddsaPlayerPropsOptions
 from tests.pages import TEST_CTX, replayed_page

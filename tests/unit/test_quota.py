@@ -18,11 +18,11 @@ from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.quota import QUOTA_NAMESPACE, QuotaReading, QuotaSettings, QuotaTracker, read_headers
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.file import FileSink
 from tests.unit.test_oddsa_common import HOU_AT_PHI, fixture_json
 

@@ -15,9 +15,9 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext, prepare, run_job
 from scrapers.events.delivery import local_delivery
 from scrapers.http.fetch import Fetcher
+from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.file import FileSink
 
 CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))

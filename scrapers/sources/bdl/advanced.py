@@ -17,9 +17,9 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page
-from scrapers.quality.keys import game_key
+from scrapers.nba.keys import game_key
 from scrapers.sources.bdl.boxscores import check_game_dates
 from scrapers.sources.bdl.common import (
     BdlScraper,

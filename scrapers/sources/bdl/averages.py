@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
-from scrapers.http.request import Page, Request
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_ids, counted, id_filters
 
 # The API's limit of player ids per request.

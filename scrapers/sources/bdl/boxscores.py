@@ -16,9 +16,9 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page
-from scrapers.quality.keys import game_key
+from scrapers.nba.keys import game_key
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_date_range, counted
 
 # The old platform's pollId: the UTC moment of the poll, compact.

@@ -16,8 +16,8 @@ from typing import Any, ClassVar, TypeVar
 
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request, SecretRef
 from scrapers.core.scraper import Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request, SecretRef
 
 BASE_URL = "https://api.balldontlie.io/v1"
 # The API maximum: the BDL free tier allows 5 requests a minute, so fewer pages matter.

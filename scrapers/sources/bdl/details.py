@@ -17,9 +17,9 @@ from typing import Any, ClassVar, TypeVar
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
-from scrapers.quality.keys import game_key
+from scrapers.nba.keys import game_key
 from scrapers.sources.bdl.common import Endpoint, Row, body_of
 
 OptionsT = TypeVar("OptionsT")

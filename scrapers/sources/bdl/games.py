@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from scrapers.core.clock import utc_iso
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page, Request
 from scrapers.sources.bdl.common import API_KEY, BdlScraper, Endpoint, Query, check_date_range, counted
 
 __all__ = ["API_KEY", "BdlGames", "BdlGamesOptions", "games_request"]

@@ -13,8 +13,8 @@ from datetime import date
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted, ident, present
 
 

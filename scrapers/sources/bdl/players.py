@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scrapers.core.clock import utc_iso
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted, ident, present
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
-from scrapers.http.request import Page
 from scrapers.sources.bdl.common import BdlScraper, Endpoint
 
 

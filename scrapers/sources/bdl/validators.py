@@ -13,19 +13,16 @@ from itertools import pairwise
 from typing import Any
 
 from scrapers.core.scraper import Scraper
+from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.nba.keys import game_key, is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
     NUMBER,
     OPTIONAL_TEXT,
-    Check,
-    Document,
     Line,
-    Options,
     PriceFormat,
     Row,
-    Status,
     TeamBox,
-    Validator,
     box_score_checks,
     count_matches,
     dig,
@@ -45,7 +42,6 @@ from scrapers.quality.checks import (
     team_once_per_date,
     unique,
 )
-from scrapers.quality.keys import game_key, is_nba_team
 from scrapers.sources.bdl.advanced import BdlGameAdvStats
 from scrapers.sources.bdl.averages import BdlPlayerAverages
 from scrapers.sources.bdl.boxscores import BdlBoxScores, BdlLiveBoxScores, BdlPlayerBoxScores

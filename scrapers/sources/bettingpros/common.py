@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scrapers.core.errors import ParseError
-from scrapers.http.request import BodyKind, Page, Request
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.sources.bettingpros.headers import API_KEY, bettingpros_headers
 
 API_BASE = "https://api.bettingpros.com/v3"

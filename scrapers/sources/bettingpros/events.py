@@ -15,8 +15,8 @@ from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
 from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
 from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 
 EVENTS_ENDPOINT = "events"

@@ -7,7 +7,7 @@ logged or recorded as is.
 
 from __future__ import annotations
 
-from scrapers.http.request import SecretRef
+from scrapers.core.request import SecretRef
 
 API_KEY = SecretRef(env="BETTINGPROS_API_KEY", header="X-Api-Key")
 

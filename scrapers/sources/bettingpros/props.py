@@ -22,9 +22,9 @@ from typing import Any
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
-from scrapers.quality.keys import game_key
+from scrapers.nba.keys import game_key
 from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 from scrapers.sources.bettingpros.events import events_request, is_events_page, read_events
 

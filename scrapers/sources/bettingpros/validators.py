@@ -11,14 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.core.scraper import Scraper
+from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
-    Check,
-    Document,
-    Options,
     PriceFormat,
     Row,
-    Status,
-    Validator,
     count_matches,
     dig,
     ids_present,
@@ -33,7 +30,6 @@ from scrapers.quality.checks import (
     structure,
     unique,
 )
-from scrapers.quality.keys import is_nba_team
 from scrapers.sources.bettingpros.events import BpEvents
 from scrapers.sources.bettingpros.props import BpPlayerProps
 

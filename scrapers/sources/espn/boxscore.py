@@ -23,11 +23,11 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
-from scrapers.quality.keys import game_key
+from scrapers.nba.espn_teams import team_by_name
+from scrapers.nba.keys import game_key
 from scrapers.sources.espn import headers
-from scrapers.sources.espn.teams import team_by_name
 
 URL = "https://www.espn.com/nba/boxscore"
 # The site API profile plus an HTML Accept: www.espn.com serves the same app to any browser UA.

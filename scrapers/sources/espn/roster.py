@@ -14,10 +14,10 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
+from scrapers.nba.espn_teams import TEAMS, EspnTeam, code_hint, team_by_code
 from scrapers.sources.espn import headers
-from scrapers.sources.espn.teams import TEAMS, EspnTeam, code_hint, team_by_code
 
 URL = "https://site.api.espn.com/apis/site/v2/sports/basketball/nba/teams/{team_id}"
 INCHES_PER_FOOT = 12

@@ -14,8 +14,8 @@ from typing import Any
 
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.espn import headers
 
 URL = "https://site.api.espn.com/apis/site/v2/sports/basketball/nba/scoreboard"

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from scrapers.core.scraper import Scraper
+from scrapers.core.verdict import Check, Document, Options, Validator
+from scrapers.nba.keys import game_key, is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
-    Check,
-    Document,
     Line,
-    Options,
     Row,
     TeamBox,
-    Validator,
     box_score_checks,
     count_matches,
     ids_present,
@@ -37,7 +35,6 @@ from scrapers.quality.checks import (
     unique,
     with_periods_read,
 )
-from scrapers.quality.keys import game_key, is_nba_team
 from scrapers.sources.espn.boxscore import STAT_LABELS, EspnBoxscore
 from scrapers.sources.espn.roster import EspnRoster
 from scrapers.sources.espn.scoreboard import EspnScoreboard

@@ -12,15 +12,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from scrapers.core.verdict import Check, Document, Options, Status
+from scrapers.nba.keys import game_key
 from scrapers.quality.checks import (
     OVERTIME_TEAM_MINUTES,
     REGULATION_TEAM_MINUTES,
-    Check,
-    Document,
     Line,
-    Options,
     Row,
-    Status,
     TeamBox,
     box_score_checks,
     count_matches,
@@ -38,7 +36,6 @@ from scrapers.quality.checks import (
     unique,
     with_periods_read,
 )
-from scrapers.quality.keys import game_key
 
 # --- stats.nba.com result sets ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scrapers.quality.keys import game_key
+from scrapers.nba.keys import game_key
 
 
 def game_metadata(day: date, away: object, home: object, **source_ids: str) -> dict[str, str]:

@@ -21,8 +21,8 @@ from typing import Any
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.gamebook_parser import Gamebook, parse_gamebook

@@ -20,9 +20,9 @@ from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.injury_report_parser import (
     KNOWN_STATUSES,

@@ -34,7 +34,7 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from scrapers.core.errors import ParseError
-from scrapers.sources.nbac.teams import tricode_for_name
+from scrapers.nba.teams import tricode_for_name
 
 KNOWN_STATUSES = ("Out", "Questionable", "Doubtful", "Probable", "Available")
 NOT_YET_SUBMITTED = "NOT YET SUBMITTED"

@@ -18,9 +18,9 @@ from datetime import date
 from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers, result_sets
 
 URL = "https://stats.nba.com/stats/leaguegamelog"

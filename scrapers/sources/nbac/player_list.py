@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.errors import ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 
 URL = "https://stats.nba.com/stats/playerindex"

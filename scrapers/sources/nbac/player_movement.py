@@ -14,8 +14,8 @@ from typing import Any
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 
 URL = "https://stats.nba.com/js/data/playermovement/NBA_Player_Movement.json"

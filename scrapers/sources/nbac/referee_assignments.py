@@ -15,9 +15,9 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 
 URL = "https://official.nba.com/wp-json/api/v1/get-game-officials"

@@ -17,7 +17,7 @@ from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.outcome import Outcome
-from scrapers.http.request import Page
+from scrapers.core.request import Page
 
 Row = Mapping[str, Any]
 

@@ -16,11 +16,11 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
+from scrapers.nba.teams import TEAMS, Team, team_by_abbr
 from scrapers.sources.nbac import headers
-from scrapers.sources.nbac.teams import TEAMS, Team, team_by_abbr
 
 PAGE_URL = "https://www.nba.com/team/{team_id}/{slug}/roster"
 NO_NUMBER = "N/A"  # what the old platform landed for a player without a jersey number yet

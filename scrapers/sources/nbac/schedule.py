@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers
 from scrapers.sources.nbac.result_sets import json_list, json_object, no_content_reason, single_page
 

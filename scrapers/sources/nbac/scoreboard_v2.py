@@ -19,8 +19,8 @@ from typing import Any
 from scrapers.core.errors import ParseError
 from scrapers.core.fanout import GameRef
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.http.request import BodyKind, Page, Request
 from scrapers.sources.nbac import headers, result_sets
 from scrapers.sources.nbac.result_sets import Row
 

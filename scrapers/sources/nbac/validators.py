@@ -14,15 +14,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from scrapers.core.scraper import Scraper
+from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
     NUMBER,
-    Check,
-    Document,
-    Options,
     Row,
-    Status,
-    Validator,
     count_matches,
     dig,
     ids_present,
@@ -38,7 +35,6 @@ from scrapers.quality.checks import (
     team_once_per_date,
     unique,
 )
-from scrapers.quality.keys import is_nba_team
 from scrapers.sources.nbac.box_validators import gamebook, player_boxscore, result_set_checks, team_boxscore
 from scrapers.sources.nbac.gamebook import NbacGamebookPdf
 from scrapers.sources.nbac.injury_report import NbacInjuryReport

@@ -26,10 +26,10 @@ from scrapers.core.clock import EASTERN
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.fanout import EventRef
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import BodyKind, Page, Request, SecretRef
 from scrapers.core.scraper import Parsed
-from scrapers.http.request import BodyKind, Page, Request, SecretRef
-from scrapers.quality.keys import game_key
-from scrapers.sources.nbac.teams import tricode_for_name
+from scrapers.nba.keys import game_key
+from scrapers.nba.teams import tricode_for_name
 
 BASE_URL = "https://api.the-odds-api.com/v4"
 # The Odds API takes its key only as a query parameter; the core adds it at send time and the

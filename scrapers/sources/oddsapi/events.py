@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     API_KEY,
     BASE_URL,

@@ -14,8 +14,8 @@ from datetime import date
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     EventOdds,
     EventOddsOptions,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import (
     EventOdds,
     event_odds_request,

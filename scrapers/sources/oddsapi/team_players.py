@@ -13,8 +13,8 @@ from typing import Any
 
 from scrapers.core.errors import ParseError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
-from scrapers.http.request import Page, Request
 from scrapers.sources.oddsapi.common import api_request, checked_document, only_page, segment
 
 # Undocumented endpoint; priced like the documented participants endpoint (one credit).

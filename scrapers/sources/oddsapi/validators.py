@@ -19,16 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from scrapers.core.scraper import Scraper
+from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
     OPTIONAL_TEXT,
-    Check,
-    Document,
-    Options,
     PriceFormat,
     Row,
-    Status,
     TypeSpec,
-    Validator,
     ids_present,
     is_blank,
     judged,
@@ -41,7 +38,6 @@ from scrapers.quality.checks import (
     structure,
     unique,
 )
-from scrapers.quality.keys import is_nba_team
 from scrapers.sources.oddsapi.common import LIST_KEY, NO_CONTENT
 from scrapers.sources.oddsapi.events import OddsaEvents
 from scrapers.sources.oddsapi.events_his import OddsaEventsHis

@@ -12,44 +12,32 @@ one plain line per finished run otherwise; the results table (or --json) goes to
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-import httpx
-
-from scrapers.cli import (
-    EXIT_INTERNAL,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    _add_output_flags,
-    _report,
-    exit_code,
+from scrapers.cli.common import (
+    add_output_flags,
+    add_replay_flags,
+    finish,
     parse_option_flags,
+    replay_clock,
+    run_planned,
 )
-from scrapers.core.clock import Clock
+from scrapers.core.errors import UsageError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, load_registry
-from scrapers.core.settings import Locations, environ, locations
+from scrapers.core.settings import environ, locations
 from scrapers.http.replay import ReplayTransport
-from scrapers.service.command import add_replay_flags, replay_clock
-from scrapers.service.fanout import RULES, describe_rules
-from scrapers.service.jobs import JobRequest, MalformedJob, PlannedJob, plan_job, read_job_file
-from scrapers.service.runs import RunManager, RunRecord, RunState
-from scrapers.service.settings import ServiceSettings
-from scrapers.wiring import open_core
+from scrapers.pipeline.fanout import RULES, describe_rules
+from scrapers.pipeline.jobs import JobRequest, MalformedJob, plan_job, read_job_file
+from scrapers.pipeline.runs import RunRecord, RunState
 
 DEFAULT_CONCURRENCY = 4
-# Errors that mean "this input cannot run" exit like a bad command line; the rest are ours.
-# A fan-out child whose API key is missing ends "configuration": the operator's bad input, too.
-_USAGE_ERRORS = frozenset({"invalid_options", "replay_miss", "configuration"})
 
 
-def add_run_many_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub = commands.add_parser(
         "run-many",
         help="run jobs from a file, or one scraper and its per-game / per-event children",
@@ -74,7 +62,7 @@ def add_run_many_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     sub.add_argument("--json", action="store_true", help="print every run (as GET /runs/ID shows it) as JSON")
     add_replay_flags(sub)
-    _add_output_flags(sub)
+    add_output_flags(sub)
     sub.set_defaults(handler=_cmd_run_many)
 
 
@@ -88,22 +76,21 @@ def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor
     where = locations(registry, args.out, args.replay or None, environ())
     transport = ReplayTransport(where.fixtures) if replay else None
     progress = Progress(sys.stderr)
-    records = asyncio.run(
-        _run_all(registry, where, planned, transport, redactor, replay, clock, args.concurrency, progress)
-    )
-    progress.close()
-    runs = [run for record in records for run in record.walk()]
-    if args.json:
-        print(json.dumps([record.view() for record in records], indent=2))
-    else:
-        results = [run.result for run in runs if run.result is not None]
-        if results:
-            _report(results, as_json=False)
-        for run in runs:
-            if run.error is not None:
-                name = f"{run.scraper} {run.label}" if run.label else run.scraper
-                print(f"error: {name}: {run.error.message}", file=sys.stderr)
-    return max((_exit_code(run) for run in runs), default=EXIT_OK)
+    try:
+        ran = run_planned(
+            registry,
+            where,
+            planned,
+            transport,
+            redactor,
+            replay=replay,
+            clock=clock,
+            concurrency=args.concurrency,
+            on_change=progress.update,
+        )
+    finally:
+        progress.close()
+    return finish(ran, as_json=False, views=args.json)
 
 
 def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) -> list[JobRequest]:
@@ -132,49 +119,6 @@ def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) ->
     if children and not fan_out:
         raise UsageError(f"--child-option needs a fan-out parent ({describe_rules()})")
     return [JobRequest(args.scraper, parse_option_flags(extra), fan_out=fan_out, child_options=children)]
-
-
-async def _run_all(
-    registry: Registry,
-    where: Locations,
-    planned: list[PlannedJob],
-    transport: httpx.AsyncBaseTransport | None,
-    redactor: Redactor,
-    replay: bool,
-    clock: Clock,
-    concurrency: int,
-    progress: Progress,
-) -> list[RunRecord]:
-    core = await open_core(
-        registry, where, registry.scrapers.values(), transport, redactor, replay=replay, clock=clock
-    )
-    settings = ServiceSettings(
-        max_in_flight=len(planned), scraper_concurrency=concurrency, fan_out_concurrency=concurrency
-    )
-    manager = RunManager(
-        core, settings, trigger_source=core.context.trigger_source, on_change=progress.update
-    )
-    try:
-        # Every planned job's keys are checked before the first one runs: a missing key stops
-        # run-many with exit 2 instead of failing its jobs one by one.
-        for plan in planned:
-            core.fetcher.check_credentials(plan.job.first_requests())
-        if not manager.try_admit(len(planned)):
-            raise AssertionError("every planned job fits: the cap is their count")
-        records = [manager.submit(job) for job in planned]
-        await asyncio.gather(*(record.finished.wait() for record in records))
-        return records
-    finally:
-        await manager.drain(0.0)
-        await core.aclose()
-
-
-def _exit_code(run: RunRecord) -> int:
-    if run.result is not None:
-        return exit_code(run.result)
-    if run.error is not None:
-        return EXIT_USAGE if run.error.type in _USAGE_ERRORS else EXIT_INTERNAL
-    return EXIT_OK
 
 
 class Progress:

@@ -20,7 +20,7 @@ from scrapers.core.errors import InvalidOptions, OptionError
 from scrapers.core.fanout import EventRef, FanOutRef, GameRef
 from scrapers.core.registry import Registry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import Job
+from scrapers.pipeline.runner import Job
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -32,18 +33,18 @@ from scrapers.core.errors import (
 )
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.result import RunResult
-from scrapers.core.runner import Job, RunContext, completion_message, prepare, run_job
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.policy import SourcePolicy
 from scrapers.metrics.runs import record_run
-from scrapers.service.errors import OK_STATUS
-from scrapers.service.fanout import Child
-from scrapers.service.jobs import JobRequest, PlannedJob
-from scrapers.service.logs import RUN_ID
-from scrapers.service.protection import InFlightGate, ScraperSlots
-from scrapers.service.settings import ServiceSettings
-from scrapers.wiring import Core
+from scrapers.pipeline.admission import InFlightGate, ScraperSlots
+from scrapers.pipeline.fanout import Child
+from scrapers.pipeline.jobs import JobRequest, PlannedJob
+from scrapers.pipeline.runner import Job, RunContext, completion_message, prepare, run_job
+from scrapers.pipeline.settings import ServiceSettings
+from scrapers.pipeline.wiring import Core
 
+# The run a log line belongs to (the service's JSON logs read it).
+RUN_ID: ContextVar[str | None] = ContextVar("courtside_run_id", default=None)
 log = logging.getLogger("scrapers.service")
 
 RUN_ID_HEX = 16
@@ -86,7 +87,7 @@ class RunRecord:
     def own_status(self) -> int | None:
         if self.result is not None:
             failure = self.result.failure_class
-            return OK_STATUS if self.result.ok or failure is None else failure.http_status
+            return Outcome.OK.http_status if self.result.ok or failure is None else failure.http_status
         return self.error.http_status if self.error else None
 
     @property
@@ -130,7 +131,9 @@ class RunRecord:
                 "done": states.count(RunState.DONE),
                 "succeeded": sum(1 for c in self.children if c.result is not None and c.result.ok),
                 "failed": sum(
-                    1 for c in self.children if c.state is RunState.DONE and c.own_status != OK_STATUS
+                    1
+                    for c in self.children
+                    if c.state is RunState.DONE and c.own_status != Outcome.OK.http_status
                 ),
                 "skipped": list(self.skipped),
                 "runs": [child.view() for child in self.children],
@@ -154,8 +157,12 @@ class RunManager:
         *,
         trigger_source: str,
         on_change: Listener | None = None,
+        push_metrics: bool = False,
     ) -> None:
         self.core = core
+        # One-job containers push their metrics to the Pushgateway after each run; a service and
+        # run-many expose or print theirs instead.
+        self.push_metrics = push_metrics
         self.settings = settings
         self.trigger_source = trigger_source
         self.gate = InFlightGate(settings.max_in_flight)
@@ -303,7 +310,7 @@ class RunManager:
             if record.result is None and record.error is None:
                 where = "while running" if record.state is RunState.RUNNING else "before it started"
                 record.result = await self._cut_off(record, job, ctx, f"interrupted by shutdown {where}")
-                await self.core.after_run(record.result, _warn, push_metrics=False)
+                await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics)
             raise
         finally:
             RUN_ID.reset(token)
@@ -341,7 +348,7 @@ class RunManager:
             )
             return
         assert record.result is not None
-        await self.core.after_run(record.result, _warn, push_metrics=False)
+        await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics)
         log.info(
             "run finished",
             extra={
@@ -410,3 +417,34 @@ class _DeadlineContext(RunContext):
 
 def _warn(text: str) -> None:
     log.warning(text)
+
+
+async def run_all(
+    core: Core,
+    planned: Sequence[PlannedJob],
+    settings: ServiceSettings,
+    *,
+    on_change: Listener | None = None,
+    push_metrics: bool = False,
+) -> list[RunRecord]:
+    """Every planned job through one run manager, to the end: the one run path of the CLI.
+
+    `scrapers run`, `record`, `demo` and `run-many` all come here, and the service submits to the
+    same RunManager, so deadlines, cut-off completions, error mapping, metrics and run summaries
+    are the same in every mode.
+    """
+    manager = RunManager(
+        core,
+        settings,
+        trigger_source=core.context.trigger_source,
+        on_change=on_change,
+        push_metrics=push_metrics,
+    )
+    try:
+        if not manager.try_admit(len(planned)):
+            raise AssertionError("every planned job fits: the cap is their count")
+        records = [manager.submit(job) for job in planned]
+        await asyncio.gather(*(record.finished.wait() for record in records))
+        return records
+    finally:
+        await manager.drain(0.0)

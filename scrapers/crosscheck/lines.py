@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scrapers.nba.keys import game_key, player_key, tricode
 from scrapers.quality.checks import Line, Row, dig, integer, mapping, minutes, objects
-from scrapers.quality.keys import game_key, player_key, tricode
 from scrapers.sources.bdl.validators import stat_line as bdl_line
 from scrapers.sources.espn.validators import stat_line as espn_line
 from scrapers.sources.nbac.box_validators import gamelog_game_key, gamelog_line, result_set

@@ -1,4 +1,4 @@
-"""`scrapers quality-compare --date D [--to D2] [--out DIR|gs://…] [--json]`: the cross-source report.
+"""The cross-source report behind `scrapers quality-compare` (scrapers/cli/quality_compare.py).
 
 For each date it reads the newest landed box score of each game from BallDontLie (`bdl_box_scores`,
 `bdl_player_box_scores`), NBA.com (`nbac_player_boxscore`, `nbac_gamebook_pdf`) and ESPN
@@ -10,10 +10,6 @@ the worst examples. Count checks cannot see a minutes bug (every row is there); 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,17 +17,13 @@ from itertools import combinations
 from typing import Any, TextIO
 
 from scrapers.core.errors import OptionError
-from scrapers.core.redact import Redactor
-from scrapers.core.registry import Registry, load_registry
-from scrapers.core.settings import environ, locations
-from scrapers.quality.landed import LandedReader, latest_documents, open_reader
-from scrapers.quality.lines import EXTRACTORS, PlayerLine
+from scrapers.core.registry import Registry
+from scrapers.crosscheck.landed import LandedReader, latest_documents
+from scrapers.crosscheck.lines import EXTRACTORS, PlayerLine
 
 MINUTES_GAP = 5.0  # the issue's threshold: BDL was off by far more than this on bad days
 WORST_EXAMPLES = 5
 MAX_DAYS = 366
-EXIT_OK = 0
-EXIT_UNREADABLE = 1  # the output could not be listed or read (e.g. no access to the bucket)
 
 
 @dataclass(frozen=True)
@@ -288,43 +280,3 @@ def _table(header: list[str], rows: list[list[str]], stream: TextIO) -> None:
 
 
 # --- the command --------------------------------------------------------------------------------
-
-
-def add_quality_compare_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `quality-compare` on the CLI's subcommands."""
-    sub = commands.add_parser(
-        "quality-compare",
-        help="compare per-player minutes and points of the same games across sources",
-        allow_abbrev=False,
-    )
-    sub.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="game date (Eastern)")
-    sub.add_argument("--to", metavar="YYYY-MM-DD", help="last date of a range (default: --date)")
-    sub.add_argument(
-        "--out",
-        metavar="DIR|gs://BUCKET/PREFIX",
-        help="output folder or bucket to read (default ./data or $COURTSIDE_OUT)",
-    )
-    sub.add_argument("--json", action="store_true", help="print the report as JSON")
-    sub.set_defaults(handler=run_command)
-
-
-def run_command(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
-    if extra:
-        raise OptionError(extra[0], "is not an option of quality-compare", "--date 2024-01-15")
-    days = date_range(args.date, args.to)
-    registry = load_registry()
-    try:
-        reader = open_reader(locations(registry, args.out, None, environ()).out)
-    except ValueError as exc:
-        raise OptionError("--out", str(exc), "gs://nba-scraped-data") from None
-    try:
-        reports = asyncio.run(read_days(reader, registry, days))
-    except OSError as exc:  # a folder or bucket we cannot read (GcsError is an OSError)
-        print(f"error: cannot read {reader.where}: {redactor(str(exc))}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    if args.json:
-        payload = {"where": reader.where, "minutes_gap": MINUTES_GAP, "dates": [r.to_dict() for r in reports]}
-        print(json.dumps(payload, indent=2))
-    else:
-        render_text(reports, reader.where, sys.stdout)
-    return EXIT_OK

@@ -22,17 +22,18 @@ from scrapers.core.options import option_to_text, resolve_options
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
+from scrapers.core.request import Page, Request
 from scrapers.core.result import RunResult
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.core.verdict import Verdict
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import JobBudget, SourcePolicy
-from scrapers.http.request import Page, Request
 from scrapers.metrics.fleet import FleetMetrics
 from scrapers.metrics.runs import record_run
 from scrapers.quality.metrics import record_quality
-from scrapers.quality.verdict import Verdict, evaluate, quality_status
+from scrapers.quality.verdict import evaluate, quality_status
 from scrapers.sinks.base import Sink
 
 # Guard: an upstream that keeps handing out cursors must not keep a job alive forever.

@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from scrapers.sources.espn.teams import TEAMS as ESPN_TEAMS
-from scrapers.sources.nbac.teams import BY_ABBR, tricode_for_name
+from scrapers.nba.espn_teams import TEAMS as ESPN_TEAMS
+from scrapers.nba.teams import BY_ABBR, tricode_for_name
 
 # Codes some sources use for a team whose NBA tricode differs.
 OTHER_CODES: Mapping[str, str] = MappingProxyType(

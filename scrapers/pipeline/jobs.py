@@ -23,8 +23,8 @@ import yaml
 from scrapers.core.clock import Clock
 from scrapers.core.errors import CourtsideError
 from scrapers.core.registry import Registry
-from scrapers.core.runner import Job, prepare
-from scrapers.service.fanout import FanOutRule, rule_for
+from scrapers.pipeline.fanout import FanOutRule, rule_for
+from scrapers.pipeline.runner import Job, prepare
 
 SERVICE_KEYS = frozenset({"scraper", "fan_out", "child_options", "deadline_seconds", "workflow", "source"})
 IGNORED_KEYS = frozenset({"group", "debug"})

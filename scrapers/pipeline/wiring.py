@@ -21,13 +21,13 @@ from scrapers.core.errors import AlreadyLandedError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
-from scrapers.core.runner import RunContext
 from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, upstream_overrides
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.fetch import Fetcher
 from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
-from scrapers.outputs import Output, open_output
+from scrapers.pipeline.outputs import Output, open_output
+from scrapers.pipeline.runner import RunContext
 
 RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
 # Set by Cloud Run jobs on every task; recorded in the completion and the run summary when present,

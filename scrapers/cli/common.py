@@ -1,0 +1,229 @@
+"""What every command shares: exit codes, the output and replay flags, running planned jobs
+through the one run path, and printing their results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+import httpx
+
+from scrapers.core.clock import Clock, FrozenClock, SystemClock
+from scrapers.core.errors import EXIT_USAGE, OptionError, UsageError
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import Registry
+from scrapers.core.result import RunResult
+from scrapers.core.settings import Locations
+from scrapers.pipeline.jobs import PlannedJob
+from scrapers.pipeline.runs import RunRecord, run_all
+from scrapers.pipeline.settings import ServiceSettings
+from scrapers.pipeline.wiring import open_core
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
+
+Handler = Callable[[argparse.Namespace, list[str], Redactor], int]
+# Errors of a run that mean "this input cannot run" exit like a bad command line: an unrecorded
+# request in replay, a fan-out child the parent's ids made invalid, a missing key or setting.
+USAGE_ERRORS = frozenset({"invalid_options", "replay_miss", "configuration"})
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        metavar="DIR|gs://BUCKET/PREFIX",
+        help="output folder or bucket (default ./data or $COURTSIDE_OUT)",
+    )
+
+
+def add_replay_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--replay",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="serve recorded fixtures instead of the network (default tests/fixtures); no secrets needed",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="ISO",
+        help="with --replay: freeze the clock at this UTC time, e.g. 2024-01-16T03:00:00Z, so TODAY and "
+        "landing timestamps are those of the recorded day",
+    )
+
+
+def replay_clock(at: str | None, replay: bool) -> Clock:
+    if at is None:
+        return SystemClock()
+    if not replay:
+        raise UsageError("--at only applies to --replay (a live run always uses the real clock)")
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise UsageError(f"--at '{at}' is not an ISO time with a zone (example: 2024-01-16T03:00:00Z)")
+    return FrozenClock(moment)
+
+
+def no_extra(extra: list[str]) -> None:
+    if extra:
+        raise UsageError(f"unexpected arguments: {' '.join(extra)}")
+
+
+def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:
+    """`--name value` and `--name=value` pairs after the scraper name."""
+    options: dict[str, str] = {}
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if not token.startswith("--") or len(token) == 2:
+            raise UsageError(f"expected --option value, got '{token}' (example: --gamedate 2024-01-15)")
+        name, sep, value = token[2:].partition("=")
+        if not sep:
+            if index + 1 >= len(tokens) or tokens[index + 1].startswith("--"):
+                raise OptionError(name, "has no value", f"--{name} <value>")
+            value = tokens[index + 1]
+            index += 1
+        options[name] = value
+        index += 1
+    return options
+
+
+def parse_duration(text: str | None, option: str) -> float:
+    """`90s`, `15m`, `2h`, `1d` or plain seconds."""
+    if not text:
+        raise OptionError(option, "is empty", "15m")
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise OptionError(option, f"'{text}' is not a duration", "15m")
+    return value * units[unit]
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ran:
+    records: list[RunRecord]
+    events_note: str  # where the completions went, for the closing line
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        """Every run, fan-out children after their parent."""
+        return [run for record in self.records for run in record.walk()]
+
+
+def run_planned(
+    registry: Registry,
+    where: Locations,
+    planned: list[PlannedJob],
+    transport: httpx.AsyncBaseTransport | None,
+    redactor: Redactor,
+    *,
+    replay: bool,
+    clock: Clock | None = None,
+    concurrency: int = 1,
+    on_change: Callable[[RunRecord], None] | None = None,
+    push_metrics: bool = False,
+) -> Ran:
+    """Open the process's core, run every planned job through the run manager, close the core."""
+    settings = ServiceSettings(
+        max_in_flight=len(planned), scraper_concurrency=concurrency, fan_out_concurrency=concurrency
+    )
+
+    async def go() -> Ran:
+        entries = registry.scrapers.values()
+        core = await open_core(registry, where, entries, transport, redactor, replay=replay, clock=clock)
+        try:
+            # Every job's keys are checked before the first one runs: a missing key is exit 2 for
+            # the whole command instead of one failed job after another.
+            for plan in planned:
+                core.fetcher.check_credentials(plan.job.first_requests())
+            records = await run_all(core, planned, settings, on_change=on_change, push_metrics=push_metrics)
+            return Ran(records, core.output.events_note)
+        finally:
+            await core.aclose()
+
+    return asyncio.run(go())
+
+
+def exit_code(result: RunResult) -> int:
+    if result.ok:
+        return EXIT_OK
+    return result.failure_class.exit_code if result.failure_class else EXIT_INTERNAL
+
+
+def run_exit_code(run: RunRecord) -> int:
+    if run.result is not None:
+        return exit_code(run.result)
+    if run.error is not None:
+        return EXIT_USAGE if run.error.type in USAGE_ERRORS else EXIT_INTERNAL
+    return EXIT_OK
+
+
+def finish(ran: Ran, *, as_json: bool, views: bool = False) -> int:
+    """Print the results (a table, the typed results, or every run's view) and errors; the exit code."""
+    runs = ran.runs
+    results = [run.result for run in runs if run.result is not None]
+    if views:
+        print(json.dumps([record.view() for record in ran.records], indent=2))
+    elif results:
+        report(results, as_json=as_json)
+    for run in runs:
+        if run.error is None:
+            continue
+        # One run needs no name; among many, each error says whose it is.
+        name = f"{run.scraper} {run.label}: " if run.label else f"{run.scraper}: "
+        whose = name if len(runs) > 1 else ""
+        if run.error.type == "internal":  # a bug: say so, as the last-resort handler does
+            print(
+                f"internal error: {whose}{run.error.message} (--verbose shows the traceback)", file=sys.stderr
+            )
+        else:
+            print(f"error: {whose}{run.error.message}", file=sys.stderr)
+    return max((run_exit_code(run) for run in runs), default=EXIT_OK)
+
+
+# --- printing -----------------------------------------------------------------------------------
+
+
+def report(results: list[RunResult], *, as_json: bool, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    if as_json:
+        payload: Any = [r.to_dict() for r in results] if len(results) > 1 else results[0].to_dict()
+        print(json.dumps(payload, indent=2), file=stream)
+        return
+    rows = [
+        [
+            r.scraper,
+            r.status.value if r.ok else f"failed ({r.error_type})",
+            str(r.record_count),
+            r.landed[0] if r.landed else (r.error_message or r.no_data_reason or "-"),
+        ]
+        for r in results
+    ]
+    print_table(["scraper", "status", "records", "landed / reason"], rows, stream)
+
+
+def print_table(header: list[str], rows: list[list[str]], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip(),
+            file=stream,
+        )

@@ -1,0 +1,50 @@
+"""`scrapers republish`: send every completion still pending in the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from scrapers.cli.common import EXIT_OK, EXIT_PUBLISH_PENDING, add_output_flags, no_extra, parse_duration
+from scrapers.core.redact import Redactor
+from scrapers.core.registry import load_registry
+from scrapers.core.settings import environ, locations
+from scrapers.pipeline.outputs import open_output
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    republish = commands.add_parser(
+        "republish", help="send every completion still pending in the outbox", allow_abbrev=False
+    )
+    add_output_flags(republish)
+    republish.add_argument(
+        "--older-than",
+        metavar="AGE",
+        help="only entries at least this old, e.g. 0, 15m, 2h (default: the publish timeout + 30s, "
+        "so runs still publishing are left alone)",
+    )
+    republish.set_defaults(handler=_cmd_republish)
+
+
+def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    no_extra(extra)
+    registry = load_registry()
+    where = locations(registry, args.out, None, environ())
+    output = open_output(where.out, environ())
+    older_than = (
+        output.delivery.sweep_age
+        if args.older_than is None
+        else parse_duration(args.older_than, "--older-than")
+    )
+    try:
+        report = asyncio.run(output.delivery.sweep(older_than))
+    finally:
+        output.close()
+    print(
+        f"republish {output.where}: sent {len(report.sent)}, failed {len(report.failed)}, "
+        f"taken by another sweep {report.skipped}"
+    )
+    for error in sorted(set(report.errors)):
+        print(f"warning: {redactor(error)}", file=sys.stderr)
+    return EXIT_OK if not report.failed else EXIT_PUBLISH_PENDING

@@ -1,0 +1,1 @@
+"""The run pipeline: the runner, job planning, fan-out, the run manager and how runs are wired."""
