@@ -139,7 +139,7 @@ async def run_overhead(
     async with fast_upstream() as url:
         raw = httpx.AsyncClient(proxy=url, trust_env=False)
         config = ProxyConfig((Tier("datacenter", (ProxyEndpoint("loopback", "datacenter", url),)),))
-        fetcher = Fetcher(proxies=config, observer=FetchMetrics(FleetMetrics()), environ={})
+        fetcher = Fetcher(proxies=config, observer=FetchMetrics(FleetMetrics()))
         request = Request(TARGET_URL)
 
         async def send_raw() -> None:

@@ -13,12 +13,13 @@ The file (`COURTSIDE_PROXIES_FILE`) lists tiers in cost order:
     breaker: {fail_max: 3, reset_seconds: 300}   # optional; per (proxy, target host)
 
 A credentials variable holds `user:password` (raw; it is URL-encoded here, because the 2026-01-23
-407s came from `~` and `+` in a password). Without the file there is one tier, `direct`.
+407s came from `~` and `+` in a password). Its name is the file's to choose, so it is not a declared
+setting: it is looked up by name in the environment the process's settings were read from. Without
+the file there is one tier, `direct`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -26,8 +27,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import yaml
 
 from scrapers.core.errors import BadConfiguration
+from scrapers.core.settings import SecretLookup, Settings
 
-PROXIES_FILE_ENV = "COURTSIDE_PROXIES_FILE"
 DIRECT = "direct"
 
 
@@ -42,11 +43,11 @@ class ProxyEndpoint:
     url: str  # never holds credentials
     credentials_env: str | None = None
 
-    def connect_url(self, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    def connect_url(self, secrets: SecretLookup) -> tuple[str, str | None]:
         """The URL to hand to the HTTP client, and the password to register for redaction."""
         if not self.credentials_env:
             return self.url, None
-        credentials = environ.get(self.credentials_env)
+        credentials = secrets(self.credentials_env)
         if not credentials or ":" not in credentials:
             raise ProxyConfigError(
                 f"{self.credentials_env}: proxy '{self.name}' needs credentials as user:password "
@@ -91,15 +92,15 @@ class ProxyConfig:
 DIRECT_ONLY = ProxyConfig(tiers=(Tier(DIRECT),))
 
 
-def load_proxy_config(environ: Mapping[str, str]) -> ProxyConfig:
-    path = environ.get(PROXIES_FILE_ENV)
-    if not path:
+def load_proxy_config(path: Path | None) -> ProxyConfig:
+    """The tiers of the COURTSIDE_PROXIES_FILE setting; None: direct only."""
+    if path is None:
         return DIRECT_ONLY
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ProxyConfigError(f"{PROXIES_FILE_ENV}: cannot read {path}: {exc}") from None
-    return parse_proxy_config(document, source=path)
+        raise ProxyConfigError(f"{Settings.variable('proxies_file')}: cannot read {path}: {exc}") from None
+    return parse_proxy_config(document, source=str(path))
 
 
 def parse_proxy_config(document: object, source: str = "proxy config") -> ProxyConfig:

@@ -34,13 +34,14 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from scrapers.core.errors import BadConfiguration
+from scrapers.core.settings import Settings
 
 __all__ = [
     "DEFAULT_SQLITE_PATH",
-    "STATE_ENV",
     "MemoryStore",
     "RedisStore",
     "SqliteStore",
+    "StateConfigError",
     "StateStore",
     "StateStoreError",
     "mask_url",
@@ -48,7 +49,6 @@ __all__ = [
     "put_if_changed",
 ]
 
-STATE_ENV = "COURTSIDE_STATE"
 DEFAULT_SQLITE_PATH = Path(".courtside") / "state.sqlite"
 REDIS_KEY_PREFIX = "courtside"
 
@@ -507,7 +507,8 @@ class RedisStore:
 
 def _bad_setting(value: str, reason: str) -> StateConfigError:
     return StateConfigError(
-        f"{STATE_ENV}={mask_url(value)!r} is not a valid state store: {reason}; use e.g. {_EXAMPLES}"
+        f"{Settings.variable('state')}={mask_url(value)!r} is not a valid state store: {reason}; "
+        f"use e.g. {_EXAMPLES}"
     )
 
 

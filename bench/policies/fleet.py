@@ -114,7 +114,7 @@ class FleetPolicy:
             store=store,
             pool=pool,
             upstream_overrides=sim.overrides,
-            environ=FAKE_SECRETS,
+            secrets=FAKE_SECRETS.get,
             observer=FetchMetrics(self.metrics),
         )
         self._ctx = ScaledRunContext(

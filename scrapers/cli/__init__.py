@@ -37,7 +37,7 @@ log = logging.getLogger("scrapers")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     tokens = list(sys.argv[1:] if argv is None else argv)
-    # Global flags work anywhere on the line (`scrapers run X --gamedate D -v`), not only first.
+    # Global flags work anywhere on the line (`scrapers run X --game_date D -v`), not only first.
     verbose = any(token in GLOBAL_FLAGS for token in tokens)
     args, extra = parser.parse_known_args([token for token in tokens if token not in GLOBAL_FLAGS])
     args.verbose = verbose

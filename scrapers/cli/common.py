@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from scrapers.core.errors import EXIT_USAGE, OptionError, UsageError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry
 from scrapers.core.result import RunResult
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import PlannedJob
 from scrapers.pipeline.runs import RunRecord, run_all
 from scrapers.pipeline.settings import ServiceSettings
@@ -39,7 +40,7 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="DIR|gs://BUCKET/PREFIX",
-        help="output folder or bucket (default ./data or $COURTSIDE_OUT)",
+        help=f"output folder or bucket (default {Settings.fallback('out')})",
     )
 
 
@@ -58,6 +59,12 @@ def add_replay_flags(parser: argparse.ArgumentParser) -> None:
         help="with --replay: freeze the clock at this UTC time, e.g. 2024-01-16T03:00:00Z, so TODAY and "
         "landing timestamps are those of the recorded day",
     )
+
+
+def read_settings() -> Settings:
+    """The process's settings, read from its environment once, when a command starts: a bad
+    variable is exit 2 naming it, before anything runs."""
+    return Settings.from_env(os.environ)
 
 
 def replay_clock(at: str | None, replay: bool) -> Clock:
@@ -86,7 +93,7 @@ def parse_option_flags(tokens: Sequence[str]) -> dict[str, str]:
     while index < len(tokens):
         token = tokens[index]
         if not token.startswith("--") or len(token) == 2:
-            raise UsageError(f"expected --option value, got '{token}' (example: --gamedate 2024-01-15)")
+            raise UsageError(f"expected --option value, got '{token}' (example: --game_date 2024-01-15)")
         name, sep, value = token[2:].partition("=")
         if not sep:
             if index + 1 >= len(tokens) or tokens[index + 1].startswith("--"):
@@ -130,6 +137,7 @@ class Ran:
 def run_planned(
     registry: Registry,
     where: Locations,
+    env: Settings,
     planned: list[PlannedJob],
     transport: httpx.AsyncBaseTransport | None,
     redactor: Redactor,
@@ -147,7 +155,9 @@ def run_planned(
 
     async def go() -> Ran:
         entries = registry.scrapers.values()
-        core = await open_core(registry, where, entries, transport, redactor, replay=replay, clock=clock)
+        core = await open_core(
+            registry, where, entries, transport, redactor, replay=replay, clock=clock, env=env
+        )
         try:
             # Every job's keys are checked before the first one runs: a missing key is exit 2 for
             # the whole command instead of one failed job after another.

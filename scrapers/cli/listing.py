@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from typing import Any
 
-from scrapers.cli.common import EXIT_OK, no_extra, print_table
-from scrapers.core.errors import EXIT_USAGE
+from scrapers.cli.common import EXIT_OK, no_extra, print_table, read_settings
+from scrapers.core.declarations import declaration_problems
+from scrapers.core.errors import EXIT_USAGE, RegistryError, SettingsError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry, inspect_registry, load_registry
+from scrapers.core.settings import Settings, settings_table_markdown
+from scrapers.pipeline.wiring import environment_problems
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,14 +23,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--markdown", action="store_true", help="the README's scraper table")
+    listing.add_argument("--settings", action="store_true", help="the README's table of environment settings")
     listing.set_defaults(handler=_cmd_list)
-    check = commands.add_parser("check", help="validate registry.yaml against the code", allow_abbrev=False)
+    check = commands.add_parser(
+        "check", help="validate registry.yaml against the code, and the settings", allow_abbrev=False
+    )
     check.set_defaults(handler=_cmd_check)
 
 
 def _cmd_list(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     no_extra(extra)
-    registry = load_registry()
+    if args.settings:
+        print(settings_table_markdown())
+        return EXIT_OK
+    registry = load_registry(read_settings().registry)
     rows: list[dict[str, Any]] = [
         {
             "name": entry.name,
@@ -63,14 +73,34 @@ def scraper_table_markdown(registry: Registry) -> str:
 
 
 def _cmd_check(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
+    """Every problem of the registry and of this environment's settings, not just the first."""
     no_extra(extra)
-    registry, problems = inspect_registry()
+    problems: list[str] = []
+    env: Settings | None = None
+    try:
+        env = read_settings()
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    try:
+        registry, found = inspect_registry(env.registry if env else None)
+    except RegistryError as exc:  # unreadable: nothing else of it can be checked
+        found, registry = exc.problems, None
+    problems.extend(found)
+    if registry is not None and not found:
+        # Every class imports and its options resolve: what the classes declare can be checked too.
+        problems.extend(declaration_problems(registry))
+    if env is not None and registry is not None:
+        problems.extend(asyncio.run(environment_problems(env, registry)))
     for problem in problems:
-        print(f"problem: {problem}")
+        print(f"problem: {redactor(problem)}")
     if problems:
-        print(f"{len(problems)} problem(s) in {registry.path}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in the registry or the environment's settings", file=sys.stderr)
         return EXIT_USAGE
-    print(f"ok: {len(registry.scrapers)} scrapers, {len(registry.sources)} sources in {registry.path}")
+    assert registry is not None  # found no problem, so it was read
+    print(
+        f"ok: {len(registry.scrapers)} scrapers, {len(registry.sources)} sources in {registry.path}; "
+        f"{len(Settings.model_fields)} environment settings valid"
+    )
     return EXIT_OK
 
 

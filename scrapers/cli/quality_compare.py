@@ -8,11 +8,11 @@ import asyncio
 import json
 import sys
 
-from scrapers.cli.common import EXIT_OK
+from scrapers.cli.common import EXIT_OK, read_settings
 from scrapers.core.errors import OptionError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import environ, locations
+from scrapers.core.settings import locations
 from scrapers.crosscheck.compare import MINUTES_GAP, date_range, read_days, render_text
 from scrapers.crosscheck.landed import open_reader
 
@@ -41,9 +41,10 @@ def run_command(args: argparse.Namespace, extra: list[str], redactor: Redactor) 
     if extra:
         raise OptionError(extra[0], "is not an option of quality-compare", "--date 2024-01-15")
     days = date_range(args.date, args.to)
-    registry = load_registry()
+    env = read_settings()
+    registry = load_registry(env.registry)
     try:
-        reader = open_reader(locations(registry, args.out, None, environ()).out)
+        reader = open_reader(locations(registry, args.out, None, env).out)
     except ValueError as exc:
         raise OptionError("--out", str(exc), "gs://nba-scraped-data") from None
     try:

@@ -6,10 +6,17 @@ import argparse
 import asyncio
 import sys
 
-from scrapers.cli.common import EXIT_OK, EXIT_PUBLISH_PENDING, add_output_flags, no_extra, parse_duration
+from scrapers.cli.common import (
+    EXIT_OK,
+    EXIT_PUBLISH_PENDING,
+    add_output_flags,
+    no_extra,
+    parse_duration,
+    read_settings,
+)
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import environ, locations
+from scrapers.core.settings import locations
 from scrapers.pipeline.outputs import open_output
 
 
@@ -29,9 +36,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     no_extra(extra)
-    registry = load_registry()
-    where = locations(registry, args.out, None, environ())
-    output = open_output(where.out, environ())
+    env = read_settings()
+    registry = load_registry(env.registry)
+    where = locations(registry, args.out, None, env)
+    output = open_output(where.out, env)
     older_than = (
         output.delivery.sweep_age
         if args.older_than is None

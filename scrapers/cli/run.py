@@ -19,6 +19,7 @@ from scrapers.cli.common import (
     finish,
     no_extra,
     parse_option_flags,
+    read_settings,
     run_planned,
 )
 from scrapers.cli.listing import scraper_help
@@ -26,7 +27,7 @@ from scrapers.core.clock import FrozenClock, SystemClock
 from scrapers.core.errors import UsageError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import environ, locations
+from scrapers.core.settings import locations
 from scrapers.http.replay import RecordingTransport, ReplayTransport
 from scrapers.pipeline.jobs import JobRequest, plan_job
 
@@ -73,14 +74,14 @@ def _scraper_or_help(args: argparse.Namespace, extra: list[str]) -> str | None:
     asked = args.help or "-h" in extra or "--help" in extra
     if args.scraper is None and not asked:
         raise UsageError(
-            f"name a scraper (example: scrapers {args.command} nbac_scoreboard_v2 --gamedate 2024-01-15)"
+            f"name a scraper (example: scrapers {args.command} nbac_scoreboard_v2 --game_date 2024-01-15)"
         )
     if not asked:
         return str(args.scraper)
     if args.scraper is None:
         print(args.command_help())
     else:
-        print(scraper_help(load_registry().get(args.scraper), args.command))
+        print(scraper_help(load_registry(read_settings().registry).get(args.scraper), args.command))
     return None
 
 
@@ -88,12 +89,13 @@ def _cmd_run(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> 
     name = _scraper_or_help(args, extra)
     if name is None:
         return EXIT_OK
-    registry = load_registry()
+    env = read_settings()
+    registry = load_registry(env.registry)
     replay = args.replay is not None
-    where = locations(registry, args.out, args.replay or None, environ())
+    where = locations(registry, args.out, args.replay or None, env)
     planned = plan_job(JobRequest(name, parse_option_flags(extra)), registry, SystemClock())
     transport = ReplayTransport(where.fixtures) if replay else None
-    ran = run_planned(registry, where, [planned], transport, redactor, replay=replay, push_metrics=True)
+    ran = run_planned(registry, where, env, [planned], transport, redactor, replay=replay, push_metrics=True)
     return finish(ran, as_json=args.json)
 
 
@@ -101,12 +103,13 @@ def _cmd_record(args: argparse.Namespace, extra: list[str], redactor: Redactor) 
     name = _scraper_or_help(args, extra)
     if name is None:
         return EXIT_OK
-    registry = load_registry()
-    where = locations(registry, args.out, args.into, environ())
+    env = read_settings()
+    registry = load_registry(env.registry)
+    where = locations(registry, args.out, args.into, env)
     planned = plan_job(JobRequest(name, parse_option_flags(extra)), registry, SystemClock())
     entry = planned.job.entry
     recorder = RecordingTransport(httpx.AsyncHTTPTransport(), where.fixtures / entry.source, entry.name)
-    ran = run_planned(registry, where, [planned], recorder, redactor, replay=False, push_metrics=True)
+    ran = run_planned(registry, where, env, [planned], recorder, redactor, replay=False, push_metrics=True)
     code = finish(ran, as_json=args.json)
     for path in recorder.written:
         print(f"recorded {path}")
@@ -115,8 +118,9 @@ def _cmd_record(args: argparse.Namespace, extra: list[str], redactor: Redactor) 
 
 def _cmd_demo(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     no_extra(extra)
-    registry = load_registry()
-    where = locations(registry, args.out, args.fixtures, environ())
+    env = read_settings()
+    registry = load_registry(env.registry)
+    where = locations(registry, args.out, args.fixtures, env)
     plan = yaml.safe_load((where.fixtures / DEMO_FILE).read_text(encoding="utf-8"))
     # The demo replays one game day as if it ran the night after: keyword dates, undated paths and
     # landing timestamps all belong to that day, and a second demo finds everything already landed.
@@ -127,7 +131,7 @@ def _cmd_demo(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
     print(f"Replaying {len(planned)} jobs of game day {day} from {where.fixtures} into {where.out}")
     transport = ReplayTransport(where.fixtures)
     ran = run_planned(
-        registry, where, planned, transport, redactor, replay=True, clock=clock, push_metrics=True
+        registry, where, env, planned, transport, redactor, replay=True, clock=clock, push_metrics=True
     )
     code = finish(ran, as_json=False)
     print(f"completion events: {ran.events_note}")

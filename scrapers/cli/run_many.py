@@ -1,6 +1,6 @@
 """`scrapers run-many`: several jobs at once, or one parent and its fan-out, with live progress.
 
-    scrapers run-many nbac_scoreboard_v2 --gamedate YESTERDAY        # + nbac_gamebook_pdf per game
+    scrapers run-many nbac_scoreboard_v2 --game_date YESTERDAY       # + nbac_gamebook_pdf per game
     scrapers run-many oddsa_events --game_date TODAY --child-option markets=player_points,player_assists
     scrapers run-many --file jobs.yaml --replay                       # the service's job bodies, listed
 
@@ -22,15 +22,16 @@ from scrapers.cli.common import (
     add_replay_flags,
     finish,
     parse_option_flags,
+    read_settings,
     replay_clock,
     run_planned,
 )
 from scrapers.core.errors import UsageError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, load_registry
-from scrapers.core.settings import environ, locations
+from scrapers.core.settings import locations
 from scrapers.http.replay import ReplayTransport
-from scrapers.pipeline.fanout import RULES, describe_rules
+from scrapers.pipeline.fanout import describe_fan_outs
 from scrapers.pipeline.jobs import JobRequest, MalformedJob, plan_job, read_job_file
 from scrapers.pipeline.runs import RunRecord, RunState
 
@@ -41,7 +42,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sub = commands.add_parser(
         "run-many",
         help="run jobs from a file, or one scraper and its per-game / per-event children",
-        description=f"Fan-out: {describe_rules()}.",
+        description="A scraper that declares per-game or per-event children (e.g. nbac_scoreboard_v2 -> "
+        "nbac_gamebook_pdf per game) runs with them; --no-fan-out runs it alone.",
         allow_abbrev=False,
     )
     sub.add_argument("scraper", nargs="?", help="a scraper; its --options follow")
@@ -69,17 +71,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     if args.concurrency < 1:
         raise UsageError("--concurrency is 1 or more")
-    registry = load_registry()
+    env = read_settings()
+    registry = load_registry(env.registry)
     replay = args.replay is not None
     clock = replay_clock(args.at, replay)
     planned = [plan_job(request, registry, clock) for request in _requests(args, extra, registry)]
-    where = locations(registry, args.out, args.replay or None, environ())
+    where = locations(registry, args.out, args.replay or None, env)
     transport = ReplayTransport(where.fixtures) if replay else None
     progress = Progress(sys.stderr)
     try:
         ran = run_planned(
             registry,
             where,
+            env,
             planned,
             transport,
             redactor,
@@ -108,16 +112,16 @@ def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) ->
         except MalformedJob as exc:
             raise UsageError(f"{args.file}: {exc}") from None
     if not args.scraper:
-        raise UsageError(f"name a scraper (fan-out: {describe_rules()}) or give --file JOBS.yaml")
+        raise UsageError(f"name a scraper (fan-out: {describe_fan_outs(registry)}) or give --file JOBS.yaml")
     children: dict[str, object] = {}
     for pair in args.child_option:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--child-option '{pair}' is not NAME=VALUE")
         children[name] = value
-    fan_out = not args.no_fan_out and registry.get(args.scraper).name in RULES
+    fan_out = not args.no_fan_out and registry.get(args.scraper).load_class().fan_out is not None
     if children and not fan_out:
-        raise UsageError(f"--child-option needs a fan-out parent ({describe_rules()})")
+        raise UsageError(f"--child-option needs a fan-out parent ({describe_fan_outs(registry)})")
     return [JobRequest(args.scraper, parse_option_flags(extra), fan_out=fan_out, child_options=children)]
 
 

@@ -9,32 +9,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
 
-from scrapers.cli.common import add_output_flags, add_replay_flags, no_extra, replay_clock
+from scrapers.cli.common import add_output_flags, add_replay_flags, no_extra, read_settings, replay_clock
 from scrapers.core.errors import UsageError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import environ, locations
+from scrapers.core.settings import Settings, locations
 from scrapers.http.replay import ReplayTransport
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.service.app import open_service
 from scrapers.service.lifecycle import ListenError, run_service
 from scrapers.service.logs import configure_json_logging
 
-HOST_ENV = "COURTSIDE_SERVICE_HOST"
-PORT_ENV = "PORT"  # Cloud Run's
-DEFAULT_HOST = "127.0.0.1"  # loopback unless asked: a container says --host 0.0.0.0
-DEFAULT_PORT = 8080
-
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve", help="the HTTP trigger service: POST /scrape, /batch, GET /runs/ID ...", allow_abbrev=False
     )
-    serve.add_argument("--host", help=f"address to listen on (default ${HOST_ENV} or {DEFAULT_HOST})")
+    # Loopback unless asked: a container says --host 0.0.0.0.
+    serve.add_argument("--host", help=f"address to listen on (default {Settings.fallback('service_host')})")
     serve.add_argument(
-        "--port", type=int, help=f"port (default ${PORT_ENV} or {DEFAULT_PORT}; 0: any free port)"
+        "--port", type=int, help=f"port (default {Settings.fallback('port')}; 0: any free port)"
     )
     add_replay_flags(serve)
     add_output_flags(serve)
@@ -43,14 +38,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _cmd_serve(args: argparse.Namespace, extra: list[str], redactor: Redactor) -> int:
     no_extra(extra)
-    env = environ()
-    registry = load_registry()
+    env = read_settings()
+    registry = load_registry(env.registry)
     replay = args.replay is not None
     where = locations(registry, args.out, args.replay or None, env)
-    settings = ServiceSettings.from_env(env)
+    settings = ServiceSettings.from_settings(env)
     clock = replay_clock(args.at, replay)
-    host = args.host or env.get(HOST_ENV) or DEFAULT_HOST
-    port = args.port if args.port is not None else _port(env)
+    host = args.host or env.service_host
+    port = args.port if args.port is not None else env.port
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port (0 to 65535)")
     configure_json_logging(redactor, verbose=args.verbose)
@@ -58,7 +53,7 @@ def _cmd_serve(args: argparse.Namespace, extra: list[str], redactor: Redactor) -
 
     async def serve() -> int:
         service = await open_service(
-            registry, where, settings, redactor, transport=transport, replay=replay, clock=clock
+            registry, where, settings, redactor, transport=transport, replay=replay, clock=clock, env=env
         )
         try:
             return await run_service(service, host, port)
@@ -66,13 +61,3 @@ def _cmd_serve(args: argparse.Namespace, extra: list[str], redactor: Redactor) -
             raise UsageError(str(exc)) from None
 
     return asyncio.run(serve())
-
-
-def _port(env: Mapping[str, str]) -> int:
-    raw = (env.get(PORT_ENV) or "").strip()
-    if not raw:
-        return DEFAULT_PORT
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"${PORT_ENV} '{raw}' is not a port number") from None

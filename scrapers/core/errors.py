@@ -59,6 +59,16 @@ class BadConfiguration(CourtsideError):
     HTTP_STATUS = 500
 
 
+class SettingsError(BadConfiguration):
+    """Environment settings are unusable. `problems` lists every one, each naming its variable,
+    what is wrong and an example; a secret's value is never part of it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        many = len(problems) > 1
+        super().__init__("bad environment settings:\n  " + "\n  ".join(problems) if many else problems[0])
+
+
 class OptionError(BadInput):
     """A bad or missing option. The CLI exits 2; the service answers 400."""
 

@@ -1,12 +1,14 @@
-"""Typed ids a parent scraper hands to per-game and per-event scrapers.
+"""Typed ids a parent scraper hands to per-game and per-event scrapers, and the children it declares.
 
 `nbac_scoreboard_v2` / `nbac_schedule_cdn` expose the games of a date (`GameRef`), `oddsa_events` /
-`bp_events` the betting events (`EventRef`). The service and `run-many` expand these into child
+`bp_events` the betting events (`EventRef`). A parent that has per-game or per-event children says so
+with `fan_out = FanOut(...)` on its class; the service and `run-many` expand the refs into child
 jobs (e.g. `nbac_gamebook_pdf --game_code 20240115/MEMCLE`); the parent never runs them itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,3 +54,27 @@ class EventRef:
 
 
 FanOutRef = GameRef | EventRef
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child job planned from one ref."""
+
+    label: str  # what the child is about, for progress lines: a game code, an event id
+    options: Mapping[str, Any]
+
+
+# (the parent's options as texts, one ref) -> the child's label and options, or why the ref is skipped.
+ChildPlan = Callable[[Mapping[str, Any], FanOutRef], Child | str]
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A parent scraper's per-game or per-event children: `fan_out = FanOut(...)` on its class.
+
+    `scrapers check` verifies that `child` is a registered scraper with every option in `filled`.
+    """
+
+    child: str  # the child's registry name
+    filled: tuple[str, ...]  # child options every ref fills; a request cannot override them
+    plan: ChildPlan

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, JsonValue
+
 from scrapers.core.clock import Clock, eastern_today
 from scrapers.core.errors import InvalidOptions, OptionError, did_you_mean
 from scrapers.core.season import Season
@@ -28,7 +30,7 @@ class OptionType(StrEnum):
     CHOICE = "choice"
 
 
-# The Python type a scraper's options dataclass declares for each option type.
+# The Python type a scraper's options model declares for each option type.
 PYTHON_TYPES: dict[OptionType, type] = {
     OptionType.DATE: date,
     OptionType.DATETIME: datetime,
@@ -53,6 +55,8 @@ class OptionSpec:
     default: str | None = None
     help: str = ""
     choices: tuple[str, ...] = ()
+    # Old spellings still accepted (schedulers in production pass them); shown as deprecated.
+    aliases: tuple[str, ...] = ()
 
     def resolve(self, raw: object, clock: Clock) -> Any:
         """Turn one user-supplied value into its typed value, or raise OptionError naming it."""
@@ -71,6 +75,8 @@ class OptionSpec:
             parts.append("required")
         elif self.default is not None:
             parts.append(f"default {self.default}")
+        if self.aliases:
+            parts.append(f"deprecated alias {', '.join(self.aliases)}")
         return f"{self.name} ({', '.join(parts)})"
 
 
@@ -192,6 +198,30 @@ _PARSERS: dict[OptionType, Callable[[OptionSpec, object, Clock], Any]] = {
 }
 
 
+def _canonical_names(
+    specs: tuple[OptionSpec, ...], raw: Mapping[str, object], problems: list[OptionError]
+) -> dict[str, object]:
+    """Old spellings under their canonical name; both spellings in one call is a problem."""
+    canonical = {alias: spec.name for spec in specs for alias in spec.aliases}
+    named: dict[str, object] = {}
+    given_as: dict[str, str] = {}
+    for name, value in raw.items():
+        target = canonical.get(name, name)
+        if target in given_as:
+            spec = next(spec for spec in specs if spec.name == target)
+            problems.append(
+                OptionError(
+                    target,
+                    f"is given twice, as '{given_as[target]}' and as '{name}'; give it once",
+                    spec.example,
+                )
+            )
+            continue
+        given_as[target] = name
+        named[target] = value
+    return named
+
+
 def resolve_options(specs: tuple[OptionSpec, ...], raw: Mapping[str, object], clock: Clock) -> dict[str, Any]:
     """Resolve every option: the given value, else the registry default, else None.
 
@@ -200,6 +230,7 @@ def resolve_options(specs: tuple[OptionSpec, ...], raw: Mapping[str, object], cl
     """
     known = {spec.name: spec for spec in specs}
     problems: list[OptionError] = []
+    raw = _canonical_names(specs, raw, problems)
     for name in raw:
         if name not in known:
             listed = ", ".join(sorted(known)) or "none"
@@ -236,3 +267,81 @@ def option_to_text(value: object) -> object:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+# --- the options model: a scraper declares its options once -------------------------------------
+
+_SPEC_KEY = "courtside_option"
+
+
+def option(
+    kind: OptionType | str,
+    *,
+    example: str,
+    help: str = "",
+    default: str | None = None,
+    required: bool = False,
+    choices: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+) -> Any:
+    """Declare one option of a scraper's options model (its only declaration).
+
+    `default` is text resolved at run time like a user's value (`TODAY`, `CURRENT`), so it never
+    becomes a pydantic default; `aliases` are old spellings still accepted, listed as deprecated.
+    """
+    if choices and OptionType(kind) is not OptionType.CHOICE:
+        raise TypeError(f"choices= only applies to a choice option, not {OptionType(kind).value}")
+    spec: dict[str, JsonValue] = {
+        "type": OptionType(kind).value,
+        "example": example,
+        "default": default,
+        "required": required,
+        "choices": list[JsonValue](choices),
+        "aliases": list[JsonValue](aliases),
+    }
+    return Field(
+        description=help,
+        examples=[example],
+        validation_alias=AliasChoices(*aliases) if aliases else None,
+        json_schema_extra={_SPEC_KEY: spec},
+    )
+
+
+class ScraperOptions(BaseModel):
+    """Base of every scraper's options model: frozen, no unknown fields, typed values only.
+
+    The runner passes every option already resolved (keywords, defaults, seasons); the model is
+    what the scraper's code reads (`opts.game_date`), and the one place its options are declared:
+    the registry check, `scrapers list`, `run NAME --help`, GET /scrapers, the OpenAPI description
+    and the README table all read `specs()`.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, populate_by_name=True
+    )
+
+    @classmethod
+    def specs(cls) -> tuple[OptionSpec, ...]:
+        specs = []
+        for name, field in cls.model_fields.items():
+            extra = field.json_schema_extra
+            spec = extra.get(_SPEC_KEY) if isinstance(extra, dict) else None
+            if not isinstance(spec, dict):
+                raise TypeError(f"{cls.__name__}.{name} is not declared with option(...)")
+            specs.append(
+                OptionSpec(
+                    name=name,
+                    type=OptionType(str(spec["type"])),
+                    required=bool(spec["required"]),
+                    example=str(spec["example"]),
+                    default=None if spec["default"] is None else str(spec["default"]),
+                    help=field.description or "",
+                    choices=tuple(str(choice) for choice in spec["choices"]),  # type: ignore[union-attr]
+                    aliases=tuple(str(alias) for alias in spec["aliases"]),  # type: ignore[union-attr]
+                )
+            )
+        return tuple(specs)
+
+
+class NoOptions(ScraperOptions):
+    """The options model of a scraper that takes none."""

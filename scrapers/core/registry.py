@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
-import os
 import string
 import typing
 from collections.abc import Mapping
@@ -17,10 +17,10 @@ import yaml
 
 from scrapers.core.clock import FrozenClock
 from scrapers.core.errors import OptionError, RegistryError, UnknownScraperError
-from scrapers.core.options import PYTHON_TYPES, OptionSpec, OptionType
+from scrapers.core.options import PYTHON_TYPES, OptionSpec, OptionType, ScraperOptions
 from scrapers.core.scraper import Scraper
+from scrapers.core.source_spec import SourceSpec, read_source
 
-REGISTRY_ENV = "COURTSIDE_REGISTRY"
 # Placeholders the runner always fills: the landing time and the job's Eastern date.
 RUN_PLACEHOLDERS = frozenset({"timestamp", "date"})
 
@@ -29,7 +29,7 @@ RUN_PLACEHOLDERS = frozenset({"timestamp", "date"})
 class SourceEntry:
     name: str
     description: str
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: SourceSpec = field(default_factory=SourceSpec)  # validated: unknown keys are problems
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class QualityPolicy:
 
 
 ENTRY_KEYS = frozenset(
-    {"name", "class", "source", "description", "options", "path", "raw_path", "aliases", "quality", "differs"}
+    {"name", "class", "source", "description", "path", "raw_path", "aliases", "quality", "differs"}
 )
 QUALITY_KEYS = frozenset(spec.name for spec in dataclasses.fields(QualityPolicy))
 
@@ -51,7 +51,6 @@ class ScraperEntry:
     target: str
     source: str
     description: str
-    options: tuple[OptionSpec, ...]
     path: str
     raw_path: str | None = None
     aliases: tuple[str, ...] = ()
@@ -69,6 +68,11 @@ class ScraperEntry:
 
     def create(self) -> Scraper[Any]:
         return self.load_class()()
+
+    @functools.cached_property
+    def options(self) -> tuple[OptionSpec, ...]:
+        """The scraper's options, as its options model declares them (their only declaration)."""
+        return self.load_class().options_type.specs()
 
     def option(self, name: str) -> OptionSpec | None:
         return next((spec for spec in self.options if spec.name == name), None)
@@ -98,9 +102,7 @@ class Registry:
 
 
 def default_registry_path() -> Path:
-    configured = os.environ.get(REGISTRY_ENV)
-    if configured:
-        return Path(configured)
+    """The project's registry.yaml; a deployment names another with COURTSIDE_REGISTRY (Settings)."""
     return Path(__file__).resolve().parents[2] / "registry.yaml"
 
 
@@ -158,9 +160,9 @@ def _load_sources(raw: object, problems: list[str]) -> dict[str, SourceEntry]:
         if not isinstance(settings, dict):
             problems.append(f"source {name}: settings must be a mapping")
             continue
-        sources[str(name)] = SourceEntry(
-            name=str(name), description=str(settings.get("description", "")), settings=settings
-        )
+        spec, found = read_source(str(name), settings)
+        problems.extend(found)
+        sources[str(name)] = SourceEntry(name=str(name), description=spec.description, settings=spec)
     return sources
 
 
@@ -170,7 +172,7 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         return None
     name = raw["name"]
     missing = [key for key in ("class", "source", "description", "path") if not raw.get(key)]
-    unknown = sorted(str(key) for key in raw.keys() - ENTRY_KEYS)
+    unknown = sorted(str(key) for key in raw.keys() - ENTRY_KEYS - {"options"})
     if unknown:
         # A misspelled key (`qualty:`, `raw-path:`) would otherwise be ignored without a word.
         problems.append(
@@ -179,16 +181,11 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
     if missing:
         problems.append(f"{name}: missing {', '.join(missing)}")
         return None
-    raw_options = raw.get("options") or {}
-    if not isinstance(raw_options, dict):
-        problems.append(f"{name}: 'options' must be a mapping of option name to spec")
-        raw_options = {}
-    options = []
-    for option_name, spec in raw_options.items():
-        try:
-            options.append(_load_option(str(option_name), spec or {}))
-        except (KeyError, ValueError, TypeError) as exc:
-            problems.append(f"{name}: option '{option_name}': {exc}")
+    if "options" in raw:
+        problems.append(
+            f"{name}: 'options:' is no longer read here; options are declared once, in the options model "
+            f"of {raw['class']} (option(...) fields, see scrapers/core/options.py)"
+        )
     raw_aliases = raw.get("aliases") or ()
     if isinstance(raw_aliases, str):
         raw_aliases = (raw_aliases,)  # `aliases: old_name` means one alias, not one per character
@@ -197,7 +194,6 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         target=str(raw["class"]),
         source=str(raw["source"]),
         description=str(raw["description"]),
-        options=tuple(options),
         path=str(raw["path"]),
         raw_path=raw.get("raw_path"),
         aliases=tuple(str(alias) for alias in raw_aliases),
@@ -223,40 +219,21 @@ def _load_quality(name: str, raw: object, problems: list[str]) -> QualityPolicy:
     return QualityPolicy(fail_marks_partial=flag)
 
 
-def _load_option(name: str, spec: object) -> OptionSpec:
-    if not isinstance(spec, dict):
-        raise TypeError(f"must be a mapping like {{type: str, example: ...}}, not {spec!r}")
-    if "example" not in spec:
-        raise ValueError("needs an 'example'")
-    option_type = OptionType(spec.get("type", "str"))
-    default = spec.get("default")
-    return OptionSpec(
-        name=name,
-        type=option_type,
-        required=bool(spec.get("required", False)),
-        example=_option_text(spec["example"]),
-        default=None if default is None else _option_text(default),
-        help=str(spec.get("help", "")),
-        choices=tuple(str(choice) for choice in spec.get("choices", ())),
-    )
-
-
-def _option_text(value: object) -> str:
-    # A YAML list (`default: [a, b]`) must become the comma form a user would type, not its repr
-    # "['a', 'b']", which a list option would happily split into garbage items.
-    if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value)
-    return str(value)
-
-
 def _check_entry(entry: ScraperEntry) -> list[str]:
-    problems: list[str] = []
+    try:
+        cls = entry.load_class()
+    except Exception as exc:  # noqa: BLE001 - importing a module can raise anything; report it with the rest
+        return [f"{entry.name}: class {entry.target} does not import: {type(exc).__name__}: {exc}"]
+    problems = _check_options_type(entry, cls)
+    if problems:
+        return problems
     check_clock = FrozenClock(datetime(2024, 1, 15, 17, 0, tzinfo=UTC))
     for spec in entry.options:
         if spec.required and spec.default is not None:
             problems.append(f"{entry.name}: option '{spec.name}' is required but has a default")
         if spec.type is OptionType.CHOICE and not spec.choices:
             problems.append(f"{entry.name}: option '{spec.name}' is a choice without choices")
+            continue  # its example and default cannot resolve either: one finding is enough
         for label, value in (("example", spec.example), ("default", spec.default)):
             if value is None:
                 continue
@@ -264,12 +241,6 @@ def _check_entry(entry: ScraperEntry) -> list[str]:
                 spec.resolve(value, check_clock)
             except OptionError as exc:
                 problems.append(f"{entry.name}: option '{spec.name}' {label} is invalid: {exc.problem}")
-    try:
-        cls = entry.load_class()
-    except Exception as exc:  # noqa: BLE001 - importing a module can raise anything; report it with the rest
-        problems.append(f"{entry.name}: class {entry.target} does not import: {type(exc).__name__}: {exc}")
-        return problems
-    problems.extend(_check_options_type(entry, cls))
     provided = RUN_PLACEHOLDERS | {spec.name for spec in entry.options} | cls.path_fields
     for template in filter(None, (entry.path, entry.raw_path)):
         try:
@@ -292,35 +263,24 @@ def _check_entry(entry: ScraperEntry) -> list[str]:
 
 def _check_options_type(entry: ScraperEntry, cls: type[Scraper[Any]]) -> list[str]:
     options_type = getattr(cls, "options_type", None)
-    if options_type is None or not dataclasses.is_dataclass(options_type):
-        return [f"{entry.name}: {entry.target}.options_type must be a dataclass"]
-    fields = {f.name: f for f in dataclasses.fields(options_type)}
+    if not (isinstance(options_type, type) and issubclass(options_type, ScraperOptions)):
+        return [f"{entry.name}: {entry.target}.options_type must be a ScraperOptions model"]
     try:
+        specs = options_type.specs()
         hints = typing.get_type_hints(options_type)
     except (NameError, TypeError) as exc:
-        return [f"{entry.name}: the annotations of {entry.target}.options_type do not resolve: {exc}"]
-    yaml_names = {spec.name for spec in entry.options}
+        return [f"{entry.name}: the options of {entry.target} do not resolve: {exc}"]
+    names = [name for spec in specs for name in (spec.name, *spec.aliases)]
     problems = [
-        f"{entry.name}: option '{name}' is in the class but not in registry.yaml"
-        for name in sorted(fields.keys() - yaml_names)
+        f"{entry.name}: option name '{name}' is declared twice (as a name or an alias)"
+        for name in sorted({name for name in names if names.count(name) > 1})
     ]
-    problems += [
-        f"{entry.name}: option '{name}' is in registry.yaml but not in the class"
-        for name in sorted(yaml_names - fields.keys())
-    ]
-    for spec in entry.options:
-        if spec.name not in fields:
-            continue
-        declared = fields[spec.name]
-        if declared.default is not dataclasses.MISSING or declared.default_factory is not dataclasses.MISSING:
-            problems.append(
-                f"{entry.name}: option '{spec.name}' has a default in the class; keep it in registry.yaml"
-            )
+    for spec in specs:
         expected = _expected_annotation(spec)
         if hints[spec.name] != expected:
             problems.append(
                 f"{entry.name}: option '{spec.name}' is {spec.type.value} "
-                f"({'required' if spec.required else 'optional'}) in registry.yaml, so the class must "
+                f"({'required' if spec.required else 'optional'}), so the model must "
                 f"declare {_type_name(expected)}, not {_type_name(hints[spec.name])}"
             )
     return problems

@@ -13,8 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
-from scrapers.core.fanout import FanOutRef
+from scrapers.core.fanout import FanOut, FanOutRef
+from scrapers.core.lines import LineExtractor
+from scrapers.core.options import ScraperOptions
 from scrapers.core.request import Page, Request
+from scrapers.core.verdict import Validator
 
 OptionsT = TypeVar("OptionsT")
 
@@ -71,19 +74,28 @@ class ParseContext:
 
 
 class Scraper(ABC, Generic[OptionsT]):
-    """Subclass per scraper. Options live in registry.yaml; `options_type` mirrors them in types.
+    """Subclass per scraper. `options_type` is its options model, the one declaration of its options
+    (`option(...)` fields: type, example, default, help, old spellings); the runner resolves every
+    option (keywords, defaults) and hands the scraper the typed model."""
 
-    `options_type` is a dataclass whose fields have no defaults: the runner passes every option,
-    with the registry default already applied, so a default can only ever be written in one place.
-    """
-
-    options_type: ClassVar[type[Any]]
+    options_type: ClassVar[type[ScraperOptions]]
     # Placeholders of the object path that come from the parsed body, not from options.
     path_fields: ClassVar[frozenset[str]] = frozenset()
     # Which date option fills `{date}` in the path; None means the run's Eastern date.
     date_option: ClassVar[str | None] = None
     # What lands: the parse's document, or the upstream body unchanged (see Landing).
     lands: ClassVar[Landing] = Landing.DOCUMENT
+    # The data-quality checks of the parsed document, e.g. `validator = validators.games`, a
+    # function of the source's `validators.py` (which never imports scraper modules). Every run
+    # carries their verdict; without one the verdict is a warning and `scrapers check` fails.
+    # Read it from the class (`cls.validator`): through an instance Python would bind it.
+    validator: ClassVar[Validator | None] = None
+    # Per-game or per-event child jobs built from `Parsed.fan_out` (the service's `fan_out: true`,
+    # `scrapers run-many`); None for a scraper without children.
+    fan_out: ClassVar[FanOut | None] = None
+    # Box-score scrapers: the per-player lines `scrapers quality-compare` joins across sources, a
+    # function of the source's `lines.py`. Read it from the class, like `validator`.
+    lines: ClassVar[LineExtractor | None] = None
 
     def check_options(self, opts: OptionsT) -> None:
         """Cross-option rules (an end before a start); raise OptionError. Runs before any request."""

@@ -43,7 +43,7 @@ class Check:
         return {"name": self.name, "status": self.status.value, "detail": self.detail}
 
 
-# What every source's validators module declares: {ScraperClass: validator}.
+# A scraper's `validator` (Scraper.validator): the parsed document and the run's options -> checks.
 Validator = Callable[[Document, Options], list[Check]]
 
 

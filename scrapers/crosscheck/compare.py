@@ -1,11 +1,12 @@
 """The cross-source report behind `scrapers quality-compare` (scrapers/cli/quality_compare.py).
 
-For each date it reads the newest landed box score of each game from BallDontLie (`bdl_box_scores`,
-`bdl_player_box_scores`), NBA.com (`nbac_player_boxscore`, `nbac_gamebook_pdf`) and ESPN
-(`espn_game_boxscore`), joins players by canonical game key and normalised name, and reports per
-pair of sources: games in both, players compared, the share whose minutes differ by more than 5,
-players whose points differ, players who played in one source but have no match in the other, and
-the worst examples. Count checks cannot see a minutes bug (every row is there); this can.
+For each date it reads the newest landed box score of each game from every scraper that declares
+`lines` (today BallDontLie's `bdl_box_scores` and `bdl_player_box_scores`, ESPN's
+`espn_game_boxscore`, NBA.com's `nbac_gamebook_pdf` and `nbac_player_boxscore`, in name order),
+joins players by canonical game key and normalised name, and reports per pair of sources: games
+in both, players compared, the share whose minutes differ by more than 5, players whose points
+differ, players who played in one source but have no match in the other, and the worst examples.
+Count checks cannot see a minutes bug (every row is there); this can.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from itertools import combinations
 from typing import Any, TextIO
 
 from scrapers.core.errors import OptionError
+from scrapers.core.lines import LineExtractor, PlayerLine
 from scrapers.core.registry import Registry
 from scrapers.crosscheck.landed import LandedReader, latest_documents
-from scrapers.crosscheck.lines import EXTRACTORS, PlayerLine
 
 MINUTES_GAP = 5.0  # the issue's threshold: BDL was off by far more than this on bad days
 WORST_EXAMPLES = 5
@@ -153,19 +154,26 @@ def compare_pair(names: tuple[str, str], left: Keyed, right: Keyed) -> Pair:
 def compare_day(
     day: str, lines: Mapping[str, Sequence[PlayerLine]], sources: Sequence[SourceDay]
 ) -> DayReport:
+    """Every pair of the sources in `lines`, in its order, that holds at least one game in common."""
     tables = {name: keyed(found) for name, found in lines.items()}
     pairs = [
         pair
-        for left, right in combinations(EXTRACTORS, 2)
-        if (pair := compare_pair((left, right), tables.get(left, {}), tables.get(right, {}))).games
+        for left, right in combinations(tables, 2)
+        if (pair := compare_pair((left, right), tables[left], tables[right])).games
     ]
     return DayReport(day, tuple(sources), tuple(pairs))
+
+
+def extractors(registry: Registry) -> dict[str, LineExtractor]:
+    """The box-score scrapers compared (those that declare `lines`), by name, in name order."""
+    declared = {name: registry.scrapers[name].load_class().lines for name in registry.names()}
+    return {name: extract for name, extract in declared.items() if extract is not None}
 
 
 async def read_day(reader: LandedReader, registry: Registry, day: str) -> DayReport:
     lines: dict[str, list[PlayerLine]] = {}
     sources = []
-    for name, extract in EXTRACTORS.items():
+    for name, extract in extractors(registry).items():
         documents, unreadable = await latest_documents(reader, registry.get(name).path, day)
         found = [line for landed in documents for line in extract(landed.document, day)]
         lines[name] = found

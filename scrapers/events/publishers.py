@@ -13,12 +13,6 @@ from google.api_core.exceptions import GoogleAPIError
 
 from scrapers.core.errors import CourtsideError
 
-DEFAULT_TOPIC = "nba-phase1-scrapers-complete"
-# The standard name first; GCP_PROJECT is what the old platform set.
-PROJECT_ENVS = ("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT")
-TOPIC_ENV = "COURTSIDE_TOPIC"
-DEFAULT_PUBLISH_TIMEOUT = 60.0
-
 
 class PublishError(CourtsideError):
     """A completion could not be published; it stays pending in the outbox."""
@@ -62,7 +56,7 @@ class PubSubPublisher:
     past it the message stays in the outbox and `scrapers republish` sends it later.
     """
 
-    def __init__(self, project: str, topic: str = DEFAULT_TOPIC, timeout: float = DEFAULT_PUBLISH_TIMEOUT):
+    def __init__(self, project: str, topic: str, timeout: float) -> None:
         from google.cloud import pubsub_v1  # imported here: local runs never load gRPC
 
         self._client = pubsub_v1.PublisherClient()

@@ -160,6 +160,13 @@ def classify_exception(
         return Classified(Outcome.TRANSIENT, "read timeout")
     if isinstance(exc, httpx.TransportError | httpx.DecodingError):
         return Classified(Outcome.TRANSIENT, f"transport error ({name})")
+    if isinstance(exc, httpx.TooManyRedirects):
+        # A redirect loop does not end by asking again: the endpoint moved or broke.
+        return Classified(Outcome.STRUCTURAL, "redirect loop (too many redirects)")
+    if isinstance(exc, httpx.RequestError):
+        # Everything else httpx raises about one request (a redirect to an unsupported scheme, an
+        # unusable URL): asking the same thing again gives the same answer.
+        return Classified(Outcome.STRUCTURAL, f"request failed ({name})")
     raise TypeError(f"{name} is not an HTTP failure; refusing to classify it") from exc
 
 

@@ -17,10 +17,23 @@ def decode_body(body: bytes, headers: Mapping[str, str], expect: BodyKind) -> An
         return body
     if expect is BodyKind.HTML:
         return _text(body, headers)
+    # A byte-order mark is no reason to reject valid JSON.
+    text = _text(body, headers).removeprefix("\ufeff")
     try:
-        return json.loads(_text(body, headers))
+        return json.loads(text, parse_constant=_non_finite)
     except json.JSONDecodeError as exc:
         raise ScrapeError(Outcome.STRUCTURAL, f"body is not valid JSON: {exc.msg} at {exc.pos}") from None
+    except RecursionError:
+        # Hostile or broken: nesting no real payload has. Classified, never a crash of the run.
+        raise ScrapeError(Outcome.STRUCTURAL, "body is JSON nested too deeply to parse") from None
+
+
+def _non_finite(constant: str) -> Any:
+    # Python's json reads NaN/Infinity, but they are not JSON: landing them would hand downstream
+    # a file its parsers reject. The upstream sent something it does not promise: structural.
+    raise ScrapeError(
+        Outcome.STRUCTURAL, f"body is not valid JSON: it holds the non-finite number {constant}"
+    )
 
 
 def _text(body: bytes, headers: Mapping[str, str]) -> str:

@@ -9,7 +9,6 @@ deadline. `blocked`/`proxy` move to the next proxy, then the next tier; `not_fou
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from scrapers.core.errors import MissingCredentialsError, ReplayMissError, Scrap
 from scrapers.core.outcome import Outcome
 from scrapers.core.redact import Redactor
 from scrapers.core.request import Page, Request
+from scrapers.core.settings import SecretLookup
 from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import Classified, classify_exception, classify_response
 from scrapers.http.decode import to_page
@@ -80,7 +80,7 @@ class Fetcher:
         redactor: Redactor | None = None,
         upstream_overrides: Mapping[str, str] | None = None,
         require_secrets: bool = True,
-        environ: Mapping[str, str] | None = None,
+        secrets: SecretLookup | None = None,
         proxies: ProxyConfig = DIRECT_ONLY,
         store: StateStore | None = None,
         pool: ProxyPool | None = None,
@@ -91,7 +91,8 @@ class Fetcher:
         self.observer: FetchObserver = observer or NullObserver()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
         self.require_secrets = require_secrets
-        self.environ = os.environ if environ is None else environ
+        # API keys and proxy credentials by variable name (Settings.secret); None: no secrets at all.
+        self.secrets: SecretLookup = secrets or _no_secrets
         self.store = store or MemoryStore()
         self.pool = pool or ProxyPool(proxies, self.store, listeners=[BreakerTransitions(self.observer)])
         # Credits left at metered upstreams (The Odds API), as their responses last reported them.
@@ -265,7 +266,10 @@ class Fetcher:
         source = route.policy.name
         self.observer.attempt_started(source)
         try:
-            response = await client.send(outgoing)
+            # A keyed request never follows a redirect: httpx strips only Authorization on a
+            # cross-origin hop, so an X-Api-Key or an apiKey parameter would reach the other host.
+            # The 3xx itself is then classified (structural: the endpoint moved).
+            response = await client.send(outgoing, follow_redirects=not request.secrets)
         except ReplayMissError:
             raise
         except httpx.HTTPError as exc:
@@ -303,7 +307,7 @@ class Fetcher:
         if client is None:
             proxy_url = None
             if endpoint is not None and self._transport is None:
-                proxy_url, password = endpoint.connect_url(self.environ)
+                proxy_url, password = endpoint.connect_url(self.secrets)
                 if password:
                     self.redactor.add(password)
             # trust_env=False: routes come from the proxy tiers only; an ambient HTTP_PROXY would
@@ -347,12 +351,7 @@ class Fetcher:
         if not self.require_secrets:
             return
         missing = sorted(
-            {
-                secret.env
-                for request in requests
-                for secret in request.secrets
-                if not self.environ.get(secret.env)
-            }
+            {secret.env for request in requests for secret in request.secrets if not self.secrets(secret.env)}
         )
         if missing:
             names = " and ".join(missing)
@@ -366,7 +365,7 @@ class Fetcher:
         headers = dict(request.headers)
         params: list[tuple[str, str | int | float | bool | None]] = list(request.params)
         for secret in request.secrets:
-            value = self.environ.get(secret.env)
+            value = self.secrets(secret.env)
             if not value:
                 if self.require_secrets:
                     raise ScrapeError(Outcome.AUTH, f"environment variable {secret.env} is not set")
@@ -393,6 +392,10 @@ class Fetcher:
         return urlunsplit(
             (new.scheme, new.netloc, new.path.rstrip("/") + parts.path, parts.query, parts.fragment)
         )
+
+
+def _no_secrets(name: str) -> None:
+    return None
 
 
 class _MovedOn(Exception):

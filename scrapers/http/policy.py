@@ -1,14 +1,15 @@
-"""Per-source policy, read from the `sources:` section of registry.yaml. One object per source:
-tiers, timeouts, retries, budget, deadline, rates and classification rules live here, nowhere else."""
+"""Per-source policy, built from the validated `sources:` section of registry.yaml (its keys are
+declared once, in scrapers.core.source_spec). One object per source: tiers, timeouts, retries,
+budget, deadline, rates and classification rules live here, nowhere else."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
-from scrapers.core.outcome import Outcome
+from scrapers.core.source_spec import QuotaSpec, RateSpec, RulesSpec, SourceSpec
 from scrapers.http.classify import SourceRules
 from scrapers.http.quota import DEFAULT_REMEMBER_SECONDS, QuotaSettings
 from scrapers.http.ratelimit import RateSettings
@@ -16,6 +17,7 @@ from scrapers.http.ratelimit import RateSettings
 DEFAULT_TIMEOUT_SECONDS = 20.0
 INCREASE_FRACTION = 0.1  # additive increase per success run, as a share of the configured rate
 DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.2, increase_step=0.5)
+_N = TypeVar("_N", int, float)
 
 
 @dataclass
@@ -62,82 +64,74 @@ class SourcePolicy:
         return self.host_rates.get(host, self.rate)
 
     @classmethod
-    def from_settings(cls, name: str, settings: Mapping[str, Any]) -> SourcePolicy:
-        hosts: Mapping[str, Any] = settings.get("hosts") or {}
-        rules = _rules(settings.get("rules") or {})
-        rate = _rate(settings.get("rate"), DEFAULT_RATE)
+    def from_settings(cls, name: str, spec: SourceSpec) -> SourcePolicy:
+        """The policy of a validated `sources:` entry; what it leaves out keeps the defaults."""
+        rules = _rules(spec.rules)
+        rate = _rate(spec.rate, DEFAULT_RATE)
         return cls(
             name=name,
             rules=rules,
-            host_rules={
-                host: _rules({**settings.get("rules", {}), **(h.get("rules") or {})})
-                for host, h in hosts.items()
-            },
-            tiers=tuple(settings.get("tiers") or ("direct",)),
-            start_tier=settings.get("start_tier"),
-            timeouts={str(k): float(v) for k, v in (settings.get("timeouts") or {}).items()},
-            default_timeout=float(settings.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
-            transient_retries=int(settings.get("transient_retries", 3)),
-            retry_budget=int(settings.get("retry_budget", 12)),
-            deadline_seconds=float(settings.get("deadline_seconds", 300.0)),
-            backoff_initial=float(settings.get("backoff_initial", 0.5)),
-            backoff_max=float(settings.get("backoff_max", 8.0)),
+            host_rules={host: _rules(spec.rules.merged(h.rules)) for host, h in spec.hosts.items()},
+            tiers=spec.tiers or ("direct",),
+            start_tier=spec.start_tier,
+            timeouts=dict(spec.timeouts),
+            default_timeout=_given(spec.timeout_seconds, DEFAULT_TIMEOUT_SECONDS),
+            transient_retries=_given(spec.transient_retries, 3),
+            retry_budget=_given(spec.retry_budget, 12),
+            deadline_seconds=_given(spec.deadline_seconds, 300.0),
+            backoff_initial=_given(spec.backoff_initial, 0.5),
+            backoff_max=_given(spec.backoff_max, 8.0),
             rate=rate,
-            host_rates={host: _rate(h.get("rate"), rate) for host, h in hosts.items() if h.get("rate")},
-            quota=_quota(settings.get("quota") or {}, rules),
+            host_rates={host: _rate(h.rate, rate) for host, h in spec.hosts.items() if h.rate},
+            quota=_quota(spec.quota or QuotaSpec(), rules),
         )
 
 
-def _rules(raw: Mapping[str, Any]) -> SourceRules:
+def _given(value: _N | None, default: _N) -> _N:
+    return default if value is None else value
+
+
+def _rules(spec: RulesSpec) -> SourceRules:
     return SourceRules(
-        hang_means_blocked=bool(raw.get("hang_means_blocked", False)),
-        status_overrides={int(k): Outcome(v) for k, v in (raw.get("status_overrides") or {}).items()},
-        quota_remaining_header=raw.get("quota_remaining_header"),
+        hang_means_blocked=bool(spec.hang_means_blocked),
+        status_overrides=dict(spec.status_overrides or {}),
+        quota_remaining_header=spec.quota_remaining_header,
     )
 
 
-def _quota(raw: Mapping[str, Any], rules: SourceRules) -> QuotaSettings | None:
+def _quota(spec: QuotaSpec, rules: SourceRules) -> QuotaSettings | None:
     """Quota tracking for sources whose responses name a remaining-credits header.
 
     The remaining header defaults to the classification rule's, so it is written once per source.
     """
-    headers: Mapping[str, Any] = raw.get("headers") or {}
-    remaining = headers.get("remaining") or rules.quota_remaining_header
+    remaining = spec.headers.remaining or rules.quota_remaining_header
     if not remaining:
         return None
     return QuotaSettings(
-        remaining_header=str(remaining),
-        used_header=headers.get("used"),
-        last_header=headers.get("last"),
-        reserve=int(raw.get("reserve", 0)),
-        remember_seconds=float(raw.get("remember_seconds", DEFAULT_REMEMBER_SECONDS)),
+        remaining_header=remaining,
+        used_header=spec.headers.used,
+        last_header=spec.headers.last,
+        reserve=spec.reserve,
+        remember_seconds=_given(spec.remember_seconds, DEFAULT_REMEMBER_SECONDS),
     )
 
 
-def _rate(raw: Mapping[str, Any] | None, base: RateSettings) -> RateSettings:
-    if not raw:
+def _rate(spec: RateSpec | None, base: RateSettings) -> RateSettings:
+    if spec is None:
         return base
-    per_second = (
-        float(raw["per_minute"]) / 60.0 if "per_minute" in raw else float(raw.get("per_second", base.rate))
-    )
-    ceiling = (
-        float(raw["ceiling_per_minute"]) / 60.0
-        if "ceiling_per_minute" in raw
-        else float(
-            raw.get(
-                "ceiling_per_second",
-                max(per_second, base.ceiling if "per_second" not in raw else per_second * 2),
-            )
-        )
-    )
+    per_second = spec.per_minute / 60.0 if spec.per_minute is not None else _given(spec.per_second, base.rate)
+    if spec.ceiling_per_minute is not None:
+        ceiling = spec.ceiling_per_minute / 60.0
+    elif spec.ceiling_per_second is not None:
+        ceiling = spec.ceiling_per_second
+    else:
+        ceiling = max(per_second, base.ceiling if spec.per_second is None else per_second * 2)
     return RateSettings(
         rate=per_second,
-        burst=int(raw.get("burst", base.burst)),
+        burst=_given(spec.burst, base.burst),
         ceiling=max(ceiling, per_second),
-        floor=min(float(raw.get("floor_per_second", base.floor)), per_second),
+        floor=min(_given(spec.floor_per_second, base.floor), per_second),
         # A small default step: half the rate (the old default) climbed straight back to the rate
         # that had just drawn a 429, about one 429 per dozen requests at a slow host (bench/).
-        increase_step=float(
-            raw.get("increase_step", min(base.increase_step, per_second * INCREASE_FRACTION))
-        ),
+        increase_step=_given(spec.increase_step, min(base.increase_step, per_second * INCREASE_FRACTION)),
     )

@@ -15,7 +15,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, push_to_gate
 
 from scrapers.metrics.fleet import FleetMetrics
 
-PUSHGATEWAY_ENV = "COURTSIDE_PUSHGATEWAY"
 PUSH_JOB = "courtside"
 PUSH_TIMEOUT_SECONDS = 10.0
 

@@ -22,15 +22,16 @@ import yaml
 
 from scrapers.core.clock import Clock
 from scrapers.core.errors import CourtsideError
+from scrapers.core.fanout import FanOut
 from scrapers.core.registry import Registry
-from scrapers.pipeline.fanout import FanOutRule, rule_for
+from scrapers.pipeline.fanout import fan_out_for
 from scrapers.pipeline.runner import Job, prepare
 
 SERVICE_KEYS = frozenset({"scraper", "fan_out", "child_options", "deadline_seconds", "workflow", "source"})
 IGNORED_KEYS = frozenset({"group", "debug"})
 RESERVED_KEYS = SERVICE_KEYS | IGNORED_KEYS
 MAX_LABEL_LENGTH = 64
-EXAMPLE = '{"scraper": "nbac_scoreboard_v2", "gamedate": "2024-01-15"}'
+EXAMPLE = '{"scraper": "nbac_scoreboard_v2", "game_date": "2024-01-15"}'
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -58,7 +59,7 @@ class JobRequest:
 class PlannedJob:
     request: JobRequest
     job: Job
-    rule: FanOutRule | None
+    fan_out: FanOut | None  # the parent's declared children, when the request asks to fan out
 
 
 def read_job(raw: object, known: list[str]) -> JobRequest:
@@ -123,10 +124,10 @@ def read_job_file(text: str, known: list[str]) -> list[JobRequest]:
 def plan_job(request: JobRequest, registry: Registry, clock: Clock) -> PlannedJob:
     """Resolve the scraper and its options; UnknownScraperError or InvalidOptions as in the CLI."""
     job = prepare(registry, request.scraper, request.options, clock)
-    rule = rule_for(job, request.child_options, registry, clock) if request.fan_out else None
-    if request.child_options and rule is None:
+    fan_out = fan_out_for(job, request.child_options, registry, clock) if request.fan_out else None
+    if request.child_options and fan_out is None:
         raise MalformedJob("'child_options' needs \"fan_out\": true")
-    return PlannedJob(request, job, rule)
+    return PlannedJob(request, job, fan_out)
 
 
 def _flag(value: object, name: str) -> bool:

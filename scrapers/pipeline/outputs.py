@@ -14,27 +14,17 @@ land or publish.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from scrapers.core.errors import MissingCredentialsError, OptionError
+from scrapers.core.settings import Settings
 from scrapers.events.delivery import EVENTS_FILE, CompletionDelivery, local_delivery
 from scrapers.events.gcs_outbox import GcsOutbox
-from scrapers.events.publishers import (
-    DEFAULT_PUBLISH_TIMEOUT,
-    DEFAULT_TOPIC,
-    PROJECT_ENVS,
-    TOPIC_ENV,
-    PubSubPublisher,
-)
+from scrapers.events.publishers import PubSubPublisher
 from scrapers.sinks.base import Sink
 from scrapers.sinks.file import FileSink
 from scrapers.sinks.gcs import SCHEME, GcsBucket, GcsLocation, GcsSink
-
-PUBLISH_TIMEOUT_ENV = "COURTSIDE_PUBLISH_TIMEOUT"
-# The libraries' own variables: with both set, no credentials are needed.
-EMULATOR_ENVS = ("STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
 
 
 @dataclass
@@ -50,7 +40,7 @@ class Output:
             publisher.close()
 
 
-def open_output(out: str, environ: Mapping[str, str]) -> Output:
+def open_output(out: str, settings: Settings) -> Output:
     if not out.startswith(SCHEME):
         root = Path(out)
         delivery = local_delivery(root)
@@ -59,21 +49,23 @@ def open_output(out: str, environ: Mapping[str, str]) -> Output:
         location = GcsLocation.parse(out)
     except ValueError as exc:
         raise OptionError("--out", str(exc), "gs://nba-scraped-data") from None
-    project = next((environ[name].strip() for name in PROJECT_ENVS if environ.get(name, "").strip()), "")
+    project = (settings.project or "").strip()
     if not project:
+        names = " or ".join(Settings.variables("project"))
         raise MissingCredentialsError(
-            f"{' or '.join(PROJECT_ENVS)} is required to publish completions for gs:// output",
-            "export GOOGLE_CLOUD_PROJECT=nba-props-platform",
+            f"{names} is required to publish completions for gs:// output",
+            f"export {Settings.variable('project')}=nba-props-platform",
         )
-    _require_google_credentials(environ)
-    publisher = PubSubPublisher(project, environ.get(TOPIC_ENV) or DEFAULT_TOPIC, _timeout(environ))
+    _require_google_credentials(settings)
+    publisher = PubSubPublisher(project, settings.topic, settings.publish_timeout)
     bucket = GcsBucket(location)
     delivery = CompletionDelivery(GcsOutbox(bucket), publisher)
     return Output(GcsSink(bucket), delivery, out, publisher.description)
 
 
-def _require_google_credentials(environ: Mapping[str, str]) -> None:
-    if all(environ.get(name) for name in EMULATOR_ENVS):
+def _require_google_credentials(settings: Settings) -> None:
+    # The libraries read the emulator variables themselves: with both set, no credentials are needed.
+    if settings.storage_emulator_host and settings.pubsub_emulator_host:
         return
     import google.auth  # imported here: local runs never load it
     from google.auth.exceptions import DefaultCredentialsError
@@ -81,23 +73,12 @@ def _require_google_credentials(environ: Mapping[str, str]) -> None:
     try:
         google.auth.default()
     except DefaultCredentialsError:
-        emulators = " and ".join(EMULATOR_ENVS)
+        emulators = " and ".join(
+            Settings.variable(name) for name in ("storage_emulator_host", "pubsub_emulator_host")
+        )
         raise MissingCredentialsError(
             "gs:// output needs Google credentials: no Application Default Credentials were found "
             "(run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
             f"service-account key file), and {emulators} are not both set for emulators",
             "gcloud auth application-default login",
         ) from None
-
-
-def _timeout(environ: Mapping[str, str]) -> float:
-    raw = environ.get(PUBLISH_TIMEOUT_ENV)
-    if not raw:
-        return DEFAULT_PUBLISH_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise OptionError(PUBLISH_TIMEOUT_ENV, f"'{raw}' is not a positive number of seconds", "30")
-    return value

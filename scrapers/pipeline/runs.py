@@ -31,13 +31,14 @@ from scrapers.core.errors import (
     ReplayMissError,
     UnknownScraperError,
 )
+from scrapers.core.fanout import Child
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.result import RunResult
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.policy import SourcePolicy
 from scrapers.metrics.runs import record_run
 from scrapers.pipeline.admission import InFlightGate, ScraperSlots
-from scrapers.pipeline.fanout import Child
+from scrapers.pipeline.fanout import expand
 from scrapers.pipeline.jobs import JobRequest, PlannedJob
 from scrapers.pipeline.runner import Job, RunContext, completion_message, prepare, run_job
 from scrapers.pipeline.settings import ServiceSettings
@@ -180,8 +181,8 @@ class RunManager:
     def submit(self, planned: PlannedJob) -> RunRecord:
         """Start an admitted job (the caller holds one slot of the gate, released when it ends)."""
         record = self._record(planned.job.entry.name, planned.job.option_texts())
-        if planned.rule is not None:
-            record.child_scraper = planned.rule.child
+        if planned.fan_out is not None:
+            record.child_scraper = planned.fan_out.child
         task = asyncio.create_task(self._top_level(record, planned), name=f"run-{record.run_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -238,9 +239,9 @@ class RunManager:
     async def _top_level(self, record: RunRecord, planned: PlannedJob) -> None:
         try:
             await self._run(record, planned.job, planned.request)
-            if planned.rule is not None and record.result is not None and record.result.ok:
-                children, skipped = planned.rule.expand(
-                    planned.job, record.result, planned.request.child_options
+            if planned.fan_out is not None and record.result is not None and record.result.ok:
+                children, skipped = expand(
+                    planned.fan_out, planned.job, record.result, planned.request.child_options
                 )
                 record.skipped = skipped
                 await self._fan_out(record, planned, children)
@@ -253,17 +254,19 @@ class RunManager:
             self.gate.release()
 
     async def _fan_out(self, parent: RunRecord, planned: PlannedJob, children: list[Child]) -> None:
-        rule = planned.rule
-        assert rule is not None
+        fan_out = planned.fan_out
+        assert fan_out is not None
         bound = asyncio.Semaphore(self.settings.fan_out_concurrency)
         jobs: list[tuple[RunRecord, Job | None]] = []
         for child in children:
             try:
-                job = prepare(self.core.context.registry, rule.child, child.options, self.core.context.clock)
+                job = prepare(
+                    self.core.context.registry, fan_out.child, child.options, self.core.context.clock
+                )
             except (InvalidOptions, OptionError, UnknownScraperError) as exc:
                 # The parent's ids do not make a valid child (an upstream oddity): reported, not run.
                 texts = {name: str(value) for name, value in child.options.items()}
-                record = self._record(rule.child, texts, parent=parent, label=child.label)
+                record = self._record(fan_out.child, texts, parent=parent, label=child.label)
                 record.error = RunError("invalid_options", self.core.redactor(str(exc)), 400)
                 jobs.append((record, None))
             else:

@@ -14,25 +14,23 @@ from dataclasses import dataclass
 
 import httpx
 
-from proxy.config import DIRECT_ONLY, load_proxy_config
-from proxy.state import STATE_ENV, MemoryStore, StateStore, open_store
+from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
+from proxy.state import MemoryStore, StateConfigError, StateStore, open_store
 from scrapers.core.clock import Clock, SystemClock
 from scrapers.core.errors import AlreadyLandedError
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
-from scrapers.core.settings import UPSTREAMS_ENV, Locations, environ, upstream_overrides
+from scrapers.core.settings import Locations, Settings
 from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.fetch import Fetcher
-from scrapers.metrics.exposition import PUSHGATEWAY_ENV, push
+from scrapers.metrics.exposition import push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.pipeline.outputs import Output, open_output
 from scrapers.pipeline.runner import RunContext
+from scrapers.pipeline.settings import ServiceSettings
 
 RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
-# Set by Cloud Run jobs on every task; recorded in the completion and the run summary when present,
-# so a failed task of a big execution can be found from its event.
-EXECUTION_ENV = ("CLOUD_RUN_JOB", "CLOUD_RUN_EXECUTION", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_ATTEMPT")
 
 Warn = Callable[[str], None]
 
@@ -87,20 +85,21 @@ async def open_core(
     replay: bool,
     clock: Clock | None = None,
     trigger_source: str | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Settings,
 ) -> Core:
     """Open the output, state store, proxies and fetcher; `scrapers` get zero-initialised metrics.
 
     Replay is side-effect free: no shared state file, no proxies, no throttle, no secrets. Live runs
     remember breakers, tier scores and learned rates in the state store (SQLite by default,
-    COURTSIDE_STATE to change).
+    COURTSIDE_STATE to change). `env` is the process's settings, read once from its environment.
     """
-    env = environ() if env is None else env
+    for secret in env.secret_values():
+        redactor.add(secret)  # masked from the first log line on, used or not
     output = open_output(where.out, env)
     store: StateStore | None = None
     try:
-        store = MemoryStore() if replay else open_store(env.get(STATE_ENV))
-        proxies = DIRECT_ONLY if replay else load_proxy_config(env)
+        store = MemoryStore() if replay else open_store(env.state)
+        proxies = DIRECT_ONLY if replay else load_proxy_config(env.proxies_file)
         metrics = FleetMetrics()
         metrics.initialise(
             [(entry.name, entry.source) for entry in scrapers],
@@ -112,9 +111,9 @@ async def open_core(
             store=store,
             proxies=proxies,
             redactor=redactor,
-            upstream_overrides=upstream_overrides(env.get(UPSTREAMS_ENV)),
-            # API keys and proxy credentials come from the same environment as every other setting.
-            environ=env,
+            upstream_overrides=env.upstreams,
+            # API keys and proxy credentials come from the same settings as everything else.
+            secrets=env.secret,
             # Replay serves recordings that never held secrets, so no key is needed to run the demo.
             require_secrets=not replay,
             throttle=not replay,
@@ -125,7 +124,8 @@ async def open_core(
             await store.aclose()
         output.close()
         raise
-    execution = {name.lower(): env[name] for name in EXECUTION_ENV if env.get(name)}
+    # A Cloud Run task's execution, so a failed task of a big execution can be found from its event.
+    execution = env.execution
     events: EventSink = _ExecutionTagged(output.delivery, execution) if execution else output.delivery
     context = RunContext(
         registry=registry,
@@ -137,7 +137,30 @@ async def open_core(
         clock=clock or SystemClock(),
         metrics=metrics,
     )
-    return Core(output, store, metrics, fetcher, context, redactor, execution, env.get(PUSHGATEWAY_ENV))
+    return Core(output, store, metrics, fetcher, context, redactor, execution, env.pushgateway)
+
+
+async def environment_problems(env: Settings, registry: Registry) -> list[str]:
+    """What `scrapers check` finds in valid-typed settings before a run would: a state store URL
+    that names no store, a proxies file that does not parse or whose credentials variables are not
+    set, per-scraper limits naming no scraper. Nothing is connected to or created."""
+    problems = ServiceSettings.from_settings(env).problems(registry)
+    try:
+        store = open_store(env.state)  # parses the URL; a store connects on first use only
+    except StateConfigError as exc:
+        problems.append(str(exc))
+    else:
+        await store.aclose()
+    try:
+        proxies = load_proxy_config(env.proxies_file)
+    except ProxyConfigError as exc:
+        return [*problems, str(exc)]
+    for endpoint in (endpoint for tier in proxies.tiers for endpoint in tier.proxies):
+        try:
+            endpoint.connect_url(env.secret)
+        except ProxyConfigError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata, resources
+from typing import Any
 
 import httpx
+import yaml
 from aiohttp import web
 
 from scrapers.core.clock import Clock
-from scrapers.core.errors import OptionError, RegistryError
+from scrapers.core.errors import RegistryError, SettingsError
+from scrapers.core.options import OptionSpec, OptionType
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import RESERVED_KEYS
 from scrapers.pipeline.runs import RunManager
-from scrapers.pipeline.settings import SCRAPER_CONCURRENCY_ENV, ServiceSettings
+from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import Core, open_core
 from scrapers.service import routes
 from scrapers.service.middleware import access_log_middleware, error_middleware
@@ -53,7 +55,7 @@ async def open_service(
     transport: httpx.AsyncBaseTransport | None,
     replay: bool,
     clock: Clock | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Settings,
 ) -> Service:
     _check_names(registry, settings)
     if settings.token:
@@ -86,7 +88,7 @@ def create_app(service: Service) -> web.Application:
         ],
     )
     app[routes.SERVICE] = service
-    app[routes.OPENAPI] = _openapi_text()
+    app[routes.OPENAPI] = _openapi_text(service.registry)
     routes.add_routes(app)
     return app
 
@@ -101,18 +103,46 @@ def _check_names(registry: Registry, settings: ServiceSettings) -> None:
     ]
     if clashes:
         raise RegistryError(clashes)
-    unknown = sorted(set(settings.scraper_concurrency_overrides) - set(registry.scrapers))
-    if unknown:
-        raise OptionError(
-            SCRAPER_CONCURRENCY_ENV, f"unknown scraper(s): {', '.join(unknown)}", "4,bdl_games=1"
-        )
+    problems = settings.problems(registry)
+    if problems:
+        raise SettingsError(problems)
 
 
-def _openapi_text() -> str | None:
+def _openapi_text(registry: Registry) -> str | None:
+    """The hand-written description plus one schema per scraper's options, from its options model."""
     try:
-        return resources.files("scrapers.service").joinpath(OPENAPI_FILE).read_text(encoding="utf-8")
+        text = resources.files("scrapers.service").joinpath(OPENAPI_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None  # an install without package data: GET /openapi.yaml answers 404
+    document = yaml.safe_load(text)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in registry.names():
+        schemas[f"options_{name}"] = _options_schema(name, registry.scrapers[name].options)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+# Every option travels as text in a job (dates may be keywords like TODAY); ints and bools may be
+# JSON numbers and booleans, lists a JSON array or comma-separated text.
+_JSON_TYPES = {OptionType.INT: ["integer", "string"], OptionType.BOOL: ["boolean", "string"]}
+
+
+def _options_schema(name: str, specs: tuple[OptionSpec, ...]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for spec in specs:
+        schema: dict[str, Any] = {"description": spec.help or spec.type.value, "examples": [spec.example]}
+        if spec.type is OptionType.LIST:
+            schema["oneOf"] = [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+        else:
+            schema["type"] = _JSON_TYPES.get(spec.type, "string")
+        if spec.choices:
+            schema["enum"] = list(spec.choices)
+        if spec.default is not None:
+            schema["default"] = spec.default
+        properties[spec.name] = schema
+        for alias in spec.aliases:
+            properties[alias] = {**schema, "deprecated": True, "description": f"old spelling of {spec.name}"}
+    required = [spec.name for spec in specs if spec.required]
+    return {"title": f"{name} options", "type": "object", "properties": properties, "required": required}
 
 
 def _version() -> str:

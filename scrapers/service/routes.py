@@ -23,7 +23,6 @@ from aiohttp import web
 
 from scrapers.core.errors import InvalidOptions, OptionError, UnknownScraperError
 from scrapers.metrics.exposition import metrics_handler
-from scrapers.pipeline.fanout import RULES
 from scrapers.pipeline.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
 from scrapers.pipeline.runs import RunRecord
 from scrapers.service.errors import BadRequest, NotFound, ShuttingDown, TooManyRequests
@@ -104,7 +103,7 @@ async def scrapers(request: web.Request) -> web.StreamResponse:
     rows = []
     for name in registry.names():
         entry = registry.scrapers[name]
-        rule = RULES.get(name)
+        fan_out = entry.load_class().fan_out
         rows.append(
             {
                 "name": name,
@@ -112,7 +111,7 @@ async def scrapers(request: web.Request) -> web.StreamResponse:
                 "description": entry.description,
                 "aliases": list(entry.aliases),
                 "path": entry.path,
-                "fan_out": rule.child if rule else None,
+                "fan_out": fan_out.child if fan_out else None,
                 "options": [
                     {
                         "name": spec.name,
@@ -122,6 +121,7 @@ async def scrapers(request: web.Request) -> web.StreamResponse:
                         "example": spec.example,
                         "help": spec.help,
                         "choices": list(spec.choices),
+                        "deprecated_aliases": list(spec.aliases),
                     }
                     for spec in entry.options
                 ],

@@ -22,7 +22,7 @@ from scrapers.core.clock import FrozenClock
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.runner import prepare, run_job
 from scrapers.pipeline.wiring import open_core
 
@@ -94,7 +94,7 @@ async def _land(
         Redactor(),
         replay=True,  # no state file, proxies, throttle or keys: only the landing is under test
         clock=clock,
-        env={},
+        env=Settings.from_env({}),
     )
     try:
         result = await run_job(job, core.context)

@@ -65,7 +65,7 @@ def _last_page(scraper: BdlScraper[Any], opts: Any, raw: Path) -> Parsed:
 def test_box_scores_recording_lands_every_game_of_2024_01_15(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_box_scores", "7a649e12")
     raw = _recorded(shared_fixtures, "bdl_box_scores", "raw_7a649e12.json")
-    parsed = _last_page(BdlBoxScores(), BoxScoresOptions(date=date(2024, 1, 15)), raw)
+    parsed = _last_page(BdlBoxScores(), BoxScoresOptions(game_date=date(2024, 1, 15)), raw)
     assert parsed.document["boxScores"] == expected["data"]
     assert parsed.record_count == parsed.document["rowCount"] == 11
 
@@ -73,7 +73,7 @@ def test_box_scores_recording_lands_every_game_of_2024_01_15(shared_fixtures: Pa
 def test_box_scores_empty_recording_is_no_data(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_box_scores", "d62cc934")
     raw = _recorded(shared_fixtures, "bdl_box_scores", "raw_d62cc934.json")
-    parsed = _last_page(BdlBoxScores(), BoxScoresOptions(date=date(2024, 2, 16)), raw)
+    parsed = _last_page(BdlBoxScores(), BoxScoresOptions(game_date=date(2024, 2, 16)), raw)
     assert parsed.document["boxScores"] == expected["data"] == []
     assert parsed.no_data_reason
 
@@ -91,7 +91,7 @@ def test_player_box_scores_recording_lands_every_stat_line(shared_fixtures: Path
     expected = _exp(shared_fixtures, "bdl_player_box_scores", "1db4c01e")
     raw = _recorded(shared_fixtures, "bdl_player_box_scores", "raw_1db4c01e.json")
     day = date(2025, 6, 22)  # game 18444564 of the 2025 Finals
-    opts = PlayerBoxScoresOptions(startDate=day, endDate=day, gameIds=None, playerIds=None)
+    opts = PlayerBoxScoresOptions(start_date=day, end_date=day, game_ids=None, player_ids=None)
     parsed = _last_page(BdlPlayerBoxScores(), opts, raw)
     assert parsed.document["stats"] == expected["data"]
     assert parsed.record_count == parsed.document["rowCount"] == 30
@@ -101,7 +101,7 @@ def test_player_box_scores_handmade_stat_lines(shared_fixtures: Path) -> None:
     # The handmade `bdl_box_scores_raw` holds /stats rows (player, team, game), not /box_scores games.
     raw = shared_fixtures / "handmade" / "balldontlie" / "bdl_box_scores_raw.json"
     day = date(2025, 1, 20)
-    opts = PlayerBoxScoresOptions(startDate=day, endDate=day, gameIds=None, playerIds=None)
+    opts = PlayerBoxScoresOptions(start_date=day, end_date=day, game_ids=None, player_ids=None)
     parsed = _last_page(BdlPlayerBoxScores(), opts, raw)
     assert [row["player"]["last_name"] for row in parsed.document["stats"]] == ["James", "Davis"]
     assert parsed.record_count == 2
@@ -112,7 +112,7 @@ def test_player_box_scores_handmade_stat_lines(shared_fixtures: Path) -> None:
 
 def test_active_players_recording_is_a_first_page_that_walks_on(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_active_players", "ac3e7bd3")
-    scraper, opts = BdlActivePlayers(), ActivePlayersOptions(teamId=None, playerId=None, search=None)
+    scraper, opts = BdlActivePlayers(), ActivePlayersOptions(team_id=None, player_id=None, search=None)
     page = _page(scraper, opts, _recorded(shared_fixtures, "bdl_active_players", "raw_ac3e7bd3.json"))
     following = scraper.next_request(opts, page)
     assert following is not None
@@ -125,7 +125,7 @@ def test_active_players_recording_is_a_first_page_that_walks_on(shared_fixtures:
 def test_players_recording_lands_every_player(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_players", "e640d907")
     raw = _recorded(shared_fixtures, "bdl_players", "raw_e640d907.json")
-    parsed = _last_page(BdlPlayers(), PlayersOptions(teamId=None, search=None), raw)
+    parsed = _last_page(BdlPlayers(), PlayersOptions(team_id=None, search=None), raw)
     assert parsed.document["players"] == expected["data"]
     assert parsed.record_count == parsed.document["playerCount"] == 49
 
@@ -135,7 +135,7 @@ def test_players_recording_lands_every_player(shared_fixtures: Path) -> None:
 
 def test_injuries_recording_is_a_first_page_that_walks_on(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_injuries", "49fd60fb")
-    scraper, opts = BdlInjuries(), InjuriesOptions(teamId=None, playerId=None)
+    scraper, opts = BdlInjuries(), InjuriesOptions(team_id=None, player_id=None)
     page = _page(scraper, opts, _recorded(shared_fixtures, "bdl_injuries", "raw_49fd60fb.json"))
     following = scraper.next_request(opts, page)
     assert following is not None
@@ -150,7 +150,7 @@ def test_injuries_handmade_matches_the_expected_document(shared_fixtures: Path) 
     expected = json.loads((folder / "bdl_injuries_expected.json").read_text(encoding="utf-8"))
     # The handmade expectation was landed at 2025-01-20 15:30 UTC; our timestamp is the fetch time.
     ctx = ParseContext(datetime(2025, 1, 20, 15, 30, tzinfo=UTC), "conform1")
-    scraper, opts = BdlInjuries(), InjuriesOptions(teamId=None, playerId=None)
+    scraper, opts = BdlInjuries(), InjuriesOptions(team_id=None, player_id=None)
     page = _page(scraper, opts, folder / "bdl_injuries_raw.json")
     assert scraper.next_request(opts, page) is None
     parsed = scraper.parse(opts, [page], ctx)
@@ -160,7 +160,7 @@ def test_injuries_handmade_matches_the_expected_document(shared_fixtures: Path) 
 
 def test_injuries_handmade_empty_is_no_data(shared_fixtures: Path) -> None:
     raw = shared_fixtures / "handmade" / "balldontlie" / "bdl_injuries_empty.json"
-    parsed = _last_page(BdlInjuries(), InjuriesOptions(teamId=None, playerId=None), raw)
+    parsed = _last_page(BdlInjuries(), InjuriesOptions(team_id=None, player_id=None), raw)
     assert (parsed.record_count, parsed.document["injuries"]) == (0, [])
     assert parsed.no_data_reason
 
@@ -195,6 +195,6 @@ def test_teams_recording_lands_all_45_franchises(shared_fixtures: Path) -> None:
 def test_odds_empty_recording_is_no_data(shared_fixtures: Path) -> None:
     expected = _exp(shared_fixtures, "bdl_odds", "99fa8981")
     raw = _recorded(shared_fixtures, "bdl_odds", "raw_99fa8981.json")
-    parsed = _last_page(BdlOdds(), OddsOptions(date=date(2025, 7, 17), game_id=None), raw)
+    parsed = _last_page(BdlOdds(), OddsOptions(game_date=date(2025, 7, 17), game_id=None), raw)
     assert parsed.document["odds"] == expected["data"] == []
     assert parsed.no_data_reason == "BallDontLie has no odds for date_2025-07-17"

@@ -34,7 +34,7 @@ def _json(path: Path) -> Any:
 
 
 def _boxscore(html: bytes, game_id: str, day: date, skip_json: bool = False) -> Parsed:
-    scraper, opts = EspnBoxscore(), EspnBoxscoreOptions(game_id=game_id, gamedate=day, skipJson=skip_json)
+    scraper, opts = EspnBoxscore(), EspnBoxscoreOptions(game_id=game_id, game_date=day, skip_json=skip_json)
     page = to_page(scraper.requests(opts)[0], 200, HTML_HEADERS, html)
     return scraper.parse(opts, [page], CTX)
 
@@ -160,7 +160,7 @@ def test_espn_team_table_matches_the_recorded_scoreboards(shared_fixtures: Path)
 def test_bp_props_date_mode_fans_out_over_the_recorded_events(shared_fixtures: Path) -> None:
     scraper = BpPlayerProps()
     opts = BpPlayerPropsOptions(
-        event_ids=None, date=date(2021, 10, 21), market_type="rebounds", page_limit=10
+        event_ids=None, game_date=date(2021, 10, 21), market_type="rebounds", page_limit=10
     )
     folder = shared_fixtures / "recorded" / "bp_events"
     expected = _json(folder / "exp_75470647.json")

@@ -41,7 +41,7 @@ def _page(request: Request, path: Path, status: int = 200) -> Page:
 def test_bdl_games_recording_matches_the_landed_data(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "recorded" / "bdl_games"
     expected = _read(folder / "exp_278cb9ed.json")
-    opts = BdlGamesOptions(startDate=date(2025, 2, 20), endDate=date(2025, 2, 20))
+    opts = BdlGamesOptions(start_date=date(2025, 2, 20), end_date=date(2025, 2, 20))
     scraper = BdlGames()
     page = _page(scraper.requests(opts)[0], folder / "raw_278cb9ed.json")
     # The recorded last page has no `next_cursor` key at all, not a null one.
@@ -54,7 +54,7 @@ def test_bdl_games_recording_matches_the_landed_data(shared_fixtures: Path) -> N
 def test_bdl_games_handmade_matches_the_expected_document(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "handmade" / "balldontlie"
     expected = _read(folder / "bdl_games_expected.json")
-    opts = BdlGamesOptions(startDate=date(2025, 1, 19), endDate=date(2025, 1, 21))
+    opts = BdlGamesOptions(start_date=date(2025, 1, 19), end_date=date(2025, 1, 21))
     scraper = BdlGames()
     page = _page(scraper.requests(opts)[0], folder / "bdl_games_raw.json")
     assert scraper.next_request(opts, page) is None
@@ -67,7 +67,7 @@ def test_bdl_games_handmade_matches_the_expected_document(shared_fixtures: Path)
 
 def test_bdl_games_handmade_pagination_walks_the_cursor(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "handmade" / "balldontlie"
-    opts = BdlGamesOptions(startDate=date(2025, 1, 19), endDate=date(2025, 1, 21))
+    opts = BdlGamesOptions(start_date=date(2025, 1, 19), end_date=date(2025, 1, 21))
     scraper = BdlGames()
     first = _page(scraper.requests(opts)[0], folder / "bdl_games_paginated.json")
     following = scraper.next_request(opts, first)
@@ -84,7 +84,7 @@ def test_bdl_games_handmade_pagination_walks_the_cursor(shared_fixtures: Path) -
 
 
 def test_bdl_games_handmade_empty_is_no_data(shared_fixtures: Path) -> None:
-    opts = BdlGamesOptions(startDate=date(2025, 1, 19), endDate=date(2025, 1, 21))
+    opts = BdlGamesOptions(start_date=date(2025, 1, 19), end_date=date(2025, 1, 21))
     scraper = BdlGames()
     page = _page(
         scraper.requests(opts)[0], shared_fixtures / "handmade" / "balldontlie" / "bdl_games_empty.json"
@@ -102,7 +102,7 @@ def test_bdl_games_handmade_empty_is_no_data(shared_fixtures: Path) -> None:
 def test_bp_events_recording_maps_every_event(shared_fixtures: Path, recording: str) -> None:
     folder = shared_fixtures / "recorded" / "bp_events"
     expected = _read(folder / f"exp_{recording}.json")
-    opts = BpEventsOptions(date=date(2021, 10, 21), sport="NBA")
+    opts = BpEventsOptions(game_date=date(2021, 10, 21), sport="NBA")
     parsed = BpEvents().parse(
         opts, [_page(BpEvents().requests(opts)[0], folder / f"raw_{recording}.json")], CTX
     )
@@ -121,7 +121,7 @@ def test_bp_events_recording_maps_every_event(shared_fixtures: Path, recording: 
 
 def _odds_options(game_date: date) -> OddsaEventsOptions:
     return OddsaEventsOptions(
-        game_date=game_date, sport="basketball_nba", commenceTimeFrom=None, commenceTimeTo=None
+        game_date=game_date, sport="basketball_nba", commence_time_from=None, commence_time_to=None
     )
 
 

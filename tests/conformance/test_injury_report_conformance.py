@@ -19,7 +19,7 @@ from scrapers.sources.nbac.injury_report import InjuryReportOptions, NbacInjuryR
 RUN_ID = "f4391904"
 # The old run's own clock and id, so scrape_time and run_id can be compared too.
 CTX = ParseContext(fetched_at=datetime(2024, 1, 5, 0, 14, 38, tzinfo=UTC), run_id=RUN_ID)
-OPTS = InjuryReportOptions(gamedate=date(2024, 1, 4), hour=12, period="PM", minute="00")
+OPTS = InjuryReportOptions(game_date=date(2024, 1, 4), hour=12, period="PM", minute="00")
 RECORD_FIELDS = ("date", "gametime", "matchup", "team", "player", "status", "reason")
 
 

@@ -58,7 +58,7 @@ def _parse(scraper: Scraper[Any], opts: Any, raw: bytes) -> Parsed:
 def schedule_2024(shared_fixtures: Path) -> tuple[Parsed, dict[str, Any]]:
     folder = shared_fixtures / "recorded" / "nbac_schedule_api"
     parsed = _parse(
-        NbacScheduleApi(), ScheduleApiOptions(Season(2024)), _bytes(folder / "raw_80cb1fd6.json.gz")
+        NbacScheduleApi(), ScheduleApiOptions(season=Season(2024)), _bytes(folder / "raw_80cb1fd6.json.gz")
     )
     return parsed, _json(folder / "exp_80cb1fd6.json")
 
@@ -98,7 +98,7 @@ def test_schedule_api_mlk_day_is_the_holiday_not_every_january_15(
 def test_schedule_api_handmade_body(shared_fixtures: Path) -> None:
     # A 4-digit seasonYear, a 12-hour date label and a bare local time: same rules apply.
     raw = (shared_fixtures / "handmade" / "nbacom" / "nbac_schedule_api_raw.json").read_bytes()
-    parsed = _parse(NbacScheduleApi(), ScheduleApiOptions(Season(2024)), raw)
+    parsed = _parse(NbacScheduleApi(), ScheduleApiOptions(season=Season(2024)), raw)
 
     (game,) = parsed.document["games"]
     assert parsed.path_values == {"actual_season_nba_format": "2024-25"}
@@ -123,7 +123,7 @@ def test_schedule_cdn_recording_lands_the_api_shape(shared_fixtures: Path) -> No
     folder = shared_fixtures / "recorded" / "nbac_schedule_cdn"
     raw = _bytes(folder / "raw_68953816.json")
     cdn = _parse(NbacScheduleCdn(), ScheduleCdnOptions(), raw)
-    api = _parse(NbacScheduleApi(), ScheduleApiOptions(Season(2025)), raw)
+    api = _parse(NbacScheduleApi(), ScheduleApiOptions(season=Season(2025)), raw)
 
     # exp here is the decoded body (that capture predates the transform): our games are its games,
     # flattened and flagged exactly as the API scraper does (the CDN document is its drop-in).
@@ -161,7 +161,7 @@ def test_schedule_cdn_recording_flags(shared_fixtures: Path) -> None:
 
 def test_player_boxscore_lands_the_decoded_answer(shared_fixtures: Path) -> None:
     folder = shared_fixtures / "recorded" / "nbac_player_boxscore"
-    opts = PlayerBoxscoreOptions(gamedate=date(2025, 3, 15), season=None, season_type="auto")
+    opts = PlayerBoxscoreOptions(game_date=date(2025, 3, 15), season=None, season_type="auto")
 
     parsed = _parse(NbacPlayerBoxscore(), opts, _bytes(folder / "raw_2ad17718.json"))
 
@@ -187,7 +187,7 @@ def test_player_boxscore_calendar_matches_the_recorded_season(shared_fixtures: P
 def test_player_boxscore_rejects_a_box_score_body(shared_fixtures: Path) -> None:
     # The handmade "player boxscore" is a boxscoretraditionalv2 answer: not a game log.
     raw = (shared_fixtures / "handmade" / "nbacom" / "nbac_player_boxscore_raw.json").read_bytes()
-    opts = PlayerBoxscoreOptions(gamedate=date(2025, 1, 20), season=None, season_type="auto")
+    opts = PlayerBoxscoreOptions(game_date=date(2025, 1, 20), season=None, season_type="auto")
 
     with pytest.raises(ParseError) as failure:
         _parse(NbacPlayerBoxscore(), opts, raw)
@@ -229,7 +229,7 @@ def test_play_by_play_lands_the_recorded_document(
 ) -> None:
     folder = shared_fixtures / "recorded" / "nbac_play_by_play"
     expected = _json(folder / f"exp_{recording}.json.gz")
-    opts = PlayByPlayOptions(game_id=game_id, gamedate=day)
+    opts = PlayByPlayOptions(game_id=game_id, game_date=day)
 
     parsed = _parse(NbacPlayByPlay(), opts, _bytes(folder / f"raw_{recording}.json.gz"))
 

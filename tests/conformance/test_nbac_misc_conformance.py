@@ -101,7 +101,7 @@ def test_referee_assignments_recording_lands_the_same_document(shared_fixtures: 
     raw = _recorded(shared_fixtures, "nbac_referee_assignments", "raw_718e62b3.json")
     expected = _expected(shared_fixtures, "nbac_referee_assignments", "exp_718e62b3.json")
 
-    parsed = _parse(NbacRefereeAssignments(), RefereeAssignmentsOptions(date=date(2025, 1, 8)), raw)
+    parsed = _parse(NbacRefereeAssignments(), RefereeAssignmentsOptions(game_date=date(2025, 1, 8)), raw)
 
     assert parsed.document["refereeAssignments"] == expected["refereeAssignments"]
     assert _without(parsed.document["metadata"], "fetchedUtc") == _without(expected["metadata"], "fetchedUtc")

@@ -155,7 +155,7 @@ def test_the_recordings_are_malformed_when_cut_short_never_no_data(shared_fixtur
         markets=("spreads", "totals"),
         regions=("us",),
         bookmakers=tuple(BOOKS.split(",")),
-        oddsFormat=None,
+        odds_format=None,
         teams=None,
     )
     raw = _recorded(shared_fixtures, "oddsa_game_lines_his", "raw_b722994c.json").read_bytes()

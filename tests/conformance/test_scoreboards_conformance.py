@@ -27,13 +27,13 @@ def _json(path: Path) -> Any:
 
 
 def _nbac(raw: Path, day: date) -> Parsed:
-    scraper, opts = NbacScoreboardV2(), ScoreboardV2Options(gamedate=day)
+    scraper, opts = NbacScoreboardV2(), ScoreboardV2Options(game_date=day)
     page = to_page(scraper.requests(opts)[0], 200, JSON_HEADERS, raw.read_bytes())
     return scraper.parse(opts, [page], CTX)
 
 
 def _espn(raw: Path, day: date, ctx: ParseContext = CTX) -> Parsed:
-    scraper, opts = EspnScoreboard(), EspnScoreboardOptions(gamedate=day)
+    scraper, opts = EspnScoreboard(), EspnScoreboardOptions(game_date=day)
     page = to_page(scraper.requests(opts)[0], 200, JSON_HEADERS, raw.read_bytes())
     return scraper.parse(opts, [page], ctx)
 

@@ -57,7 +57,7 @@ def test_bad_date_names_option_problem_and_example(
         ["run", "nbac_scoreboard_v2", "--gamedate", "2024-02-30", "--out", str(tmp_path)], capsys
     )
     assert code == 2
-    assert "option 'gamedate'" in err
+    assert "option 'game_date'" in err
     assert "is not a date" in err
     assert "example: 2024-01-15" in err
 
@@ -68,8 +68,8 @@ def test_unknown_option_and_unknown_scraper_exit_2(
     code, _, err = _run(["run", "nbac_scoreboard_v2", "--gamedat", "2024-01-15", "--replay"], capsys)
     assert code == 2
     assert (
-        "option 'gamedat': is not an option of this scraper (did you mean 'gamedate'?) "
-        "(its options: gamedate)" in err
+        "option 'gamedat': is not an option of this scraper (did you mean 'game_date'?) "
+        "(its options: game_date)" in err
     )
     code, _, err = _run(["run", "nbac_scoreboard", "--replay"], capsys)
     assert code == 2
@@ -203,7 +203,7 @@ def test_cross_option_problem_exits_2_before_any_request(
         capsys,
     )
     assert code == 2
-    assert "option 'endDate': 2024-01-15 is before startDate 2024-01-16" in err
+    assert "option 'end_date': 2024-01-15 is before start_date 2024-01-16" in err
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 

@@ -121,7 +121,7 @@ async def world(
             config_tiers.append(Tier(tier_name, tuple(endpoints)))
         config = ProxyConfig(tuple(config_tiers), breaker or BreakerSettings())
         state = store or MemoryStore()
-        fetcher = Fetcher(proxies=config, store=state, upstream_overrides={BASE: upstream.url}, environ={})
+        fetcher = Fetcher(proxies=config, store=state, upstream_overrides={BASE: upstream.url})
         stack.push_async_callback(fetcher.aclose)
         yield World(upstream, proxies, fetcher, state)
 

@@ -123,6 +123,7 @@ def test_gs_output_without_a_project_names_both_variables(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("variable", ["GOOGLE_CLOUD_PROJECT", "GCP_PROJECT"])
 def test_either_project_variable_names_the_topic(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scrapers.core.settings import Settings
     from scrapers.pipeline.outputs import open_output
 
     for name in GOOGLE:
@@ -131,7 +132,7 @@ def test_either_project_variable_names_the_topic(variable: str, monkeypatch: pyt
     env = {variable: "courtside-test", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:1"}
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:1")
     env["PUBSUB_EMULATOR_HOST"] = "127.0.0.1:1"
-    output = open_output("gs://nba-scraped-data", env)
+    output = open_output("gs://nba-scraped-data", Settings.from_env(env))
     try:
         assert "projects/courtside-test/topics/" in output.events_note
     finally:

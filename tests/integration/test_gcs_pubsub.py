@@ -29,6 +29,7 @@ from scrapers.core.clock import SystemClock
 from scrapers.core.errors import AlreadyLandedError
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
+from scrapers.core.settings import Settings
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import ReplayTransport
 from scrapers.pipeline.outputs import open_output
@@ -147,7 +148,7 @@ def runs_while_publisher_down(cloud: Cloud, count: int, monkeypatch: pytest.Monk
 async def run_many(cloud: Cloud, count: int) -> list[RunResult]:
     """`count` replayed runs in one process, sharing one output (as the service would)."""
     registry = load_registry()
-    output = open_output(cloud.out, os.environ)
+    output = open_output(cloud.out, Settings.from_env(os.environ))
     fetcher = Fetcher(transport=ReplayTransport(PROJECT_FIXTURES), require_secrets=False, throttle=False)
     ctx = RunContext(registry=registry, fetcher=fetcher, sink=output.sink, events=output.delivery)
     job = prepare(registry, "nbac_scoreboard_v2", {"gamedate": "2024-01-15"}, SystemClock())

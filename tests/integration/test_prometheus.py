@@ -34,6 +34,7 @@ from proxy.state import MemoryStore
 from scrapers.core.clock import SystemClock
 from scrapers.core.outcome import FALSE_POSITIVE_CLASSES, Outcome, RunStatus
 from scrapers.core.registry import Registry, load_registry
+from scrapers.core.settings import Settings
 from scrapers.http.fetch import Fetcher
 from scrapers.http.replay import ReplayTransport
 from scrapers.metrics.exposition import PUSH_JOB, metrics_app, push
@@ -211,7 +212,9 @@ def test_promtool_unit_tests_of_every_alert_pass() -> None:
 
 
 def test_quota_reserve_alert_matches_the_registry_reserve() -> None:
-    reserve = load_registry().sources["oddsapi"].settings["quota"]["reserve"]
+    quota = load_registry().sources["oddsapi"].settings.quota
+    assert quota is not None
+    reserve = quota.reserve
     (rule,) = [rule for rule in _alert_rules() if rule["alert"] == "ScraperQuotaReserveReached"]
 
     assert rule["expr"].strip().endswith(f"<= {reserve}")
@@ -298,7 +301,7 @@ async def _end_to_end(prometheus: PrometheusServer, tmp_path: Path) -> None:
 async def _run_everything(
     registry: Registry, metrics: FleetMetrics, tmp_path: Path, stack: AsyncExitStack
 ) -> None:
-    output = open_output(str(tmp_path / "out"), {})
+    output = open_output(str(tmp_path / "out"), Settings.from_env({}))
     stack.callback(output.close)
 
     # Replay, as `scrapers demo` runs it: recorded exchanges, no proxies, no throttle, no secrets.
@@ -307,7 +310,6 @@ async def _run_everything(
         store=MemoryStore(),
         require_secrets=False,
         throttle=False,
-        environ={},
         observer=FetchMetrics(metrics),
     )
     stack.push_async_callback(replay.aclose)
@@ -336,7 +338,6 @@ async def _run_everything(
         proxies=ProxyConfig(tiers),
         store=MemoryStore(),
         upstream_overrides={STATS: upstream.url},
-        environ={},
         # Unthrottled, the limiter still holds the Retry-After pause but no longer paces
         # stats.nba.com at 1 request/s, which would only add ~13 s of waiting here.
         throttle=False,

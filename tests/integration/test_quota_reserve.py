@@ -69,7 +69,7 @@ class Fleet:
         fetcher = Fetcher(
             store=store,
             upstream_overrides={ODDS_API: self.upstream.url},
-            environ={"ODDS_API_KEY": CANARY_KEY},
+            secrets={"ODDS_API_KEY": CANARY_KEY}.get,
         )
         ctx = RunContext(
             registry=self.registry,

@@ -19,7 +19,6 @@ import pytest
 import redis
 
 from proxy.state import (
-    STATE_ENV,
     MemoryStore,
     RedisStore,
     SqliteStore,
@@ -521,7 +520,7 @@ def test_open_store_rejects_bad_settings_helpfully(setting: str, reason: str) ->
     with pytest.raises(ValueError, match=reason) as caught:
         open_store(setting)
     message = str(caught.value)
-    assert message.startswith(f"{STATE_ENV}=")
+    assert message.startswith("COURTSIDE_STATE=")
     assert "redis://localhost:6379/0" in message  # an example of a good value
     assert SECRET not in message
 

@@ -470,7 +470,7 @@ BREAKS = [
         "decimal prices in an American run",
         lambda d: None,
         "price_range",
-        options={"oddsFormat": "american"},
+        options={"odds_format": "american"},
     ),
     Break(
         "oddsa_player_props",
@@ -551,4 +551,4 @@ def test_player_box_scores_filtered_to_some_players_skip_the_team_sums() -> None
     document = documents.bdl_player_box_scores()
     document.update(stats=document["stats"][:2], rowCount=2)
     assert evaluate(cls, document, {}).status is Status.FAIL
-    assert evaluate(cls, document, {"playerIds": ["1", "2"]}).status is Status.OK
+    assert evaluate(cls, document, {"player_ids": ["1", "2"]}).status is Status.OK

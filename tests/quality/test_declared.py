@@ -1,4 +1,4 @@
-"""Every registered scraper declares validators beside its source, and every run carries a verdict."""
+"""Every registered scraper declares a validator from its source package; every run carries a verdict."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from scrapers.core.registry import load_registry
 from scrapers.core.verdict import Check, Status
-from scrapers.quality.verdict import evaluate, validator_for
+from scrapers.quality.verdict import evaluate
+from tests.unit.registry_samples import GoodScraper
 
 NAMES = load_registry().names()
 # The demo's fixtures add up (whole teams whose minutes and points match the scoreboard, a play-by-play
@@ -23,10 +24,10 @@ def _failed(quality: dict[str, Any]) -> set[str]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_registered_scraper_declares_validators_in_its_source_package(name: str) -> None:
+def test_every_registered_scraper_declares_a_validator_of_its_source_package(name: str) -> None:
     cls = load_registry().get(name).load_class()
-    validator = validator_for(cls)
-    assert validator is not None, f"{cls.__module__} has no validators entry for {cls.__name__}"
+    validator = cls.validator
+    assert validator is not None, f"{cls.__module__}.{cls.__name__} declares no validator"
     assert validator.__module__.startswith(cls.__module__.rpartition(".")[0] + ".")
 
 
@@ -66,22 +67,20 @@ def test_the_verdict_travels_in_the_completion_and_the_document_lands_untouched(
     assert event["status"] == ("partial" if partial else "success")
 
 
-def test_a_validator_that_raises_is_a_failed_check_not_a_lost_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scrapers.sources.bdl import validators
+def _broken(document: Any, options: Any) -> list[Check]:
+    raise KeyError("surprise")
 
-    cls = load_registry().get("bdl_teams").load_class()
 
-    def broken(document: Any, options: Any) -> list[Check]:
-        raise KeyError("surprise")
+class BrokenValidatorScraper(GoodScraper):
+    validator = _broken
 
-    monkeypatch.setitem(validators.VALIDATORS, cls, broken)
-    verdict = evaluate(cls, {}, {})
+
+def test_a_validator_that_raises_is_a_failed_check_not_a_lost_run() -> None:
+    verdict = evaluate(BrokenValidatorScraper, {}, {})
     assert [(check.name, check.status) for check in verdict.checks] == [("validator_error", Status.FAIL)]
 
 
 def test_a_scraper_without_validators_gets_a_warning_verdict() -> None:
-    from tests.unit.registry_samples import GoodScraper
-
     verdict = evaluate(GoodScraper, {}, {})
     assert verdict.status is Status.WARN
     assert [check.name for check in verdict.failed_checks] == ["validators_declared"]

@@ -40,7 +40,7 @@ def _run(out: Path, game: dict[str, Any], metrics: FleetMetrics) -> RunResult:
 
     async def go() -> RunResult:
         transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"data": [game]}))
-        fetcher = Fetcher(transport=transport, environ={"BDL_API_KEY": "test-key"}, throttle=False)
+        fetcher = Fetcher(transport=transport, secrets={"BDL_API_KEY": "test-key"}.get, throttle=False)
         ctx = RunContext(
             registry=registry,
             fetcher=fetcher,

@@ -18,7 +18,7 @@ from aiohttp import web
 from scrapers.core.clock import Clock, FrozenClock
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.http.replay import ReplayTransport
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.service.app import Service, create_app, open_service
@@ -104,7 +104,7 @@ async def running_service(
         transport=transport if transport is not None else (ReplayTransport(fixtures) if replay else None),
         replay=replay,
         clock=clock or FrozenClock(REPLAYED_AT),
-        env=env or {},
+        env=Settings.from_env(env or {}),
     )
     runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=0.5)
     try:

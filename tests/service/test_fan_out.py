@@ -15,7 +15,7 @@ from scrapers.cli.run_many import Progress
 from scrapers.core.clock import SystemClock
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.http.replay import ReplayTransport
 from scrapers.pipeline.jobs import plan_job, read_job
 from scrapers.pipeline.runs import RunManager, RunRecord
@@ -223,7 +223,7 @@ def test_progress_on_a_terminal_is_one_updating_line(
             ReplayTransport(fixtures),
             Redactor(),
             replay=True,
-            env={},
+            env=Settings.from_env({}),
         )
         manager = RunManager(core, ServiceSettings(), trigger_source="replay", on_change=progress.update)
         try:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import load_registry
-from scrapers.core.settings import Locations
+from scrapers.core.settings import Locations, Settings
 from scrapers.http.replay import ReplayTransport
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.service.app import open_service
@@ -227,7 +227,7 @@ def test_shutdown_pushes_the_service_metrics_to_the_pushgateway_once(tmp_path: P
                 Redactor(),
                 transport=ReplayTransport(PROJECT_FIXTURES),
                 replay=True,
-                env={"COURTSIDE_PUSHGATEWAY": gateway.url},
+                env=Settings.from_env({"COURTSIDE_PUSHGATEWAY": gateway.url}),
             )
             listening = asyncio.Event()
             urls: list[str] = []

@@ -62,7 +62,7 @@ def test_query_string_job_resolves_date_keywords_exactly_as_the_cli(tmp_path: Pa
             )
             body = await response.json()
             assert response.status == 200, body
-            assert body["options"] == expected == {"gamedate": GAME_DAY}
+            assert body["options"] == expected == {"game_date": GAME_DAY}
             # Old keys of the old body are accepted; `source` and `workflow` reach the completion.
             legacy = {
                 **SCOREBOARD,
@@ -134,7 +134,7 @@ MALFORMED = [
     ("POST", "/scrape", b"{}", {}, "'scraper' (a scraper name) is required"),
     ("POST", "/scrape", b'{"scraper": 7}', {}, "'scraper' (a scraper name) is required"),
     ("POST", "/scrape", b"\xff\xfe", {}, "is not JSON"),
-    ("POST", "/scrape", b'{"scraper": "nbac_scoreboard_v2", "gamedate": NaN}', {}, "option 'gamedate'"),
+    ("POST", "/scrape", b'{"scraper": "nbac_scoreboard_v2", "gamedate": NaN}', {}, "option 'game_date'"),
     ("POST", "/scrape", b"[" * 20_000 + b"]" * 20_000, {}, "is not JSON"),
     (
         "POST",

@@ -42,19 +42,19 @@ def _stats_opts(
     games: tuple[str, ...] | None = None,
     players: tuple[str, ...] | None = None,
 ) -> PlayerBoxScoresOptions:
-    return PlayerBoxScoresOptions(startDate=start, endDate=end, gameIds=games, playerIds=players)
+    return PlayerBoxScoresOptions(start_date=start, end_date=end, game_ids=games, player_ids=players)
 
 
 # --- bdl_box_scores -----------------------------------------------------------------------------
 
 
 def test_box_scores_ask_for_one_date_without_paging() -> None:
-    (request,) = BOX.requests(BoxScoresOptions(date=DAY))
+    (request,) = BOX.requests(BoxScoresOptions(game_date=DAY))
     assert request.full_url == "https://api.balldontlie.io/v1/box_scores?date=2024-01-15"
 
 
 def test_box_scores_land_every_game_of_the_date() -> None:
-    opts = BoxScoresOptions(date=DAY)
+    opts = BoxScoresOptions(game_date=DAY)
     parsed = BOX.parse(opts, fixture_pages(BOX, opts, "bdl_box_scores-2024-01-15"), TEST_CTX)
     document = parsed.document
     assert list(document) == ["date", "timestamp", "rowCount", "boxScores"]
@@ -68,7 +68,7 @@ def test_box_scores_land_every_game_of_the_date() -> None:
 
 
 def test_a_day_without_games_is_no_data_with_a_reason() -> None:
-    opts = BoxScoresOptions(date=date(2024, 2, 16))
+    opts = BoxScoresOptions(game_date=date(2024, 2, 16))
     parsed = BOX.parse(opts, fixture_pages(BOX, opts, "bdl_box_scores-2024-02-16"), TEST_CTX)
     assert parsed.record_count == parsed.document["rowCount"] == 0
     assert parsed.document["boxScores"] == []
@@ -79,7 +79,7 @@ def test_a_day_without_games_is_no_data_with_a_reason() -> None:
     ("day", "match"), [("2024-01-14", "outside 2024-01-15 to 2024-01-15"), ("Monday", "not YYYY-MM-DD")]
 )
 def test_a_game_of_another_day_is_a_parse_error(day: str, match: str) -> None:
-    opts = BoxScoresOptions(date=DAY)
+    opts = BoxScoresOptions(game_date=DAY)
     body = _body("bdl_box_scores-2024-01-15")
     body["data"][1]["date"] = day
     with pytest.raises(ParseError, match=match):
@@ -129,12 +129,12 @@ def test_player_box_scores_ask_for_the_range_with_every_filter() -> None:
 
 
 def test_player_box_scores_end_before_start_is_an_option_error() -> None:
-    with pytest.raises(OptionError, match="endDate"):
+    with pytest.raises(OptionError, match="end_date"):
         STATS.check_options(_stats_opts(end=date(2024, 1, 14)))
 
 
 @pytest.mark.parametrize(
-    ("games", "players", "option"), [(("LAL",), None, "gameIds"), (None, ("1", "x"), "playerIds")]
+    ("games", "players", "option"), [(("LAL",), None, "game_ids"), (None, ("1", "x"), "player_ids")]
 )
 def test_ids_that_are_not_numbers_are_option_errors(
     games: tuple[str, ...] | None, players: tuple[str, ...] | None, option: str

@@ -79,7 +79,7 @@ CASES = (
     Case(
         "bdl_box_scores",
         BdlBoxScores(),
-        BoxScoresOptions(date=DAY),
+        BoxScoresOptions(game_date=DAY),
         ("bdl_box_scores-2024-01-15",),
         ("--date", "2024-01-15"),
         "ball-dont-lie/boxscores/{date}",
@@ -97,7 +97,7 @@ CASES = (
     Case(
         "bdl_player_box_scores",
         BdlPlayerBoxScores(),
-        PlayerBoxScoresOptions(startDate=DAY, endDate=DAY, gameIds=None, playerIds=None),
+        PlayerBoxScoresOptions(start_date=DAY, end_date=DAY, game_ids=None, player_ids=None),
         ("bdl_player_box_scores-2024-01-15",),
         ("--startDate", "2024-01-15", "--endDate", "2024-01-15"),
         "ball-dont-lie/player-box-scores/{date}",
@@ -106,7 +106,7 @@ CASES = (
     Case(
         "bdl_active_players",
         BdlActivePlayers(),
-        ActivePlayersOptions(teamId=None, playerId=None, search=None),
+        ActivePlayersOptions(team_id=None, player_id=None, search=None),
         ("bdl_active_players-league-page1", "bdl_active_players-league-page2"),
         (),
         "ball-dont-lie/active-players/{date}",
@@ -115,7 +115,7 @@ CASES = (
     Case(
         "bdl_players",
         BdlPlayers(),
-        PlayersOptions(teamId=23, search=None),
+        PlayersOptions(team_id=23, search=None),
         ("bdl_players-team-23",),
         ("--teamId", "23"),
         "ball-dont-lie/players/{date}",
@@ -124,7 +124,7 @@ CASES = (
     Case(
         "bdl_injuries",
         BdlInjuries(),
-        InjuriesOptions(teamId=None, playerId=None),
+        InjuriesOptions(team_id=None, player_id=None),
         ("bdl_injuries-league",),
         (),
         "ball-dont-lie/injuries/{date}",
@@ -143,7 +143,7 @@ CASES = (
     Case(
         "bdl_odds",
         BdlOdds(),
-        OddsOptions(date=DAY, game_id=None),
+        OddsOptions(game_date=DAY, game_id=None),
         ("bdl_odds-2024-01-15",),
         ("--date", "2024-01-15"),
         "ball-dont-lie/odds/{date}",
@@ -299,10 +299,10 @@ def test_a_cursor_that_is_not_one_is_a_parse_error(cursor: object) -> None:
 
 
 def test_a_204_has_no_rows_and_no_cursor() -> None:
-    request = BdlInjuries().requests(InjuriesOptions(teamId=None, playerId=None))[0]
+    request = BdlInjuries().requests(InjuriesOptions(team_id=None, player_id=None))[0]
     page = to_page(request, 204, {}, b"")
     assert next_cursor(page) is None
-    parsed = BdlInjuries().parse(InjuriesOptions(teamId=None, playerId=None), [page], TEST_CTX)
+    parsed = BdlInjuries().parse(InjuriesOptions(team_id=None, player_id=None), [page], TEST_CTX)
     assert (parsed.record_count, parsed.no_data_reason) == (0, "BallDontLie lists no injuries for league")
 
 
@@ -326,7 +326,7 @@ def _run_active_players(tmp_path: Path, second_page: httpx.Response) -> tuple[Ru
 
     async def go() -> RunResult:
         fetcher = Fetcher(
-            transport=httpx.MockTransport(upstream), environ={"BDL_API_KEY": CANARY_KEY}, throttle=False
+            transport=httpx.MockTransport(upstream), secrets={"BDL_API_KEY": CANARY_KEY}.get, throttle=False
         )
         registry = load_registry()
         ctx = RunContext(
@@ -422,6 +422,6 @@ def test_cli_odds_needs_exactly_one_of_date_or_game_id(
     code = cli.main(["run", "bdl_odds", *flags, "--replay", "--out", str(tmp_path)])
     assert code == cli.EXIT_USAGE
     stderr = capsys.readouterr().err
-    assert "exactly one of date or game_id" in stderr
+    assert "exactly one of game_date or game_id" in stderr
     assert "example: 2024-01-15" in stderr
     assert not any(tmp_path.iterdir())

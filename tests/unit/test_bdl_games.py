@@ -20,8 +20,8 @@ from tests.pages import TEST_CTX, load_exchange, replayed_page
 
 FIXTURES = PROJECT_FIXTURES / "bdl"
 CTX = TEST_CTX
-DAY = BdlGamesOptions(startDate=date(2024, 1, 15), endDate=date(2024, 1, 15))
-EMPTY_DAY = BdlGamesOptions(startDate=date(2024, 2, 16), endDate=date(2024, 2, 16))
+DAY = BdlGamesOptions(start_date=date(2024, 1, 15), end_date=date(2024, 1, 15))
+EMPTY_DAY = BdlGamesOptions(start_date=date(2024, 2, 16), end_date=date(2024, 2, 16))
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 SCRAPER = BdlGames()
 
@@ -61,8 +61,8 @@ def test_first_request_asks_for_the_date_range_with_the_key_as_a_reference() -> 
 
 
 def test_end_before_start_is_an_option_error_not_an_empty_day() -> None:
-    with pytest.raises(OptionError, match="endDate"):
-        SCRAPER.check_options(BdlGamesOptions(startDate=date(2024, 1, 16), endDate=date(2024, 1, 15)))
+    with pytest.raises(OptionError, match="end_date"):
+        SCRAPER.check_options(BdlGamesOptions(start_date=date(2024, 1, 16), end_date=date(2024, 1, 15)))
 
 
 def test_next_request_follows_the_cursor_then_stops() -> None:

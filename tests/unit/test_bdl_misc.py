@@ -25,10 +25,10 @@ INJURIES = BdlInjuries()
 STANDINGS = BdlStandings()
 TEAMS = BdlTeams()
 ODDS = BdlOdds()
-LEAGUE = InjuriesOptions(teamId=None, playerId=None)
+LEAGUE = InjuriesOptions(team_id=None, player_id=None)
 SEASON = StandingsOptions(season=Season(2023))
-ODDS_OF_DAY = OddsOptions(date=DAY, game_id=None)
-ODDS_OF_GAME = OddsOptions(date=None, game_id=1037593)
+ODDS_OF_DAY = OddsOptions(game_date=DAY, game_id=None)
+ODDS_OF_GAME = OddsOptions(game_date=None, game_id=1037593)
 
 
 def _data(slug: str) -> list[dict[str, Any]]:
@@ -51,7 +51,7 @@ def test_injuries_league_wide_land_under_the_old_document_keys() -> None:
 
 
 def test_injuries_of_one_team_ask_for_it_and_say_so() -> None:
-    opts = InjuriesOptions(teamId=23, playerId=None)
+    opts = InjuriesOptions(team_id=23, player_id=None)
     (request,) = INJURIES.requests(opts)
     assert request.params == (("team_ids[]", "23"), ("per_page", "100"))
     parsed = INJURIES.parse(opts, [json_page(request, {"data": [], "meta": {"per_page": 100}})], TEST_CTX)
@@ -112,10 +112,13 @@ def test_a_team_listed_twice_is_a_parse_error() -> None:
 
 @pytest.mark.parametrize(
     ("opts", "given"),
-    [(OddsOptions(date=None, game_id=None), "neither"), (OddsOptions(DAY, 1037593), "both")],
+    [
+        (OddsOptions(game_date=None, game_id=None), "neither"),
+        (OddsOptions(game_date=DAY, game_id=1037593), "both"),
+    ],
 )
 def test_odds_need_exactly_one_of_date_or_game_id(opts: OddsOptions, given: str) -> None:
-    with pytest.raises(OptionError, match=f"exactly one of date or game_id \\(got {given}\\)") as caught:
+    with pytest.raises(OptionError, match=f"exactly one of game_date or game_id \\(got {given}\\)") as caught:
         ODDS.check_options(opts)
     assert caught.value.example == "2024-01-15"
 

@@ -40,11 +40,11 @@ from tests.unit.test_bdl_common import FIXTURES, fixture_pages, json_page
 
 DAY = date(2024, 1, 15)
 ADV = BdlGameAdvStats()
-ADV_OPTS = GameAdvStatsOptions(startDate=DAY, endDate=DAY, gameIds=("1037593",), playerIds=None)
+ADV_OPTS = GameAdvStatsOptions(start_date=DAY, end_date=DAY, game_ids=("1037593",), player_ids=None)
 AVERAGES = BdlPlayerAverages()
 SEASON = Season(2023)
 LEADERS = BdlPlayerLeaders()
-LEADERS_OPTS = PlayerLeadersOptions(season=SEASON, statType="pts")
+LEADERS_OPTS = PlayerLeadersOptions(season=SEASON, stat_type="pts")
 
 
 def _body(slug: str) -> Any:
@@ -55,7 +55,7 @@ def _averages_opts(
     ids: tuple[str, ...] | None = ("901101", "901201"), **changes: str
 ) -> PlayerAveragesOptions:
     split = {"category": "general", "seasonType": "regular", "type": "base", **changes}
-    return PlayerAveragesOptions(season=SEASON, playerIds=ids, **split)
+    return PlayerAveragesOptions(season=SEASON, player_ids=ids, **split)
 
 
 # --- the three detail endpoints -----------------------------------------------------------------
@@ -78,7 +78,7 @@ class Detail:
 DETAILS = (
     Detail(
         BdlTeamDetail(),
-        TeamDetailOptions(teamId=23),
+        TeamDetailOptions(team_id=23),
         "bdl_team_detail-23",
         "https://api.balldontlie.io/v1/teams/23",
         "teamId",
@@ -86,7 +86,7 @@ DETAILS = (
     ),
     Detail(
         BdlPlayerDetail(),
-        PlayerDetailOptions(playerId=901101),
+        PlayerDetailOptions(player_id=901101),
         "bdl_player_detail-901101",
         "https://api.balldontlie.io/v1/players/901101",
         "playerId",
@@ -94,7 +94,7 @@ DETAILS = (
     ),
     Detail(
         BdlGameDetail(),
-        GameDetailOptions(gameId=1037593),
+        GameDetailOptions(game_id=1037593),
         "bdl_game_detail-1037593",
         "https://api.balldontlie.io/v1/games/1037593",
         "gameId",
@@ -149,9 +149,9 @@ def test_an_unknown_id_is_not_found_never_no_data(item: Detail) -> None:
 @pytest.mark.parametrize(
     ("scraper", "opts", "option"),
     [
-        (BdlTeamDetail(), TeamDetailOptions(teamId=0), "teamId"),
-        (BdlPlayerDetail(), PlayerDetailOptions(playerId=-237), "playerId"),
-        (BdlGameDetail(), GameDetailOptions(gameId=0), "gameId"),
+        (BdlTeamDetail(), TeamDetailOptions(team_id=0), "teamId"),
+        (BdlPlayerDetail(), PlayerDetailOptions(player_id=-237), "playerId"),
+        (BdlGameDetail(), GameDetailOptions(game_id=0), "gameId"),
     ],
 )
 def test_an_id_below_one_is_refused_before_any_request(scraper: Any, opts: Any, option: str) -> None:
@@ -193,7 +193,9 @@ def test_a_game_without_its_teams_cannot_name_itself() -> None:
 
 
 def test_adv_stats_ask_one_date_range_with_the_filters_on_every_page() -> None:
-    opts = GameAdvStatsOptions(startDate=DAY, endDate=date(2024, 1, 16), gameIds=("1", "2"), playerIds=("3",))
+    opts = GameAdvStatsOptions(
+        start_date=DAY, end_date=date(2024, 1, 16), game_ids=("1", "2"), player_ids=("3",)
+    )
     (request,) = ADV.requests(opts)
     assert request.url == "https://api.balldontlie.io/v1/stats/advanced"
     assert request.params == (
@@ -240,10 +242,10 @@ def test_adv_stats_of_several_games_name_none() -> None:
     ("opts", "ident"),
     [
         (
-            GameAdvStatsOptions(startDate=DAY, endDate=DAY, gameIds=None, playerIds=None),
+            GameAdvStatsOptions(start_date=DAY, end_date=DAY, game_ids=None, player_ids=None),
             "2024-01-15_2024-01-15",
         ),
-        (GameAdvStatsOptions(startDate=DAY, endDate=DAY, gameIds=("1", "2"), playerIds=("3",)), "p1_g2"),
+        (GameAdvStatsOptions(start_date=DAY, end_date=DAY, game_ids=("1", "2"), player_ids=("3",)), "p1_g2"),
     ],
 )
 def test_adv_stats_ident_is_the_old_platforms(opts: GameAdvStatsOptions, ident: str) -> None:
@@ -264,9 +266,9 @@ def test_adv_stats_of_another_day_never_land_under_this_one() -> None:
         ADV.parse(ADV_OPTS, [page], TEST_CTX)
 
 
-@pytest.mark.parametrize(("option", "field"), [("gameIds", "gameIds"), ("playerIds", "playerIds")])
+@pytest.mark.parametrize(("option", "field"), [("game_ids", "game_ids"), ("player_ids", "player_ids")])
 def test_adv_stats_ids_must_be_ids(option: str, field: str) -> None:
-    opts = GameAdvStatsOptions(startDate=DAY, endDate=DAY, gameIds=None, playerIds=None)
+    opts = GameAdvStatsOptions(start_date=DAY, end_date=DAY, game_ids=None, player_ids=None)
     bad = GameAdvStatsOptions(**{**opts.__dict__, field: ("1037593", "PHI")})
     with pytest.raises(OptionError, match="are not all BallDontLie ids") as caught:
         ADV.check_options(bad)
@@ -422,7 +424,7 @@ def test_another_boards_leader_never_lands_as_this_one(field: str, value: object
 
 
 def test_a_season_without_leaders_is_no_data() -> None:
-    opts = PlayerLeadersOptions(season=Season(2030), statType="blk")
+    opts = PlayerLeadersOptions(season=Season(2030), stat_type="blk")
     parsed = LEADERS.parse(opts, [json_page(LEADERS.requests(opts)[0], {"data": []})], TEST_CTX)
     assert (parsed.record_count, parsed.no_data_reason) == (0, "BallDontLie has no blk leaders for 2030-31")
 

@@ -17,7 +17,7 @@ from tests.unit.test_bdl_common import FIXTURES, fixture_pages, json_page
 
 ACTIVE = BdlActivePlayers()
 PLAYERS = BdlPlayers()
-LEAGUE = ActivePlayersOptions(teamId=None, playerId=None, search=None)
+LEAGUE = ActivePlayersOptions(team_id=None, player_id=None, search=None)
 PAGES = ("bdl_active_players-league-page1", "bdl_active_players-league-page2")
 
 
@@ -37,7 +37,7 @@ def test_active_players_ask_for_the_largest_page() -> None:
 
 
 def test_filters_travel_as_the_api_names_them() -> None:
-    opts = ActivePlayersOptions(teamId=23, playerId=900101, search="stone")
+    opts = ActivePlayersOptions(team_id=23, player_id=900101, search="stone")
     (request,) = ACTIVE.requests(opts)
     assert request.params == (
         ("team_ids[]", "23"),
@@ -65,10 +65,10 @@ def test_active_players_concatenate_the_pages_in_order() -> None:
 @pytest.mark.parametrize(
     ("opts", "ident"),
     [
-        (ActivePlayersOptions(teamId=23, playerId=None, search=None), "team_23"),
-        (ActivePlayersOptions(teamId=None, playerId=900101, search=None), "player_900101"),
-        (ActivePlayersOptions(teamId=None, playerId=None, search="stone"), "search_stone"),
-        (ActivePlayersOptions(teamId=23, playerId=900101, search="stone"), "player_900101"),
+        (ActivePlayersOptions(team_id=23, player_id=None, search=None), "team_23"),
+        (ActivePlayersOptions(team_id=None, player_id=900101, search=None), "player_900101"),
+        (ActivePlayersOptions(team_id=None, player_id=None, search="stone"), "search_stone"),
+        (ActivePlayersOptions(team_id=23, player_id=900101, search="stone"), "player_900101"),
     ],
 )
 def test_ident_names_the_narrowest_filter_like_the_old_platform(
@@ -79,7 +79,7 @@ def test_ident_names_the_narrowest_filter_like_the_old_platform(
 
 
 def test_filters_stay_on_every_following_page() -> None:
-    opts = ActivePlayersOptions(teamId=23, playerId=None, search=None)
+    opts = ActivePlayersOptions(team_id=23, player_id=None, search=None)
     page = json_page(ACTIVE.requests(opts)[0], {"data": [], "meta": {"next_cursor": 5}})
     following = ACTIVE.next_request(opts, page)
     assert following is not None
@@ -99,7 +99,7 @@ def test_a_cursor_that_does_not_advance_is_a_parse_error() -> None:
 
 
 def test_a_search_without_matches_is_no_data_naming_it() -> None:
-    opts = ActivePlayersOptions(teamId=None, playerId=None, search="zzz")
+    opts = ActivePlayersOptions(team_id=None, player_id=None, search="zzz")
     parsed = ACTIVE.parse(opts, [json_page(ACTIVE.requests(opts)[0], {"data": [], "meta": {}})], TEST_CTX)
     assert (parsed.record_count, parsed.document["activePlayers"]) == (0, [])
     assert parsed.no_data_reason == "BallDontLie lists no active players for search_zzz"
@@ -109,7 +109,7 @@ def test_a_search_without_matches_is_no_data_naming_it() -> None:
 
 
 def test_players_of_one_team_land_under_the_old_document_keys() -> None:
-    opts = PlayersOptions(teamId=23, search=None)
+    opts = PlayersOptions(team_id=23, search=None)
     parsed = PLAYERS.parse(opts, fixture_pages(PLAYERS, opts, "bdl_players-team-23"), TEST_CTX)
     assert list(parsed.document) == ["timestamp", "playerCount", "players"]
     assert parsed.record_count == parsed.document["playerCount"] == 3
@@ -117,15 +117,15 @@ def test_players_of_one_team_land_under_the_old_document_keys() -> None:
 
 
 def test_the_unfiltered_catalogue_sends_only_the_page_size() -> None:
-    (request,) = PLAYERS.requests(PlayersOptions(teamId=None, search=None))
+    (request,) = PLAYERS.requests(PlayersOptions(team_id=None, search=None))
     assert request.full_url == "https://api.balldontlie.io/v1/players?per_page=100"
 
 
 @pytest.mark.parametrize(
     ("opts", "label"),
     [
-        (PlayersOptions(teamId=None, search="zzz"), "search_zzz"),
-        (PlayersOptions(None, None), "the whole catalogue"),
+        (PlayersOptions(team_id=None, search="zzz"), "search_zzz"),
+        (PlayersOptions(team_id=None, search=None), "the whole catalogue"),
     ],
 )
 def test_no_players_is_no_data_naming_the_filter(opts: PlayersOptions, label: str) -> None:

@@ -21,8 +21,8 @@ from tests.pages import TEST_CTX, replayed_page
 
 FIXTURES = PROJECT_FIXTURES / "bettingpros"
 CTX = TEST_CTX
-DAY = BpEventsOptions(date=date(2024, 1, 15), sport="NBA")
-EMPTY_DAY = BpEventsOptions(date=date(2024, 2, 16), sport="NBA")
+DAY = BpEventsOptions(game_date=date(2024, 1, 15), sport="NBA")
+EMPTY_DAY = BpEventsOptions(game_date=date(2024, 2, 16), sport="NBA")
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 SCRAPER = BpEvents()
 

@@ -8,7 +8,6 @@ pages, 27104 has none yet) and 2024-02-16 (no events), through the core's `to_pa
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -37,12 +36,14 @@ FIXTURES = PROJECT_FIXTURES / "bettingpros"
 RECORDINGS = load_recordings(PROJECT_FIXTURES)
 JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 DEMO_DAY, EMPTY_DAY = date(2024, 1, 15), date(2024, 2, 16)
-BY_DATE = BpPlayerPropsOptions(event_ids=None, date=DEMO_DAY, market_type="points", page_limit=10)
+BY_DATE = BpPlayerPropsOptions(event_ids=None, game_date=DEMO_DAY, market_type="points", page_limit=10)
 SCRAPER = BpPlayerProps()
 
 
 def _by_ids(*event_ids: str, page_limit: int = 10) -> BpPlayerPropsOptions:
-    return BpPlayerPropsOptions(event_ids=event_ids, date=None, market_type="points", page_limit=page_limit)
+    return BpPlayerPropsOptions(
+        event_ids=event_ids, game_date=None, market_type="points", page_limit=page_limit
+    )
 
 
 def _replayed(request: Request) -> Page:
@@ -99,11 +100,11 @@ def test_market_types_are_the_registry_choices_with_their_ids() -> None:
 @pytest.mark.parametrize(
     ("opts", "option"),
     [
-        (dataclasses.replace(BY_DATE, event_ids=("27101",)), "event_ids"),
-        (dataclasses.replace(BY_DATE, date=None), "event_ids"),
+        (BY_DATE.model_copy(update={"event_ids": ("27101",)}), "event_ids"),
+        (BY_DATE.model_copy(update={"game_date": None}), "event_ids"),
         (_by_ids("27101", "abc"), "event_ids"),
         (_by_ids("27101", page_limit=0), "page_limit"),
-        (dataclasses.replace(BY_DATE, market_type="dunks"), "market_type"),
+        (BY_DATE.model_copy(update={"market_type": "dunks"}), "market_type"),
     ],
     ids=["both", "neither", "not-an-id", "no-pages", "unknown-market"],
 )
@@ -118,7 +119,7 @@ def test_cli_exits_2_when_both_event_ids_and_date_are_given(
 ) -> None:
     argv = ["run", "bp_player_props", "--event_ids", "27101", "--date", "2024-01-15"]
     assert main([*argv, "--replay", "--out", str(tmp_path)]) == 2
-    assert "exactly one of event_ids or date" in capsys.readouterr().err
+    assert "exactly one of event_ids or game_date" in capsys.readouterr().err
 
 
 # --- the fetch plan -------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def test_cli_exits_2_when_both_event_ids_and_date_are_given(
 
 def test_date_mode_starts_with_exactly_the_bp_events_request() -> None:
     (request,) = SCRAPER.requests(BY_DATE)
-    (events,) = BpEvents().requests(BpEventsOptions(date=DEMO_DAY, sport="NBA"))
+    (events,) = BpEvents().requests(BpEventsOptions(game_date=DEMO_DAY, sport="NBA"))
 
     assert request.full_url == events.full_url
     assert dict(request.headers) == dict(events.headers)
@@ -163,7 +164,7 @@ def test_offers_pages_follow_the_pagination_info_up_to_page_limit() -> None:
     (second,) = SCRAPER.follow_ups(BY_DATE, first)
     assert dict(second.params)["page"] == "2"
     assert SCRAPER.follow_ups(BY_DATE, _replayed(second)) == ()
-    assert SCRAPER.follow_ups(dataclasses.replace(BY_DATE, page_limit=1), first) == ()
+    assert SCRAPER.follow_ups(BY_DATE.model_copy(update={"page_limit": 1}), first) == ()
 
 
 def test_every_planned_request_has_a_recording() -> None:
@@ -238,7 +239,7 @@ def test_a_prop_in_the_old_layout() -> None:
 
 
 def test_page_limit_truncation_is_stated_in_the_document() -> None:
-    opts = dataclasses.replace(BY_DATE, page_limit=1)
+    opts = BY_DATE.model_copy(update={"page_limit": 1})
     document = SCRAPER.parse(opts, _pages(opts), TEST_CTX).document
 
     assert document["props_count"] == 14
@@ -295,7 +296,7 @@ def test_a_run_over_several_events_is_not_per_game() -> None:
 
 
 def test_a_day_without_events_is_no_data_without_asking_for_offers() -> None:
-    opts = dataclasses.replace(BY_DATE, date=EMPTY_DAY)
+    opts = BY_DATE.model_copy(update={"game_date": EMPTY_DAY})
     pages = _pages(opts)
 
     parsed = SCRAPER.parse(opts, pages, TEST_CTX)

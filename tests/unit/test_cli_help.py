@@ -51,7 +51,7 @@ def test_a_misspelled_scraper_or_option_gets_a_suggestion(capsys: pytest.Capture
     assert "did you mean 'nbac_scoreboard_v2'?" in err
     code, _, err = _run(["run", "nbac_scoreboard_v2", "--game-date", "2024-01-15", "--replay"], capsys)
     assert code == EXIT_USAGE
-    assert "did you mean 'gamedate'?" in err
+    assert "did you mean 'game_date'?" in err
 
 
 def test_nothing_close_gets_no_suggestion(capsys: pytest.CaptureFixture[str]) -> None:

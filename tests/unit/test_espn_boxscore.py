@@ -37,7 +37,7 @@ SCRAPER = EspnBoxscore()
 
 
 def _opts(game_id: str = FINAL, skip_json: bool = False) -> EspnBoxscoreOptions:
-    return EspnBoxscoreOptions(game_id=game_id, gamedate=DAY, skipJson=skip_json)
+    return EspnBoxscoreOptions(game_id=game_id, game_date=DAY, skip_json=skip_json)
 
 
 def _request(game_id: str = FINAL) -> Request:

@@ -30,7 +30,7 @@ SCRAPER = EspnScoreboard()
 
 
 def _request(day: date) -> Request:
-    (request,) = SCRAPER.requests(EspnScoreboardOptions(gamedate=day))
+    (request,) = SCRAPER.requests(EspnScoreboardOptions(game_date=day))
     return request
 
 
@@ -51,7 +51,7 @@ def _parse(
     body: bytes, day: date = DEMO_DAY, status: int = 200, head: dict[str, str] | None = None
 ) -> Parsed:
     page = to_page(_request(day), status, JSON_HEADERS if head is None else head, body)
-    return SCRAPER.parse(EspnScoreboardOptions(gamedate=day), [page], CTX)
+    return SCRAPER.parse(EspnScoreboardOptions(game_date=day), [page], CTX)
 
 
 def _parse_json(body: Any, day: date = DEMO_DAY) -> Parsed:
@@ -67,7 +67,7 @@ def _games(parsed: Parsed) -> list[dict[str, Any]]:
 
 
 def test_requests_ask_the_site_api_once_for_the_date() -> None:
-    requests = SCRAPER.requests(EspnScoreboardOptions(gamedate=DEMO_DAY))
+    requests = SCRAPER.requests(EspnScoreboardOptions(game_date=DEMO_DAY))
 
     assert len(requests) == 1
     request = requests[0]
@@ -101,7 +101,7 @@ def test_options_type_mirrors_registry() -> None:
 
 def test_demo_day_lands_every_game_with_metadata(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
-    parsed = SCRAPER.parse(EspnScoreboardOptions(gamedate=DEMO_DAY), [page], CTX)
+    parsed = SCRAPER.parse(EspnScoreboardOptions(game_date=DEMO_DAY), [page], CTX)
 
     assert parsed.record_count == 4
     assert parsed.no_data_reason is None
@@ -116,7 +116,7 @@ def test_demo_day_lands_every_game_with_metadata(project_fixtures: Path) -> None
 
 def test_a_final_game(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
-        EspnScoreboardOptions(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+        EspnScoreboardOptions(game_date=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
 
     assert _games(parsed)[0] == {
@@ -148,7 +148,7 @@ def test_a_final_game(project_fixtures: Path) -> None:
 
 def test_a_scheduled_game_has_no_winner(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
-        EspnScoreboardOptions(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+        EspnScoreboardOptions(game_date=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
     scheduled = _games(parsed)[3]
 
@@ -170,7 +170,7 @@ def test_status_and_start_fall_back_to_the_competition(project_fixtures: Path) -
 def test_parse_is_pure(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
     before = copy.deepcopy(page.data)
-    opts = EspnScoreboardOptions(gamedate=DEMO_DAY)
+    opts = EspnScoreboardOptions(game_date=DEMO_DAY)
 
     assert SCRAPER.parse(opts, [page], CTX) == SCRAPER.parse(opts, [page], CTX)
     assert page.data == before
@@ -225,7 +225,7 @@ def test_unknown_season_type_code_is_null(project_fixtures: Path) -> None:
 
 def test_empty_day_is_no_data_with_a_reason(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, EMPTY_DAY)
-    parsed = SCRAPER.parse(EspnScoreboardOptions(gamedate=EMPTY_DAY), [page], CTX)
+    parsed = SCRAPER.parse(EspnScoreboardOptions(game_date=EMPTY_DAY), [page], CTX)
 
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
@@ -299,4 +299,4 @@ def test_parse_wants_exactly_one_page(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
 
     with pytest.raises(ValueError, match="exactly one page"):
-        SCRAPER.parse(EspnScoreboardOptions(gamedate=DEMO_DAY), [page, page], CTX)
+        SCRAPER.parse(EspnScoreboardOptions(game_date=DEMO_DAY), [page, page], CTX)

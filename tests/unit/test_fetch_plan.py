@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from scrapers.core.clock import FrozenClock
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import ScraperEntry, load_registry
 from scrapers.core.request import Page, Request
@@ -33,9 +33,8 @@ CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))
 BASE = "https://api.example.test"
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    day: str
+class PlanOptions(ScraperOptions):
+    day: str = option("str", example="2024-01-15", required=True)
 
 
 class EventsThenOffers(Scraper[PlanOptions]):
@@ -64,7 +63,6 @@ ENTRY = ScraperEntry(
     target=f"{__name__}:EventsThenOffers",
     source="espn",
     description="test scraper",
-    options=(),
     path="test/{date}/{timestamp}.json",
 )
 

@@ -44,7 +44,7 @@ from tests.pages import TEST_CTX, replayed_page
 from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacInjuryReport()
-DEMO = InjuryReportOptions(gamedate=date(2024, 1, 15), hour=5, period="PM", minute="00")
+DEMO = InjuryReportOptions(game_date=date(2024, 1, 15), hour=5, period="PM", minute="00")
 PDF_CT = {"content-type": "application/pdf"}
 CLOCK = FrozenClock(datetime(2024, 1, 15, 22, 0, tzinfo=UTC))
 
@@ -53,9 +53,9 @@ ONE_PLAYER = player("Ames, Colt", "Out", "G League - Two-Way", team="Houston Roc
 
 
 def _opts(
-    day: date = DEMO.gamedate, hour: int = 5, period: str = "PM", minute: str = "00"
+    day: date = DEMO.game_date, hour: int = 5, period: str = "PM", minute: str = "00"
 ) -> InjuryReportOptions:
-    return InjuryReportOptions(gamedate=day, hour=hour, period=period, minute=minute)
+    return InjuryReportOptions(game_date=day, hour=hour, period=period, minute=minute)
 
 
 def _page(body: bytes, opts: InjuryReportOptions = DEMO, status: int = 200) -> Page:
@@ -160,7 +160,7 @@ def test_prepare_defaults_minute_to_00() -> None:
     job = prepare(
         load_registry(), "nbac_injury_report", {"gamedate": "20240115", "hour": 5, "period": "PM"}, CLOCK
     )
-    assert job.options == {"gamedate": date(2024, 1, 15), "hour": 5, "period": "PM", "minute": "00"}
+    assert job.options == {"game_date": date(2024, 1, 15), "hour": 5, "period": "PM", "minute": "00"}
 
 
 def test_options_type_mirrors_registry() -> None:

@@ -21,7 +21,7 @@ from tests.pages import TEST_CTX, ParseCase
 from tests.replay_cli import landed_files, replay_json
 
 SCRAPER = NbacPlayByPlay()
-OPTS = PlayByPlayOptions(game_id="0022300601", gamedate=date(2024, 1, 15))
+OPTS = PlayByPlayOptions(game_id="0022300601", game_date=date(2024, 1, 15))
 SLUG = "nbac_play_by_play-0022300601"
 
 
@@ -49,7 +49,7 @@ def test_fixture_exchange_is_what_requests_produces(project_fixtures: Path) -> N
 @pytest.mark.parametrize("game_id", ["22300601", "00223006011", "../../etc", ""])
 def test_a_malformed_game_id_is_an_option_error(game_id: str) -> None:
     with pytest.raises(OptionError):
-        SCRAPER.check_options(PlayByPlayOptions(game_id=game_id, gamedate=OPTS.gamedate))
+        SCRAPER.check_options(PlayByPlayOptions(game_id=game_id, game_date=OPTS.game_date))
 
 
 def test_options_type_mirrors_registry() -> None:

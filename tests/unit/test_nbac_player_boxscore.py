@@ -39,7 +39,7 @@ JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
 def _opts(
     day: date = DEMO_DAY, season: Season | None = None, season_type: str = "auto"
 ) -> PlayerBoxscoreOptions:
-    return PlayerBoxscoreOptions(gamedate=day, season=season, season_type=season_type)
+    return PlayerBoxscoreOptions(game_date=day, season=season, season_type=season_type)
 
 
 def _request(opts: PlayerBoxscoreOptions) -> Request:
@@ -132,7 +132,7 @@ def test_options_resolve_through_the_registry() -> None:
     registry, clock = load_registry(), FrozenClock(TEST_CTX.fetched_at)
 
     job = prepare(registry, "nbac_player_boxscore", {"gamedate": "2024-01-15"}, clock)
-    assert job.options == {"gamedate": DEMO_DAY, "season": None, "season_type": "auto"}
+    assert job.options == {"game_date": DEMO_DAY, "season": None, "season_type": "auto"}
     with pytest.raises(InvalidOptions, match="season_type"):
         prepare(registry, "nbac_player_boxscore", {"gamedate": "2024-01-15", "season_type": "Summer"}, clock)
 

@@ -29,7 +29,7 @@ SCRAPER = NbacRefereeAssignments()
 
 
 def _request(day: date = DEMO_DAY) -> Request:
-    (request,) = SCRAPER.requests(RefereeAssignmentsOptions(date=day))
+    (request,) = SCRAPER.requests(RefereeAssignmentsOptions(game_date=day))
     return request
 
 
@@ -48,7 +48,7 @@ def _body(fixtures: Path) -> dict[str, Any]:
 
 def _parse(body: bytes, status: int = 200, head: dict[str, str] | None = None) -> Parsed:
     page = to_page(_request(), status, JSON_HEADERS if head is None else head, body)
-    return SCRAPER.parse(RefereeAssignmentsOptions(date=DEMO_DAY), [page], TEST_CTX)
+    return SCRAPER.parse(RefereeAssignmentsOptions(game_date=DEMO_DAY), [page], TEST_CTX)
 
 
 # --- request plan -------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_options_type_mirrors_registry() -> None:
 def test_demo_day_counts_games_per_league_and_lands_the_answer(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures)
 
-    parsed = SCRAPER.parse(RefereeAssignmentsOptions(date=DEMO_DAY), [page], TEST_CTX)
+    parsed = SCRAPER.parse(RefereeAssignmentsOptions(game_date=DEMO_DAY), [page], TEST_CTX)
 
     assert parsed.record_count == 3
     assert parsed.no_data_reason is None
@@ -100,7 +100,7 @@ def test_demo_day_counts_games_per_league_and_lands_the_answer(project_fixtures:
 def test_unpublished_day_is_no_data_with_a_reason(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, UNPUBLISHED_DAY)
 
-    parsed = SCRAPER.parse(RefereeAssignmentsOptions(date=UNPUBLISHED_DAY), [page], TEST_CTX)
+    parsed = SCRAPER.parse(RefereeAssignmentsOptions(game_date=UNPUBLISHED_DAY), [page], TEST_CTX)
 
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None

@@ -30,7 +30,7 @@ SCRAPER = NbacScoreboardV2()
 
 
 def _request(day: date) -> Request:
-    (request,) = SCRAPER.requests(ScoreboardV2Options(gamedate=day))
+    (request,) = SCRAPER.requests(ScoreboardV2Options(game_date=day))
     return request
 
 
@@ -51,7 +51,7 @@ def _parse(
     body: bytes, day: date = DEMO_DAY, status: int = 200, head: dict[str, str] | None = None
 ) -> Parsed:
     page = to_page(_request(day), status, JSON_HEADERS if head is None else head, body)
-    return SCRAPER.parse(ScoreboardV2Options(gamedate=day), [page], CTX)
+    return SCRAPER.parse(ScoreboardV2Options(game_date=day), [page], CTX)
 
 
 def _table(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _games(parsed: Parsed) -> list[dict[str, Any]]:
 
 
 def test_requests_ask_stats_nba_com_once_for_the_date() -> None:
-    requests = SCRAPER.requests(ScoreboardV2Options(gamedate=DEMO_DAY))
+    requests = SCRAPER.requests(ScoreboardV2Options(game_date=DEMO_DAY))
 
     assert len(requests) == 1
     request = requests[0]
@@ -120,7 +120,7 @@ def test_options_type_mirrors_registry() -> None:
 
 def test_demo_day_lands_the_old_production_document(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
-    parsed = SCRAPER.parse(ScoreboardV2Options(gamedate=DEMO_DAY), [page], CTX)
+    parsed = SCRAPER.parse(ScoreboardV2Options(game_date=DEMO_DAY), [page], CTX)
 
     assert parsed.record_count == 4
     assert parsed.no_data_reason is None
@@ -138,7 +138,7 @@ def test_demo_day_lands_the_old_production_document(project_fixtures: Path) -> N
 
 def test_a_game_is_flat_with_both_line_scores_under_teams(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
-        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+        ScoreboardV2Options(game_date=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
 
     assert _games(parsed)[0] == {
@@ -200,7 +200,7 @@ def test_a_game_is_flat_with_both_line_scores_under_teams(project_fixtures: Path
 
 def test_overtime_and_scheduled_games(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
-        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+        ScoreboardV2Options(game_date=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
     overtime, scheduled = _games(parsed)[1], _games(parsed)[3]
 
@@ -226,7 +226,7 @@ def test_state_follows_the_game_status(project_fixtures: Path, status: int | Non
 
 def test_fan_out_names_every_game_by_its_tricodes(project_fixtures: Path) -> None:
     parsed = SCRAPER.parse(
-        ScoreboardV2Options(gamedate=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
+        ScoreboardV2Options(game_date=DEMO_DAY), [_fixture_page(project_fixtures, DEMO_DAY)], CTX
     )
 
     assert parsed.fan_out[0].to_dict() == {
@@ -258,7 +258,7 @@ def test_later_overtimes_appear_only_when_played(project_fixtures: Path) -> None
 def test_parse_is_pure(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
     before = copy.deepcopy(page.data)
-    opts = ScoreboardV2Options(gamedate=DEMO_DAY)
+    opts = ScoreboardV2Options(game_date=DEMO_DAY)
 
     assert SCRAPER.parse(opts, [page], CTX) == SCRAPER.parse(opts, [page], CTX)
     assert page.data == before
@@ -269,7 +269,7 @@ def test_parse_is_pure(project_fixtures: Path) -> None:
 
 def test_empty_day_is_no_data_with_a_reason(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, EMPTY_DAY)
-    parsed = SCRAPER.parse(ScoreboardV2Options(gamedate=EMPTY_DAY), [page], CTX)
+    parsed = SCRAPER.parse(ScoreboardV2Options(game_date=EMPTY_DAY), [page], CTX)
 
     assert parsed.record_count == 0
     assert parsed.no_data_reason is not None
@@ -370,4 +370,4 @@ def test_parse_wants_exactly_one_page(project_fixtures: Path) -> None:
     page = _fixture_page(project_fixtures, DEMO_DAY)
 
     with pytest.raises(ValueError, match="exactly one page"):
-        SCRAPER.parse(ScoreboardV2Options(gamedate=DEMO_DAY), [page, page], CTX)
+        SCRAPER.parse(ScoreboardV2Options(game_date=DEMO_DAY), [page, page], CTX)

@@ -16,6 +16,7 @@ import pytest
 from scrapers.core.errors import ParseError
 from scrapers.core.fanout import EventRef, FanOutRef
 from scrapers.core.outcome import Outcome
+from scrapers.core.registry import load_registry
 from scrapers.core.request import Page, Request
 from scrapers.core.verdict import Status
 from scrapers.http.decode import to_page
@@ -36,7 +37,6 @@ from scrapers.sources.oddsapi.common import (
     teams_suffix,
     unknown_teams,
 )
-from scrapers.sources.oddsapi.validators import VALIDATORS
 from tests.conftest import PROJECT_FIXTURES
 
 FIXTURES = PROJECT_FIXTURES / "oddsapi"
@@ -293,7 +293,12 @@ def test_events_metadata_lists_ids_and_game_keys_in_the_given_order() -> None:
 
 
 def test_the_validators_pass_a_204_only_by_its_marker() -> None:
-    for cls, validator in VALIDATORS.items():
+    registry = load_registry()
+    classes = [entry.load_class() for entry in registry.scrapers.values() if entry.source == "oddsapi"]
+    assert len(classes) == 7
+    for cls in classes:
+        validator = cls.validator
+        assert validator is not None, cls
         nothing = validator(NO_CONTENT, {})
         assert [(check.name, check.status) for check in nothing] == [("upstream_body", Status.OK)], cls
         # An empty object that is not the marker is a body without its keys: a failed structure.

@@ -48,7 +48,9 @@ SCRAPER = OddsaEvents()
 def _options(
     game_date: date, start: datetime | None = None, end: datetime | None = None, sport: str = "basketball_nba"
 ) -> OddsaEventsOptions:
-    return OddsaEventsOptions(game_date=game_date, sport=sport, commenceTimeFrom=start, commenceTimeTo=end)
+    return OddsaEventsOptions(
+        game_date=game_date, sport=sport, commence_time_from=start, commence_time_to=end
+    )
 
 
 DAY = _options(date(2024, 1, 15))
@@ -118,7 +120,7 @@ def test_given_bounds_override_the_default_each_on_its_own() -> None:
 
 def test_a_window_that_ends_before_it_starts_is_an_option_error() -> None:
     opts = _options(date(2024, 1, 15), end=datetime(2024, 1, 15, 1, 0, tzinfo=UTC))
-    with pytest.raises(OptionError, match="commenceTimeTo"):
+    with pytest.raises(OptionError, match="commence_time_to"):
         SCRAPER.requests(opts)
 
 

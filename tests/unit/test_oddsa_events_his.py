@@ -48,8 +48,8 @@ def _options(
         game_date=game_date,
         snapshot_timestamp=snapshot,
         sport="basketball_nba",
-        commenceTimeFrom=None,
-        commenceTimeTo=end,
+        commence_time_from=None,
+        commence_time_to=end,
         event_ids=event_ids,
     )
 
@@ -80,7 +80,7 @@ def test_event_ids_use_the_api_parameter_name() -> None:
 
 
 def test_a_window_that_ends_before_it_starts_is_an_option_error() -> None:
-    with pytest.raises(OptionError, match="commenceTimeTo"):
+    with pytest.raises(OptionError, match="commence_time_to"):
         SCRAPER.check_options(_options(end=datetime(2024, 1, 15, 1, 0, tzinfo=UTC)))
 
 

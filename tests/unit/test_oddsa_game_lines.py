@@ -41,7 +41,7 @@ def _options(
         markets=markets,
         regions=("us",),
         bookmakers=BOOKS,
-        oddsFormat=odds_format,
+        odds_format=odds_format,
         teams=None,
     )
 

@@ -37,7 +37,7 @@ OPTS = OddsaGameLinesHisOptions(
     markets=("spreads", "totals"),
     regions=("us",),
     bookmakers=BOOKS,
-    oddsFormat=None,
+    odds_format=None,
     teams=None,
 )
 

@@ -43,7 +43,7 @@ def _options(event_id: str = HOU_AT_PHI, teams: str | None = None) -> OddsaPlaye
         markets=("player_points",),
         regions=("us",),
         bookmakers=BOOKS,
-        oddsFormat=None,
+        odds_format=None,
         teams=teams,
         snapshot_type="opening",
     )

@@ -40,7 +40,7 @@ def _options(snapshot: datetime = datetime(2024, 1, 15, 23, 0, tzinfo=UTC)) -> O
         markets=("player_points",),
         regions=("us",),
         bookmakers=BOOKS,
-        oddsFormat=None,
+        odds_format=None,
         teams=None,
     )
 

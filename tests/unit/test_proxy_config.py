@@ -10,7 +10,6 @@ import pytest
 
 from proxy.config import (
     DIRECT_ONLY,
-    PROXIES_FILE_ENV,
     BreakerSettings,
     ProxyConfigError,
     ProxyEndpoint,
@@ -19,6 +18,8 @@ from proxy.config import (
 )
 from proxy.pool import PoolSettings, ProxyPool
 from proxy.state import MemoryStore
+from scrapers.core.errors import SettingsError
+from scrapers.core.settings import Settings
 
 THREE_TIERS: dict[str, Any] = {
     "tiers": [
@@ -45,7 +46,8 @@ def test_tiers_keep_file_order_and_endpoints() -> None:
 def test_credentials_come_from_the_environment_url_encoded() -> None:
     endpoint = parse_proxy_config(THREE_TIERS).tiers[1].proxies[0]
 
-    url, password = endpoint.connect_url({"DC_CREDS": "user:p~a+ss/word"})
+    # The variable's name is the file's choice, so Settings looks it up by name.
+    url, password = endpoint.connect_url(Settings.from_env({"DC_CREDS": "user:p~a+ss/word"}).secret)
 
     # The 2026-01-23 407s came from an unencoded `~` and `+` in a password.
     assert url == "http://user:p~a%2Bss%2Fword@dc.example:2000"
@@ -56,7 +58,7 @@ def test_missing_credentials_name_the_variable_and_give_an_example() -> None:
     endpoint = parse_proxy_config(THREE_TIERS).tiers[1].proxies[0]
 
     with pytest.raises(ProxyConfigError, match=r"DC_CREDS: .*user:password .*example"):
-        endpoint.connect_url({})
+        endpoint.connect_url(Settings.from_env({}).secret)
 
 
 @pytest.mark.parametrize(
@@ -91,9 +93,14 @@ def test_breaker_settings_reach_the_pool() -> None:
 
 
 def test_no_file_means_direct_only(tmp_path: Path) -> None:
-    assert load_proxy_config({}) is DIRECT_ONLY
-    with pytest.raises(ProxyConfigError, match="cannot read"):
-        load_proxy_config({PROXIES_FILE_ENV: str(tmp_path / "missing.yaml")})
+    missing = tmp_path / "missing.yaml"
+    assert load_proxy_config(Settings.from_env({}).proxies_file) is DIRECT_ONLY
+    # A file that is not there is refused when the settings are read, before anything runs ...
+    with pytest.raises(SettingsError, match=r"COURTSIDE_PROXIES_FILE='.*missing\.yaml': path does not point"):
+        Settings.from_env({"COURTSIDE_PROXIES_FILE": str(missing)})
+    # ... and one that goes away afterwards when it is read.
+    with pytest.raises(ProxyConfigError, match="COURTSIDE_PROXIES_FILE: cannot read"):
+        load_proxy_config(missing)
 
 
 def test_file_is_read_from_the_environment_setting(tmp_path: Path) -> None:
@@ -104,7 +111,9 @@ def test_file_is_read_from_the_environment_setting(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    assert load_proxy_config({PROXIES_FILE_ENV: str(path)}).names() == ["direct", "residential"]
+    settings = Settings.from_env({"COURTSIDE_PROXIES_FILE": str(path)})
+
+    assert load_proxy_config(settings.proxies_file).names() == ["direct", "residential"]
 
 
 # --- tier arithmetic of the pool -------------------------------------------------------------------

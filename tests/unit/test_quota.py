@@ -157,7 +157,7 @@ def _run_jobs(
 
     async def go() -> list[RunResult]:
         fetcher = Fetcher(
-            transport=httpx.MockTransport(handler), store=store, environ={"ODDS_API_KEY": CANARY_KEY}
+            transport=httpx.MockTransport(handler), store=store, secrets={"ODDS_API_KEY": CANARY_KEY}.get
         )
         ctx = RunContext(
             registry=registry,

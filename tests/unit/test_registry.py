@@ -1,5 +1,8 @@
 """inspect_registry / load_registry on small registry files, one kind of problem per file.
 
+A scraper's options are declared once, in its options model (tests/unit/registry_samples.py holds
+right and deliberately wrong ones); registry.yaml names the class, the source and the paths.
+
 Every problem row lists the exact findings expected: each finding is a tuple of fragments that one
 problem message must all contain (always the scraper's name and the option or placeholder), and no
 other problem may be reported, so a check that goes quiet or starts crying wolf fails here.
@@ -8,7 +11,6 @@ other problem may be reported, so a check that goes quiet or starts crying wolf 
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +19,15 @@ import yaml
 
 from scrapers.core.errors import RegistryError, UnknownScraperError
 from scrapers.core.options import OptionType
-from scrapers.core.registry import inspect_registry, load_registry
+from scrapers.core.registry import default_registry_path, inspect_registry, load_registry
+from scrapers.core.settings import Settings
 from tests.unit import registry_samples
 
 SAMPLES = "tests.unit.registry_samples"
 SOURCES = {"nbac": {"description": "NBA.com"}, "bdl": {"description": "BallDontLie"}}
-GAMEDATE = {"type": "date", "required": True, "example": "2024-01-15"}
-# The YAML side of registry_samples.GoodOptions.
-GOOD_OPTIONS: dict[str, dict[str, Any]] = {
-    "gamedate": dict(GAMEDATE),
-    "sport": {"type": "str", "default": "NBA", "example": "NBA"},
-    "season": {"type": "season", "example": "2023-24"},
-    "teams": {"type": "list", "default": "LAL,BOS", "example": "LAL,BOS"},
-    "limit": {"type": "int", "default": 10, "example": 5},
-    "since": {"type": "datetime", "example": "2024-01-15T23:00:00Z"},
-    "live": {"type": "bool", "default": False, "example": True},
-    "market": {
-        "type": "choice",
-        "choices": ["points", "rebounds"],
-        "default": "points",
-        "example": "rebounds",
-    },
-}
+GOOD_PATH = "test/{sport}/{date}/{game_code}/{timestamp}.json"
 
-# Written as text, not dumped, so YAML-native scalars (unquoted dates, ints, bools) are exercised.
+# Written as text, not dumped, so YAML-native scalars (a bool in `quality:`, a bare source) are exercised.
 VALID_REGISTRY = f"""
 sources:
   nbac: {{description: NBA.com}}
@@ -49,26 +36,22 @@ scrapers:
   - name: sample_good
     class: {SAMPLES}:GoodScraper
     source: nbac
-    description: every option type, an alias, a body-derived path field and a raw path
+    description: every option type, old spellings, a body-derived path field and a raw path
     aliases: [sample_good_old]
-    options:
-      gamedate: {{type: date, required: true, example: 2024-01-15, help: Eastern game date}}
-      sport: {{type: str, default: NBA, example: NBA}}
-      season: {{type: season, example: 2023-24}}
-      teams: {{type: list, default: "LAL,BOS", example: [LAL, BOS]}}
-      limit: {{type: int, default: 10, example: 5}}
-      since: {{type: datetime, example: "2024-01-15T23:00:00Z"}}
-      live: {{type: bool, default: false, example: true}}
-      market: {{type: choice, choices: [points, rebounds], default: points, example: rebounds}}
-    path: test/{{sport}}/{{date}}/{{game_code}}/{{timestamp}}.json
+    path: {GOOD_PATH}
     raw_path: test/{{sport}}/{{date}}/{{game_code}}/{{timestamp}}.pdf
+    quality: {{fail_marks_partial: true}}
+    differs: the sample lands nothing the old platform did
   - name: sample_one_date
     class: {SAMPLES}:OneDateScraper
     source: bdl
     description: the smallest valid entry
-    options:
-      gamedate: {{type: date, default: YESTERDAY, example: "20240115"}}
     path: test/one/{{date}}/{{timestamp}}.json
+  - name: sample_no_options
+    class: {SAMPLES}:NoOptionsScraper
+    source: bdl
+    description: a scraper that takes no options
+    path: test/none/{{date}}/{{timestamp}}.json
 """
 
 
@@ -80,13 +63,12 @@ def write(tmp_path: Path, entries: list[dict[str, Any]], sources: object = None)
 
 
 def entry(name: str = "one_date", cls: str = "OneDateScraper", **overrides: Any) -> dict[str, Any]:
-    """A valid OneDateScraper entry; keyword arguments replace (or, with None, drop) keys."""
+    """A valid entry for a sample class; keyword arguments replace (or, with None, drop) keys."""
     base: dict[str, Any] = {
         "name": name,
         "class": f"{SAMPLES}:{cls}",
         "source": "nbac",
         "description": "sample",
-        "options": {"gamedate": dict(GAMEDATE)},
         "path": "test/{date}/{timestamp}.json",
     }
     base.update(overrides)
@@ -94,9 +76,7 @@ def entry(name: str = "one_date", cls: str = "OneDateScraper", **overrides: Any)
 
 
 def good(name: str = "good", cls: str = "GoodScraper", **overrides: Any) -> dict[str, Any]:
-    options = {key: dict(spec) for key, spec in GOOD_OPTIONS.items()}
-    defaults = {"options": options, "path": "test/{sport}/{date}/{game_code}/{timestamp}.json"}
-    return entry(name, cls, **(defaults | overrides))
+    return entry(name, cls, **({"path": GOOD_PATH} | overrides))
 
 
 def without(raw: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -125,7 +105,7 @@ def test_valid_registry_has_no_problems_and_loads(tmp_path: Path) -> None:
 
     assert problems == []
     loaded = load_registry(path)
-    assert loaded.names() == ["sample_good", "sample_one_date"]
+    assert loaded.names() == ["sample_good", "sample_no_options", "sample_one_date"]
     assert loaded.get("sample_good_old") is loaded.get("sample_good")
     assert loaded.root == tmp_path
     assert set(loaded.sources) == {"nbac", "bdl"}
@@ -135,24 +115,39 @@ def test_valid_registry_has_no_problems_and_loads(tmp_path: Path) -> None:
 def test_valid_registry_entry_is_read_faithfully(tmp_path: Path) -> None:
     path = tmp_path / "registry.yaml"
     path.write_text(VALID_REGISTRY, encoding="utf-8")
+    registry = load_registry(path)
 
-    good_entry = load_registry(path).get("sample_good")
+    good_entry = registry.get("sample_good")
 
     assert good_entry.load_class() is registry_samples.GoodScraper
     assert isinstance(good_entry.create(), registry_samples.GoodScraper)
     assert good_entry.aliases == ("sample_good_old",)
     assert good_entry.raw_path == "test/{sport}/{date}/{game_code}/{timestamp}.pdf"
-    gamedate = good_entry.option("gamedate")
-    assert gamedate is not None
-    assert (gamedate.type, gamedate.required, gamedate.example) == (OptionType.DATE, True, "2024-01-15")
-    assert gamedate.help == "Eastern game date"
-    teams = good_entry.option("teams")
-    assert teams is not None
-    assert (teams.example, teams.default) == ("LAL,BOS", "LAL,BOS")  # a YAML list example is comma text
-    market = good_entry.option("market")
-    assert market is not None
-    assert market.choices == ("points", "rebounds")
+    assert good_entry.quality.fail_marks_partial is True
+    assert good_entry.differs == "the sample lands nothing the old platform did"
+    one_date = registry.get("sample_one_date")
+    assert (one_date.quality.fail_marks_partial, one_date.differs, one_date.raw_path) == (False, None, None)
+
+
+def test_an_entry_s_options_are_its_model_s(tmp_path: Path) -> None:
+    path = tmp_path / "registry.yaml"
+    path.write_text(VALID_REGISTRY, encoding="utf-8")
+    registry = load_registry(path)
+
+    good_entry = registry.get("sample_good")
+
+    assert [spec.name for spec in good_entry.options] == list(registry_samples.GoodOptions.model_fields)
+    game_date = good_entry.option("game_date")
+    assert game_date is not None
+    assert (game_date.type, game_date.required, game_date.example) == (OptionType.DATE, True, "2024-01-15")
+    assert (game_date.help, game_date.aliases) == ("Eastern game date", ("gamedate",))
+    odds_format = good_entry.option("odds_format")
+    assert odds_format is not None
+    assert (odds_format.default, odds_format.choices) == ("american", ("american", "decimal"))
+    # An old spelling is accepted when resolving, but it names no option of its own.
+    assert good_entry.option("gamedate") is None
     assert good_entry.option("nope") is None
+    assert registry.get("sample_no_options").options == ()
 
 
 def test_unknown_scraper_lists_the_known_names(tmp_path: Path) -> None:
@@ -162,7 +157,7 @@ def test_unknown_scraper_lists_the_known_names(tmp_path: Path) -> None:
     with pytest.raises(UnknownScraperError) as caught:
         load_registry(path).get("sample_bad")
 
-    assert caught.value.known == ["sample_good", "sample_one_date"]
+    assert caught.value.known == ["sample_good", "sample_no_options", "sample_one_date"]
     assert "sample_bad" in str(caught.value)
 
 
@@ -194,7 +189,7 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
     # the class
     (
         "module does not exist",
-        [entry(cls="X", **{"class": "tests.unit.no_such_module:X"})],
+        [entry(**{"class": "tests.unit.no_such_module:X"})],
         [("one_date", "tests.unit.no_such_module:X", "does not import")],
     ),
     (
@@ -217,67 +212,135 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
         [entry(cls="NOT_A_CLASS")],
         [("one_date", "NOT_A_CLASS", "is not a Scraper subclass")],
     ),
+    # the options model: what it is
     (
         "options_type missing",
-        [entry(cls="NoOptionsTypeScraper", options=None)],
-        [("one_date", "NoOptionsTypeScraper.options_type must be a dataclass")],
+        [entry(cls="NoOptionsTypeScraper")],
+        [("one_date", "NoOptionsTypeScraper.options_type must be a ScraperOptions model")],
     ),
     (
-        "options_type is not a dataclass",
-        [entry(cls="NotADataclassScraper")],
-        [("one_date", "NotADataclassScraper.options_type must be a dataclass")],
-    ),
-    # options: YAML against the class
-    (
-        "option in YAML but not in the class",
-        [entry(options={"gamedate": GAMEDATE, "team": {"type": "str", "example": "LAL"}})],
-        [("one_date", "option 'team'", "in registry.yaml but not in the class")],
+        "options_type is the old dataclass",
+        [entry(cls="DataclassOptionsScraper")],
+        [("one_date", "DataclassOptionsScraper.options_type must be a ScraperOptions model")],
     ),
     (
-        "option in the class but not in YAML",
-        [entry(cls="ExtraFieldScraper")],
-        [("one_date", "option 'team'", "in the class but not in registry.yaml")],
+        "options_type is a pydantic model but not a ScraperOptions",
+        [entry(cls="PlainModelScraper")],
+        [("one_date", "PlainModelScraper.options_type must be a ScraperOptions model")],
     ),
     (
-        "wrong type in the class",
-        [entry(cls="WrongTypeScraper")],
-        [("one_date", "option 'gamedate'", "date (required)", "must declare date, not str")],
+        "a field not declared with option(...)",
+        [entry(cls="UndeclaredFieldScraper")],
+        [("one_date", "do not resolve", "UndeclaredFieldOptions.team is not declared with option(...)")],
     ),
     (
-        "required in YAML, optional in the class",
-        [entry(cls="OptionalDateScraper")],
-        [("one_date", "option 'gamedate'", "date (required)", "must declare date, not date | None")],
+        "an annotation that names nothing at run time",
+        [entry(cls="UnresolvedAnnotationScraper")],
+        [("one_date", "the options of", "UnresolvedAnnotationScraper do not resolve", "'Decimal'")],
+    ),
+    # the options model: annotations
+    (
+        "required option annotated as possibly None",
+        [entry(cls="RequiredButOptionalScraper")],
+        [("one_date", "option 'game_date' is date (required)", "must declare date, not date | None")],
     ),
     (
-        "optional without default in YAML, required in the class",
-        [entry(options={"gamedate": {"type": "date", "example": "2024-01-15"}})],
-        [("one_date", "option 'gamedate'", "date (optional)", "must declare date | None, not date")],
+        "optional option without a default annotated as never None",
+        [entry(cls="OptionalButNeverNoneScraper")],
+        [("one_date", "option 'game_date' is date (optional)", "must declare date | None, not date")],
     ),
     (
-        "optional with a YAML default, but the class still allows None",
+        "optional option with a default annotated as possibly None",
+        [entry(cls="DefaultedButOptionalScraper")],
+        [("one_date", "option 'game_date' is date (optional)", "must declare date, not date | None")],
+    ),
+    (
+        "every option type annotated as another type",
+        [entry(cls="WrongTypesScraper")],
         [
-            entry(
-                cls="OptionalDateScraper",
-                options={"gamedate": {"type": "date", "default": "TODAY", "example": "2024-01-15"}},
-            )
+            ("one_date", "option 'game_date' is date (required)", "must declare date, not str"),
+            (
+                "one_date",
+                "option 'commence_time_from' is datetime (optional)",
+                "must declare datetime | None, not date | None",
+            ),
+            ("one_date", "option 'season' is season", "must declare Season | None, not str | None"),
+            ("one_date", "option 'sport' is str", "must declare str, not int"),
+            ("one_date", "option 'limit' is int", "must declare int, not str"),
+            ("one_date", "option 'skip_json' is bool", "must declare bool, not int"),
+            ("one_date", "option 'team_ids' is list", "must declare tuple[str, ...], not list[str]"),
+            ("one_date", "option 'odds_format' is choice", "must declare str | None, not int | None"),
         ],
-        [("one_date", "option 'gamedate'", "must declare date, not date | None")],
+    ),
+    # the options model: declarations
+    (
+        "required option with a default",
+        [entry(cls="RequiredWithDefaultScraper")],
+        [("one_date", "option 'game_date' is required but has a default")],
     ),
     (
-        "defaults declared in the dataclass",
+        "choice without choices",
+        [entry(cls="ChoiceWithoutChoicesScraper")],
         [
-            entry(
-                cls="ClassDefaultScraper",
-                options={
-                    "gamedate": GAMEDATE,
-                    "sport": {"type": "str", "default": "NBA", "example": "NBA"},
-                    "teams": {"type": "list", "default": "LAL", "example": "LAL"},
-                },
-            )
+            # one finding: its example cannot be one of no choices, which says nothing more
+            ("one_date", "option 'odds_format' is a choice without choices"),
         ],
+    ),
+    (
+        "invalid example of every option type",
+        [entry(cls="BadExamplesScraper")],
         [
-            ("one_date", "option 'sport'", "has a default in the class"),
-            ("one_date", "option 'teams'", "has a default in the class"),
+            ("one_date", "option 'game_date' example is invalid", "'2024-02-30' is not a date"),
+            ("one_date", "option 'commence_time_from' example is invalid", "has no time zone"),
+            ("one_date", "option 'season' example is invalid", "'2023-25' is not a season"),
+            ("one_date", "option 'sport' example is invalid", "is empty"),
+            ("one_date", "option 'limit' example is invalid", "'ten' is not an integer"),
+            ("one_date", "option 'skip_json' example is invalid", "'maybe' is not a boolean"),
+            ("one_date", "option 'team_ids' example is invalid", "is an empty list"),
+            ("one_date", "option 'odds_format' example is invalid", "'fractional' is not one of"),
+        ],
+    ),
+    (
+        "invalid default of every option type",
+        [entry(cls="BadDefaultsScraper")],
+        [
+            ("one_date", "option 'game_date' default is invalid", "'yesterdayish' is not a date"),
+            ("one_date", "option 'commence_time_from' default is invalid", "'later'"),
+            ("one_date", "option 'season' default is invalid", "'2023-25' is not a season"),
+            ("one_date", "option 'sport' default is invalid", "is empty"),
+            ("one_date", "option 'limit' default is invalid", "'ten' is not an integer"),
+            ("one_date", "option 'skip_json' default is invalid", "'maybe' is not a boolean"),
+            ("one_date", "option 'team_ids' default is invalid", "is an empty list"),
+            ("one_date", "option 'odds_format' default is invalid", "'fractional' is not one of"),
+        ],
+    ),
+    # the options model: one name, one option
+    (
+        "an old spelling that is another option's name",
+        [entry(cls="AliasIsANameScraper")],
+        [("one_date", "option name 'team' is declared twice")],
+    ),
+    (
+        "two options share an old spelling",
+        [entry(cls="SharedAliasScraper")],
+        [("one_date", "option name 'team' is declared twice")],
+    ),
+    (
+        "an option lists its own name as its old spelling",
+        [entry(cls="SelfAliasScraper")],
+        [("one_date", "option name 'game_date' is declared twice")],
+    ),
+    # options declared in registry.yaml: no longer read, and said so
+    (
+        "an options block left in registry.yaml",
+        [entry(options={"gamedate": {"type": "date", "required": True, "example": "2024-01-15"}})],
+        [
+            (
+                "one_date: 'options:' is no longer read here",
+                f"options model of {SAMPLES}:OneDateScraper",
+                "option(...)",
+                "scrapers/core/options.py",
+            )
         ],
     ),
     # path templates
@@ -287,17 +350,19 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
         [("one_date", "placeholder '{team}'", "test/{date}/{team}/{timestamp}.json")],
     ),
     (
+        "path placeholder named by an option's old spelling",
+        [entry(path="test/{gamedate}/{timestamp}.json")],
+        [("one_date", "placeholder '{gamedate}'")],
+    ),
+    (
         "raw_path placeholder no option fills",
         [entry(raw_path="test/{date}/{game_id}/{timestamp}.pdf")],
         [("one_date", "placeholder '{game_id}'", ".pdf")],
     ),
     (
         "body-derived placeholder on a scraper that declares no path_fields",
-        [good(cls="SportDateScraper")],
-        [
-            ("good", "placeholder '{game_code}'"),
-            ("good", "date_option 'sport' is not a date option"),
-        ],
+        [entry(path="test/{date}/{game_code}/{timestamp}.json")],
+        [("one_date", "placeholder '{game_code}'", "filled by no option and not provided by the scraper")],
     ),
     (
         "positional placeholder",
@@ -309,78 +374,6 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
         [entry(path="test/{date/{timestamp}.json")],
         [("one_date", "path 'test/{date/{timestamp}.json' is not a valid template")],
     ),
-    # examples and defaults
-    (
-        "impossible date example",
-        [entry(options={"gamedate": {**GAMEDATE, "example": "2024-02-30"}})],
-        [("one_date", "option 'gamedate' example is invalid", "2024-02-30")],
-    ),
-    (
-        "bad date keyword default",
-        [
-            entry(
-                cls="OptionalDateScraper",
-                options={"gamedate": {"type": "date", "default": "yesterdayish", "example": "2024-01-15"}},
-            )
-        ],
-        [
-            ("one_date", "option 'gamedate' default is invalid", "yesterdayish"),
-            # the default is declared, so the class must not allow None either
-            ("one_date", "option 'gamedate'", "must declare date, not date | None"),
-        ],
-    ),
-    (
-        "bad int example and bad season default",
-        [
-            good(
-                options={
-                    **GOOD_OPTIONS,
-                    "limit": {"type": "int", "default": 10, "example": "ten"},
-                    "season": {"type": "season", "default": "2023-25", "example": "2023-24"},
-                }
-            )
-        ],
-        [
-            ("good", "option 'limit' example is invalid", "ten"),
-            ("good", "option 'season' default is invalid", "2023-25"),
-            ("good", "option 'season'", "must declare Season, not Season | None"),
-        ],
-    ),
-    (
-        "required option with a default",
-        [entry(options={"gamedate": {**GAMEDATE, "default": "TODAY"}})],
-        [("one_date", "option 'gamedate' is required but has a default")],
-    ),
-    (
-        "option without an example",
-        [entry(options={"gamedate": {"type": "date", "required": True}})],
-        [
-            ("one_date", "option 'gamedate'", "needs an 'example'"),
-            ("one_date", "option 'gamedate' is in the class but not in registry.yaml"),
-        ],
-    ),
-    (
-        "unknown option type",
-        [entry(options={"gamedate": {"type": "day", "required": True, "example": "2024-01-15"}})],
-        [
-            ("one_date", "option 'gamedate'", "'day'"),
-            ("one_date", "option 'gamedate' is in the class but not in registry.yaml"),
-        ],
-    ),
-    (
-        "choice without choices",
-        [good(options={**GOOD_OPTIONS, "market": {"type": "choice", "example": "points"}})],
-        [
-            ("good", "option 'market' is a choice without choices"),
-            ("good", "option 'market' example is invalid"),
-            ("good", "option 'market'", "must declare str | None, not str"),
-        ],
-    ),
-    (
-        "choice example outside its choices",
-        [good(options={**GOOD_OPTIONS, "market": {**GOOD_OPTIONS["market"], "example": "steals"}})],
-        [("good", "option 'market' example is invalid", "steals")],
-    ),
     # sources
     (
         "unknown source",
@@ -390,13 +383,45 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
     # date_option
     (
         "date_option names a str option",
-        [good(cls="SportDateScraper", path="test/{date}/{timestamp}.json")],
+        [good(cls="SportDateScraper")],
         [("good", "date_option 'sport' is not a date option")],
     ),
     (
         "date_option names no option",
         [good(cls="MissingDateOptionScraper", path="test/{date}/{timestamp}.json")],
         [("good", "date_option 'gameday' is not a date option")],
+    ),
+    (
+        "date_option names an old spelling",
+        [good(cls="OldSpellingDateOptionScraper", path="test/{date}/{timestamp}.json")],
+        [("good", "date_option 'gamedate' is not a date option")],
+    ),
+    # unknown entry keys
+    (
+        "misspelled quality key",
+        [entry(qualty={"fail_marks_partial": True})],
+        [("one_date: unknown key(s) qualty", "known:", "quality", "raw_path")],
+    ),
+    (
+        "raw_path written with a dash",
+        [entry(**{"raw-path": "test/{date}/{timestamp}.pdf"})],
+        [("one_date: unknown key(s) raw-path", "raw_path")],
+    ),
+    # the quality block
+    (
+        "quality is not a mapping",
+        [entry(quality="strict")],
+        [("one_date: 'quality' must be a mapping like {fail_marks_partial: true}",)],
+    ),
+    (
+        "unknown quality key",
+        [entry(quality={"fail_on_warn": True})],
+        [("one_date: unknown 'quality' key(s) fail_on_warn (known: fail_marks_partial)",)],
+    ),
+    (
+        "quality flag is not a bool",
+        [entry(quality={"fail_marks_partial": "yes"})],
+        [("one_date: quality.fail_marks_partial must be true or false, not 'yes'",)],
     ),
     # shape of the file
     (
@@ -408,22 +433,6 @@ PROBLEM_CASES: list[tuple[str, list[dict[str, Any]], list[tuple[str, ...]]]] = [
         "entry missing class and path",
         [without(entry(), "class", "path")],
         [("one_date: missing class, path",)],
-    ),
-    (
-        "options is a list, not a mapping",
-        [entry(options=["gamedate"])],
-        [
-            ("one_date", "'options' must be a mapping"),
-            ("one_date", "option 'gamedate' is in the class but not in registry.yaml"),
-        ],
-    ),
-    (
-        "option spec is a bare type name",
-        [entry(options={"gamedate": "date"})],
-        [
-            ("one_date", "option 'gamedate'", "must be a mapping"),
-            ("one_date", "option 'gamedate' is in the class but not in registry.yaml"),
-        ],
     ),
 ]
 
@@ -441,36 +450,24 @@ def test_inspect_reports_each_problem(
 
 
 @pytest.mark.parametrize(
-    ("entries", "expected"),
+    "entries",
     [
-        # the only shape of the samples that is right for an optional option without a default
         pytest.param(
-            [
-                entry(
-                    cls="OptionalDateScraper", options={"gamedate": {"type": "date", "example": "2024-01-15"}}
-                )
-            ],
-            [],
-            id="optional date without default, class allows None",
+            [good()], id="every option type, each annotation, keyword example and default, old spellings"
         ),
-        pytest.param([good()], [], id="every option type"),
+        pytest.param([entry(cls="NoOptionsScraper")], id="a scraper without options"),
         pytest.param(
-            [entry(path="test/{date:%Y}/{timestamp}.json")], [], id="placeholder with a format spec"
+            [entry(path="test/{game_date}/{timestamp}.json")], id="placeholder named by a canonical option"
         ),
-        pytest.param(
-            [entry(options={"gamedate": {"type": "date", "default": "TODAY-3", "example": "TOMORROW"}})],
-            [],
-            id="keyword default and example resolve",
-        ),
+        pytest.param([entry(path="test/{date:%Y}/{timestamp}.json")], id="placeholder with a format spec"),
+        pytest.param([entry(quality={"fail_marks_partial": False})], id="quality policy written out"),
     ],
 )
-def test_inspect_near_misses(
-    tmp_path: Path, entries: list[dict[str, Any]], expected: list[tuple[str, ...]]
-) -> None:
+def test_inspect_near_misses(tmp_path: Path, entries: list[dict[str, Any]]) -> None:
     """Shapes that look suspicious but are right are not reported."""
     _, problems = inspect_registry(write(tmp_path, entries))
 
-    assert_findings(problems, expected)
+    assert problems == []
 
 
 def test_module_that_raises_at_import_is_a_problem_not_a_crash(
@@ -499,6 +496,25 @@ def test_module_that_raises_at_import_is_a_problem_not_a_crash(
     assert "courtside_broken_sample" not in sys.modules
 
 
+def test_an_unknown_option_type_in_a_model_is_an_import_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # option(...) checks its kind when the class body runs, so the module itself does not import.
+    (tmp_path / "courtside_day_sample.py").write_text(
+        "from datetime import date\n"
+        "from scrapers.core.options import ScraperOptions, option\n"
+        "class DayOptions(ScraperOptions):\n"
+        "    game_date: date = option('day', example='2024-01-15', required=True)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    _, problems = inspect_registry(write(tmp_path, [entry(**{"class": "courtside_day_sample:DayScraper"})]))
+
+    assert_findings(
+        problems, [("one_date", "courtside_day_sample:DayScraper", "does not import", "ValueError", "'day'")]
+    )
+
+
 def test_sources_must_be_a_mapping(tmp_path: Path) -> None:
     _, problems = inspect_registry(write(tmp_path, [entry()], sources=["nbac"]))
 
@@ -514,36 +530,12 @@ def test_source_settings_must_be_a_mapping(tmp_path: Path) -> None:
     assert_findings(problems, [("source nbac", "must be a mapping"), ("one_date", "unknown source 'nbac'")])
 
 
-def test_yaml_list_default_becomes_comma_text(tmp_path: Path) -> None:
-    teams = {"type": "list", "default": ["LAL", "BOS"], "example": ["NYK"]}
-    registry, problems = inspect_registry(
-        write(tmp_path, [entry("lists", "ListScraper", options={"teams": teams})])
-    )
-
-    assert problems == []
-    spec = registry.get("lists").option("teams")
-    assert spec is not None
-    assert (spec.default, spec.example) == ("LAL,BOS", "NYK")
-
-
 def test_a_single_alias_written_as_a_string(tmp_path: Path) -> None:
     registry, problems = inspect_registry(write(tmp_path, [entry(aliases="one_date_v1")]))
 
     assert problems == []
     assert registry.get("one_date_v1").name == "one_date"
     assert registry.get("one_date").aliases == ("one_date_v1",)
-
-
-def test_yaml_native_date_example_is_accepted(tmp_path: Path) -> None:
-    # `example: 2024-01-15` unquoted is a date to YAML; the option must still see "2024-01-15".
-    path = write(tmp_path, [entry(options={"gamedate": {**GAMEDATE, "example": date(2024, 1, 15)}})])
-
-    registry, problems = inspect_registry(path)
-
-    assert problems == []
-    spec = registry.get("one_date").option("gamedate")
-    assert spec is not None
-    assert spec.example == "2024-01-15"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,8 +548,9 @@ def test_load_registry_lists_every_problem(tmp_path: Path) -> None:
         [
             entry("first", source="nope"),
             entry("second", path="test/{date}/{team}/{timestamp}.json"),
-            entry("third", cls="WrongTypeScraper"),
+            entry("third", cls="RequiredButOptionalScraper"),
             entry("third"),
+            entry("fourth", options={"game_date": {"type": "date"}}),
         ],
     )
 
@@ -569,8 +562,9 @@ def test_load_registry_lists_every_problem(tmp_path: Path) -> None:
         [
             ("first", "unknown source 'nope'"),
             ("second", "placeholder '{team}'"),
-            ("third", "option 'gamedate'", "not str"),
+            ("third", "option 'game_date'", "not date | None"),
             ("third: duplicate scraper name",),
+            ("fourth", "'options:' is no longer read here"),
         ],
     )
     for problem in caught.value.problems:
@@ -613,9 +607,20 @@ def test_missing_registry_file_raises(tmp_path: Path) -> None:
         load_registry(tmp_path / "absent.yaml")
 
 
-def test_registry_env_overrides_the_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_path_the_project_registry_loads() -> None:
+    project = Path(__file__).resolve().parents[2] / "registry.yaml"
+
+    assert default_registry_path() == project
+    assert load_registry().path == project
+
+
+def test_courtside_registry_names_the_file_to_load(tmp_path: Path) -> None:
+    # The environment is read once, by Settings; the registry loads the file it names.
     path = tmp_path / "elsewhere.yaml"
     path.write_text(VALID_REGISTRY, encoding="utf-8")
-    monkeypatch.setenv("COURTSIDE_REGISTRY", str(path))
+    settings = Settings.from_env({"COURTSIDE_REGISTRY": str(path)})
 
-    assert load_registry().path == path
+    loaded = load_registry(settings.registry)
+
+    assert loaded.path == path
+    assert loaded.names() == ["sample_good", "sample_no_options", "sample_one_date"]

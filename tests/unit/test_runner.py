@@ -42,7 +42,7 @@ def _run(
     registry = load_registry()
 
     async def go() -> RunResult:
-        fetcher = Fetcher(transport=httpx.MockTransport(handler), environ={"ODDS_API_KEY": CANARY_KEY})
+        fetcher = Fetcher(transport=httpx.MockTransport(handler), secrets={"ODDS_API_KEY": CANARY_KEY}.get)
         ctx = RunContext(
             registry=registry,
             fetcher=fetcher,

@@ -11,15 +11,16 @@ A run that covers exactly one game carries that game's `game_key` and `game_id` 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.nba.keys import game_key
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.boxscores import check_game_dates
 from scrapers.sources.bdl.common import (
     BdlScraper,
@@ -33,34 +34,42 @@ from scrapers.sources.bdl.common import (
 )
 
 
-@dataclass(frozen=True)
-class GameAdvStatsOptions:
-    startDate: date
-    endDate: date
-    gameIds: tuple[str, ...] | None
-    playerIds: tuple[str, ...] | None
+class GameAdvStatsOptions(ScraperOptions):
+    start_date: date = option(
+        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
+    )
+    end_date: date = option(
+        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
+    )
+    game_ids: tuple[str, ...] | None = option(
+        "list", example="1037593,1037594", aliases=("gameIds",), help="only these BallDontLie game ids"
+    )
+    player_ids: tuple[str, ...] | None = option(
+        "list", example="145,237", aliases=("playerIds",), help="only these BallDontLie player ids"
+    )
 
 
 class BdlGameAdvStats(BdlScraper[GameAdvStatsOptions]):
     options_type = GameAdvStatsOptions
-    date_option = "startDate"
+    validator = validators.game_adv_stats
+    date_option = "start_date"
     endpoint = Endpoint("/stats/advanced", per_page=True, meta_required=True)
     row_name = "advanced stat line"
     row_fields = ("game", "team")
     unique_field = "id"
 
     def check_options(self, opts: GameAdvStatsOptions) -> None:
-        check_date_range(opts.startDate, opts.endDate)
-        check_ids("gameIds", opts.gameIds, "1037593,1037594")
-        check_ids("playerIds", opts.playerIds, "145,237")
+        check_date_range(opts.start_date, opts.end_date)
+        check_ids("game_ids", opts.game_ids, "1037593,1037594")
+        check_ids("player_ids", opts.player_ids, "145,237")
 
     def query(self, opts: GameAdvStatsOptions) -> Query:
-        span = (("start_date", opts.startDate.isoformat()), ("end_date", opts.endDate.isoformat()))
-        return span + id_filters("game_ids", opts.gameIds) + id_filters("player_ids", opts.playerIds)
+        span = (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))
+        return span + id_filters("game_ids", opts.game_ids) + id_filters("player_ids", opts.player_ids)
 
     def parse(self, opts: GameAdvStatsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         stats = self.rows(pages)
-        check_game_dates((_object(row, "game").get("date") for row in stats), opts.startDate, opts.endDate)
+        check_game_dates((_object(row, "game").get("date") for row in stats), opts.start_date, opts.end_date)
         label = _ident(opts)
         document = {
             "ident": label,
@@ -68,17 +77,17 @@ class BdlGameAdvStats(BdlScraper[GameAdvStatsOptions]):
             "rowCount": len(stats),
             "advancedStats": stats,
         }
-        span = f"from {opts.startDate.isoformat()} to {opts.endDate.isoformat()}"
-        filtered = " for the given game/player ids" if opts.gameIds or opts.playerIds else ""
+        span = f"from {opts.start_date.isoformat()} to {opts.end_date.isoformat()}"
+        filtered = " for the given game/player ids" if opts.game_ids or opts.player_ids else ""
         reason = f"BallDontLie has no advanced stats {span}{filtered}"
         return counted(document, len(stats), reason, one_game(stats))
 
 
 def _ident(opts: GameAdvStatsOptions) -> str:
     """The old platform's `ident`: how many players and games were asked for, else the span."""
-    parts = [f"p{len(opts.playerIds)}"] if opts.playerIds else []
-    parts += [f"g{len(opts.gameIds)}"] if opts.gameIds else []
-    return "_".join(parts) or f"{opts.startDate.isoformat()}_{opts.endDate.isoformat()}"
+    parts = [f"p{len(opts.player_ids)}"] if opts.player_ids else []
+    parts += [f"g{len(opts.game_ids)}"] if opts.game_ids else []
+    return "_".join(parts) or f"{opts.start_date.isoformat()}_{opts.end_date.isoformat()}"
 
 
 def one_game(stats: list[Row]) -> Mapping[str, Any]:

@@ -10,13 +10,15 @@ ids the whole league is walked. Landed under the season's start year, as the old
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_ids, counted, id_filters
 
 # The API's limit of player ids per request.
@@ -25,17 +27,69 @@ CHUNK_SIZE = 100
 IDENT_SAMPLE = 3
 
 
-@dataclass(frozen=True)
-class PlayerAveragesOptions:
-    season: Season
-    category: str
-    seasonType: str
-    type: str
-    playerIds: tuple[str, ...] | None
+class PlayerAveragesOptions(ScraperOptions):
+    season: Season = option(
+        "season", example="2023-24", default="CURRENT", help="NBA season (start year or YYYY-YY)"
+    )
+    category: str = option(
+        "choice",
+        example="general",
+        default="general",
+        choices=(
+            "general",
+            "clutch",
+            "defense",
+            "shooting",
+        ),
+        help="the API's category (path segment)",
+    )
+    season_type: str = option(
+        "choice",
+        example="regular",
+        default="regular",
+        choices=(
+            "regular",
+            "playoffs",
+            "ist",
+            "playin",
+        ),
+        aliases=("seasonType",),
+    )
+    type: str = option(
+        "choice",
+        example="base",
+        default="base",
+        choices=(
+            "base",
+            "advanced",
+            "misc",
+            "scoring",
+            "usage",
+            "2_pointers",
+            "3_pointers",
+            "greater_than_15ft",
+            "less_than_10ft",
+            "less_than_6ft",
+            "overall",
+            "by_zone",
+            "5ft_range",
+        ),
+        help=(
+            "the split within the category (general/clutch take base..usage, defense the shot ranges, "
+            "shooting by_zone/5ft_range)"
+        ),
+    )
+    player_ids: tuple[str, ...] | None = option(
+        "list",
+        example="237,115,140",
+        aliases=("playerIds",),
+        help="only these BallDontLie player ids (any number: 100 a request); default: the whole league",
+    )
 
 
 class BdlPlayerAverages(BdlScraper[PlayerAveragesOptions]):
     options_type = PlayerAveragesOptions
+    validator = validators.player_averages
     # The path's season folder is the start year (`2024`), not the option's text (`2024-25`).
     path_fields = frozenset({"season_year"})
     # The category is appended per job: `/season_averages/general`.
@@ -44,12 +98,12 @@ class BdlPlayerAverages(BdlScraper[PlayerAveragesOptions]):
     row_fields = ("player",)
 
     def check_options(self, opts: PlayerAveragesOptions) -> None:
-        check_ids("playerIds", opts.playerIds, "237,115,140")
+        check_ids("player_ids", opts.player_ids, "237,115,140")
 
     def query(self, opts: PlayerAveragesOptions) -> Query:
         return (
             ("season", str(opts.season.start_year)),
-            ("season_type", opts.seasonType),
+            ("season_type", opts.season_type),
             ("type", opts.type),
         )
 
@@ -65,13 +119,13 @@ class BdlPlayerAverages(BdlScraper[PlayerAveragesOptions]):
         _check_players(averages, ids)
         sample = ",".join(ids[:IDENT_SAMPLE]) or "league"
         more = "etc" if len(ids) > IDENT_SAMPLE else ""
-        split = f"{opts.category}_{opts.seasonType}_{opts.type}"
+        split = f"{opts.category}_{opts.season_type}_{opts.type}"
         document = {
             "ident": f"{opts.season.start_year}_{split}_{len(ids)}p_{sample}{more}",
             "timestamp": utc_iso(ctx.fetched_at),
             "season": opts.season.start_year,
             "category": opts.category,
-            "seasonType": opts.seasonType,
+            "seasonType": opts.season_type,
             "statType": opts.type,
             "playerCountRequested": len(ids),
             "rowCount": len(averages),
@@ -85,7 +139,7 @@ class BdlPlayerAverages(BdlScraper[PlayerAveragesOptions]):
 
 def requested(opts: PlayerAveragesOptions) -> tuple[str, ...]:
     """The player ids asked for, each once, in the order given (`0237` is player 237)."""
-    return tuple(dict.fromkeys(value.lstrip("0") or "0" for value in opts.playerIds or ()))
+    return tuple(dict.fromkeys(value.lstrip("0") or "0" for value in opts.player_ids or ()))
 
 
 def _check_players(averages: list[Row], ids: tuple[str, ...]) -> None:

@@ -10,55 +10,62 @@ Rows are landed as the API sends them, under the old platform's document keys.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from scrapers.core.clock import utc_iso
-from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.nba.keys import game_key
-from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_date_range, counted
+from scrapers.sources.bdl import validators
+from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_date_range, check_ids, counted
+from scrapers.sources.bdl.lines import box_score_lines, player_box_score_lines
 
 # The old platform's pollId: the UTC moment of the poll, compact.
 POLL_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
-@dataclass(frozen=True)
-class BoxScoresOptions:
-    date: date
+class BoxScoresOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2024-01-15", default="YESTERDAY", aliases=("date",), help="Eastern game date"
+    )
 
 
 class BdlBoxScores(BdlScraper[BoxScoresOptions]):
     options_type = BoxScoresOptions
-    date_option = "date"
+    validator = validators.box_scores
+    lines = box_score_lines
+    date_option = "game_date"
     endpoint = Endpoint("/box_scores")
     row_name = "box score"
     row_fields = ("date", "home_team", "visitor_team")
 
     def query(self, opts: BoxScoresOptions) -> Query:
-        return (("date", opts.date.isoformat()),)
+        return (("date", opts.game_date.isoformat()),)
 
     def parse(self, opts: BoxScoresOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         games = self.rows(pages)
-        check_game_dates((game["date"] for game in games), opts.date, opts.date)
+        check_game_dates((game["date"] for game in games), opts.game_date, opts.game_date)
         document = {
-            "date": opts.date.isoformat(),
+            "date": opts.game_date.isoformat(),
             "timestamp": utc_iso(ctx.fetched_at),
             "rowCount": len(games),
             "boxScores": games,
         }
-        return counted(document, len(games), f"BallDontLie has no box scores for {opts.date.isoformat()}")
+        return counted(
+            document, len(games), f"BallDontLie has no box scores for {opts.game_date.isoformat()}"
+        )
 
 
-@dataclass(frozen=True)
-class LiveBoxScoresOptions:
+class LiveBoxScoresOptions(ScraperOptions):
     """The live endpoint takes no parameters: it always answers the games in progress."""
 
 
 class BdlLiveBoxScores(BdlScraper[LiveBoxScoresOptions]):
     options_type = LiveBoxScoresOptions
+    validator = validators.live_box_scores
     endpoint = Endpoint("/box_scores/live")
     row_name = "live box score"
     row_fields = ("home_team", "visitor_team")
@@ -75,51 +82,59 @@ class BdlLiveBoxScores(BdlScraper[LiveBoxScoresOptions]):
         return counted(document, len(games), f"BallDontLie has no game in progress at {poll_id}")
 
 
-@dataclass(frozen=True)
-class PlayerBoxScoresOptions:
-    startDate: date
-    endDate: date
-    gameIds: tuple[str, ...] | None
-    playerIds: tuple[str, ...] | None
+class PlayerBoxScoresOptions(ScraperOptions):
+    start_date: date = option(
+        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
+    )
+    end_date: date = option(
+        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
+    )
+    game_ids: tuple[str, ...] | None = option(
+        "list", example="1037593,1037594", aliases=("gameIds",), help="only these BallDontLie game ids"
+    )
+    player_ids: tuple[str, ...] | None = option(
+        "list", example="145,237", aliases=("playerIds",), help="only these BallDontLie player ids"
+    )
 
 
 class BdlPlayerBoxScores(BdlScraper[PlayerBoxScoresOptions]):
     options_type = PlayerBoxScoresOptions
-    date_option = "startDate"
+    validator = validators.player_box_scores
+    lines = player_box_score_lines
+    date_option = "start_date"
     endpoint = Endpoint("/stats", per_page=True, meta_required=True)
     row_name = "player box score"
     row_fields = ("game",)
     unique_field = "id"
 
     def check_options(self, opts: PlayerBoxScoresOptions) -> None:
-        check_date_range(opts.startDate, opts.endDate)
-        for option, ids in (("gameIds", opts.gameIds), ("playerIds", opts.playerIds)):
-            if ids and not all(value.isdigit() for value in ids):
-                raise OptionError(option, f"{','.join(ids)} are not all BallDontLie ids", "1037593,1037594")
+        check_date_range(opts.start_date, opts.end_date)
+        check_ids("game_ids", opts.game_ids, "1037593,1037594")
+        check_ids("player_ids", opts.player_ids, "145,237")
 
     def query(self, opts: PlayerBoxScoresOptions) -> Query:
         # One date-range query instead of the old platform's one walk per date: fewer requests.
-        span = (("start_date", opts.startDate.isoformat()), ("end_date", opts.endDate.isoformat()))
-        games = tuple(("game_ids[]", value) for value in opts.gameIds or ())
-        players = tuple(("player_ids[]", value) for value in opts.playerIds or ())
+        span = (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))
+        games = tuple(("game_ids[]", value) for value in opts.game_ids or ())
+        players = tuple(("player_ids[]", value) for value in opts.player_ids or ())
         return span + games + players
 
     def parse(self, opts: PlayerBoxScoresOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         stats = self.rows(pages)
-        check_game_dates((_game_date(row["game"]) for row in stats), opts.startDate, opts.endDate)
-        days = (opts.endDate - opts.startDate).days + 1
+        check_game_dates((_game_date(row["game"]) for row in stats), opts.start_date, opts.end_date)
+        days = (opts.end_date - opts.start_date).days + 1
         document = {
-            "startDate": opts.startDate.isoformat(),
-            "endDate": opts.endDate.isoformat(),
-            "datesProcessed": [(opts.startDate + timedelta(days=n)).isoformat() for n in range(days)],
+            "startDate": opts.start_date.isoformat(),
+            "endDate": opts.end_date.isoformat(),
+            "datesProcessed": [(opts.start_date + timedelta(days=n)).isoformat() for n in range(days)],
             "timestamp": utc_iso(ctx.fetched_at),
             "rowCount": len(stats),
             "stats": stats,
         }
-        span = f"from {opts.startDate.isoformat()} to {opts.endDate.isoformat()}"
-        filtered = " for the given game/player ids" if opts.gameIds or opts.playerIds else ""
+        span = f"from {opts.start_date.isoformat()} to {opts.end_date.isoformat()}"
+        filtered = " for the given game/player ids" if opts.game_ids or opts.player_ids else ""
         reason = f"BallDontLie has no player box scores {span}{filtered}"
-        return counted(document, len(stats), reason, one_game_facts(opts.gameIds, stats))
+        return counted(document, len(stats), reason, one_game_facts(opts.game_ids, stats))
 
 
 def one_game_facts(game_ids: tuple[str, ...] | None, stats: list[Row]) -> dict[str, Any]:

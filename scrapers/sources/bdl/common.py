@@ -193,5 +193,5 @@ def check_date_range(start: date, end: date) -> None:
     """`startDate`..`endDate` must not run backwards; the API answers that with an empty list,
     which would be a false no_data."""
     if end < start:
-        problem = f"{end.isoformat()} is before startDate {start.isoformat()}"
-        raise OptionError("endDate", problem, start.isoformat())
+        problem = f"{end.isoformat()} is before start_date {start.isoformat()}"
+        raise OptionError("end_date", problem, start.isoformat())

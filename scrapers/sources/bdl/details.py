@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.nba.keys import game_key
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import Endpoint, Row, body_of
 
 OptionsT = TypeVar("OptionsT")
@@ -82,51 +83,55 @@ def detail_object(page: Page, kind: str, wanted: int) -> Row:
     return data
 
 
-@dataclass(frozen=True)
-class TeamDetailOptions:
-    teamId: int
+class TeamDetailOptions(ScraperOptions):
+    team_id: int = option("int", example="23", required=True, aliases=("teamId",), help="BallDontLie team id")
 
 
 class BdlTeamDetail(BdlDetail[TeamDetailOptions]):
     options_type = TeamDetailOptions
+    validator = validators.team_detail
     resource = "/teams"
     kind = "team"
     example = "23"
 
     def object_id(self, opts: TeamDetailOptions) -> int:
-        return opts.teamId
+        return opts.team_id
 
 
-@dataclass(frozen=True)
-class PlayerDetailOptions:
-    playerId: int
+class PlayerDetailOptions(ScraperOptions):
+    player_id: int = option(
+        "int", example="237", required=True, aliases=("playerId",), help="BallDontLie player id"
+    )
 
 
 class BdlPlayerDetail(BdlDetail[PlayerDetailOptions]):
     options_type = PlayerDetailOptions
+    validator = validators.player_detail
     resource = "/players"
     kind = "player"
     example = "237"
 
     def object_id(self, opts: PlayerDetailOptions) -> int:
-        return opts.playerId
+        return opts.player_id
 
 
-@dataclass(frozen=True)
-class GameDetailOptions:
-    gameId: int
+class GameDetailOptions(ScraperOptions):
+    game_id: int = option(
+        "int", example="1037593", required=True, aliases=("gameId",), help="BallDontLie game id"
+    )
 
 
 class BdlGameDetail(BdlDetail[GameDetailOptions]):
     """One game, filed under its own Eastern date (BallDontLie's `date`), not the run's."""
 
     options_type = GameDetailOptions
+    validator = validators.game_detail
     resource = "/games"
     kind = "game"
     example = "1037593"
 
     def object_id(self, opts: GameDetailOptions) -> int:
-        return opts.gameId
+        return opts.game_id
 
     def path_values(self, found: Row) -> Mapping[str, str]:
         return {"date": _game_day(found).isoformat()}

@@ -7,12 +7,13 @@ core's tiers, limiter and classification, and `parse` only concatenates what arr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from scrapers.core.clock import utc_iso
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import API_KEY, BdlScraper, Endpoint, Query, check_date_range, counted
 
 __all__ = ["API_KEY", "BdlGames", "BdlGamesOptions", "games_request"]
@@ -20,21 +21,25 @@ __all__ = ["API_KEY", "BdlGames", "BdlGamesOptions", "games_request"]
 ENDPOINT = Endpoint("/games", per_page=True, meta_required=True)
 
 
-@dataclass(frozen=True)
-class BdlGamesOptions:
-    startDate: date
-    endDate: date
+class BdlGamesOptions(ScraperOptions):
+    start_date: date = option(
+        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
+    )
+    end_date: date = option(
+        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
+    )
 
 
 class BdlGames(BdlScraper[BdlGamesOptions]):
     options_type = BdlGamesOptions
-    date_option = "startDate"
+    validator = validators.games
+    date_option = "start_date"
     endpoint = ENDPOINT
     row_name = "game"
     unique_field = "id"
 
     def check_options(self, opts: BdlGamesOptions) -> None:
-        check_date_range(opts.startDate, opts.endDate)
+        check_date_range(opts.start_date, opts.end_date)
 
     def query(self, opts: BdlGamesOptions) -> Query:
         return _span(opts)
@@ -42,13 +47,13 @@ class BdlGames(BdlScraper[BdlGamesOptions]):
     def parse(self, opts: BdlGamesOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         games = self.rows(pages)
         document = {
-            "startDate": opts.startDate.isoformat(),
-            "endDate": opts.endDate.isoformat(),
+            "startDate": opts.start_date.isoformat(),
+            "endDate": opts.end_date.isoformat(),
             "timestamp": utc_iso(ctx.fetched_at),
             "gameCount": len(games),
             "games": games,
         }
-        span = f"from {opts.startDate.isoformat()} to {opts.endDate.isoformat()}"
+        span = f"from {opts.start_date.isoformat()} to {opts.end_date.isoformat()}"
         return counted(document, len(games), f"BallDontLie lists no games {span}")
 
 
@@ -57,4 +62,4 @@ def games_request(opts: BdlGamesOptions, cursor: str | None) -> Request:
 
 
 def _span(opts: BdlGamesOptions) -> Query:
-    return (("start_date", opts.startDate.isoformat()), ("end_date", opts.endDate.isoformat()))
+    return (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))

@@ -7,33 +7,40 @@ every player since 1946 (about 50 pages of 100); `search` or `teamId` keep it to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from scrapers.core.clock import utc_iso
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted, ident, present
 
 
-@dataclass(frozen=True)
-class ActivePlayersOptions:
-    teamId: int | None
-    playerId: int | None
-    search: str | None
+class ActivePlayersOptions(ScraperOptions):
+    team_id: int | None = option(
+        "int", example="23", aliases=("teamId",), help="only this BallDontLie team id"
+    )
+    player_id: int | None = option(
+        "int", example="145", aliases=("playerId",), help="only this BallDontLie player id"
+    )
+    search: str | None = option("str", example="embiid", help="first or last name contains")
 
 
 class BdlActivePlayers(BdlScraper[ActivePlayersOptions]):
     options_type = ActivePlayersOptions
+    validator = validators.active_players
     endpoint = Endpoint("/players/active", per_page=True, meta_required=True)
     row_name = "player"
     unique_field = "id"
 
     def query(self, opts: ActivePlayersOptions) -> Query:
-        return present(("team_ids[]", opts.teamId), ("player_ids[]", opts.playerId), ("search", opts.search))
+        return present(
+            ("team_ids[]", opts.team_id), ("player_ids[]", opts.player_id), ("search", opts.search)
+        )
 
     def parse(self, opts: ActivePlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         players = self.rows(pages)
-        label = ident(("player", opts.playerId), ("team", opts.teamId), ("search", opts.search))
+        label = ident(("player", opts.player_id), ("team", opts.team_id), ("search", opts.search))
         document = {
             "ident": label,
             "timestamp": utc_iso(ctx.fetched_at),
@@ -43,23 +50,25 @@ class BdlActivePlayers(BdlScraper[ActivePlayersOptions]):
         return counted(document, len(players), f"BallDontLie lists no active players for {label}")
 
 
-@dataclass(frozen=True)
-class PlayersOptions:
-    teamId: int | None
-    search: str | None
+class PlayersOptions(ScraperOptions):
+    team_id: int | None = option(
+        "int", example="23", aliases=("teamId",), help="only this BallDontLie team id"
+    )
+    search: str | None = option("str", example="embiid", help="first or last name contains")
 
 
 class BdlPlayers(BdlScraper[PlayersOptions]):
     options_type = PlayersOptions
+    validator = validators.players
     endpoint = Endpoint("/players", per_page=True, meta_required=True)
     row_name = "player"
     unique_field = "id"
 
     def query(self, opts: PlayersOptions) -> Query:
-        return present(("team_ids[]", opts.teamId), ("search", opts.search))
+        return present(("team_ids[]", opts.team_id), ("search", opts.search))
 
     def parse(self, opts: PlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         players = self.rows(pages)
         document = {"timestamp": utc_iso(ctx.fetched_at), "playerCount": len(players), "players": players}
-        label = ident(("team", opts.teamId), ("search", opts.search), default="the whole catalogue")
+        label = ident(("team", opts.team_id), ("search", opts.search), default="the whole catalogue")
         return counted(document, len(players), f"BallDontLie lists no players for {label}")

@@ -7,22 +7,25 @@ processors expect; the document's `season` is the start year the API takes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from scrapers.core.clock import utc_iso
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted
 
 
-@dataclass(frozen=True)
-class StandingsOptions:
-    season: Season
+class StandingsOptions(ScraperOptions):
+    season: Season = option(
+        "season", example="2023-24", default="CURRENT", help="NBA season (start year or YYYY-YY)"
+    )
 
 
 class BdlStandings(BdlScraper[StandingsOptions]):
     options_type = StandingsOptions
+    validator = validators.standings
     endpoint = Endpoint("/standings")
     row_name = "standing"
     row_fields = ("team",)

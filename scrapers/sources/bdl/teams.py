@@ -7,22 +7,23 @@ path `ball-dont-lie/teams/{date}/{timestamp}.json` is ours, beside the other BDL
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
+from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import BdlScraper, Endpoint
 
 
-@dataclass(frozen=True)
-class TeamsOptions:
+class TeamsOptions(ScraperOptions):
     """`/teams` takes no parameters worth exposing: the list is small and changes once a decade."""
 
 
 class BdlTeams(BdlScraper[TeamsOptions]):
     options_type = TeamsOptions
+    validator = validators.teams
     endpoint = Endpoint("/teams")
     row_name = "team"
     row_fields = ("abbreviation",)

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from scrapers.core.scraper import Scraper
-from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.core.verdict import Check, Document, Options, Status
 from scrapers.nba.keys import game_key, is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
@@ -42,17 +41,6 @@ from scrapers.quality.checks import (
     team_once_per_date,
     unique,
 )
-from scrapers.sources.bdl.advanced import BdlGameAdvStats
-from scrapers.sources.bdl.averages import BdlPlayerAverages
-from scrapers.sources.bdl.boxscores import BdlBoxScores, BdlLiveBoxScores, BdlPlayerBoxScores
-from scrapers.sources.bdl.details import BdlGameDetail, BdlPlayerDetail, BdlTeamDetail
-from scrapers.sources.bdl.games import BdlGames
-from scrapers.sources.bdl.injuries import BdlInjuries
-from scrapers.sources.bdl.leaders import BdlPlayerLeaders
-from scrapers.sources.bdl.odds import BdlOdds
-from scrapers.sources.bdl.players import BdlActivePlayers, BdlPlayers
-from scrapers.sources.bdl.standings import BdlStandings
-from scrapers.sources.bdl.teams import BdlTeams
 
 FINAL = "Final"
 GAME_FIELDS = {"date": str, "home_team": dict, "visitor_team": dict, "status": str}
@@ -189,7 +177,7 @@ def live_box_scores(document: Document, options: Options) -> list[Check]:
 def player_box_scores(document: Document, options: Options) -> list[Check]:
     stats = objects(document.get("stats"))
     # Filtered to some players, a team's lines cannot add up to its minutes or score.
-    whole_teams = not options.get("playerIds")
+    whole_teams = not options.get("player_ids")
     return [
         *structure(
             document, {"startDate": str, "endDate": str, "timestamp": str, "rowCount": int, "stats": list}
@@ -653,23 +641,3 @@ def game_detail(document: Document, options: Options) -> list[Check]:
         *_one(document, "gameId", "game", {"id": int, **GAME_FIELDS}),
         *_game_checks([game] if game else []),
     ]
-
-
-VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
-    BdlGames: games,
-    BdlBoxScores: box_scores,
-    BdlLiveBoxScores: live_box_scores,
-    BdlPlayerBoxScores: player_box_scores,
-    BdlActivePlayers: active_players,
-    BdlPlayers: players,
-    BdlInjuries: injuries,
-    BdlStandings: standings,
-    BdlTeams: teams,
-    BdlOdds: odds,
-    BdlGameAdvStats: game_adv_stats,
-    BdlGameDetail: game_detail,
-    BdlPlayerAverages: player_averages,
-    BdlPlayerDetail: player_detail,
-    BdlPlayerLeaders: player_leaders,
-    BdlTeamDetail: team_detail,
-}

@@ -7,16 +7,17 @@ platform's shape (OLD-PLATFORM 2.3) with `away` taken from the API's `visitor`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
 from scrapers.core.fanout import EventRef
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
+from scrapers.sources.bettingpros import validators
 from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 
 EVENTS_ENDPOINT = "events"
@@ -41,18 +42,20 @@ EVENT_FIELDS = (
 REQUIRED_FIELDS = ("id", "home", "visitor")
 
 
-@dataclass(frozen=True)
-class BpEventsOptions:
-    date: date
-    sport: str
+class BpEventsOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2021-10-21", required=True, aliases=("date",), help="Eastern date"
+    )
+    sport: str = option("str", example="NBA", default="NBA")
 
 
 class BpEvents(Scraper[BpEventsOptions]):
     options_type = BpEventsOptions
-    date_option = "date"
+    validator = validators.events
+    date_option = "game_date"
 
     def requests(self, opts: BpEventsOptions) -> Sequence[Request]:
-        return (events_request(opts.sport, opts.date),)
+        return (events_request(opts.sport, opts.game_date),)
 
     def parse(self, opts: BpEventsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         if len(pages) != 1:
@@ -62,12 +65,14 @@ class BpEvents(Scraper[BpEventsOptions]):
             return Parsed(
                 document=_document(opts, ctx, {}, {}),
                 record_count=0,
-                no_data_reason=f"BettingPros answered HTTP {page.status} with no content for {opts.date}",
+                no_data_reason=(
+                    f"BettingPros answered HTTP {page.status} with no content for {opts.game_date}"
+                ),
             )
-        params, events = read_events(page, opts.date)
+        params, events = read_events(page, opts.game_date)
         document = _document(opts, ctx, params, events)
         if not events:
-            reason = f"BettingPros lists no {opts.sport} events on {opts.date.isoformat()}"
+            reason = f"BettingPros lists no {opts.sport} events on {opts.game_date.isoformat()}"
             return Parsed(document=document, record_count=0, no_data_reason=reason)
         return Parsed(document=document, record_count=len(events), fan_out=_event_refs(events))
 
@@ -89,7 +94,7 @@ def _document(
     opts: BpEventsOptions, ctx: ParseContext, params: dict[str, Any], events: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     return {
-        "date": opts.date.isoformat(),
+        "date": opts.game_date.isoformat(),
         "sport": opts.sport,
         "timestamp": utc_iso(ctx.fetched_at),
         "source": SOURCE_LABEL,

@@ -21,10 +21,12 @@ from typing import Any
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.nba.keys import game_key
+from scrapers.sources.bettingpros import validators
 from scrapers.sources.bettingpros.common import SOURCE_LABEL, api_request, echoed_parameters, json_object
 from scrapers.sources.bettingpros.events import events_request, is_events_page, read_events
 
@@ -77,12 +79,34 @@ BOOKS: Mapping[int, str] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
-class BpPlayerPropsOptions:
-    event_ids: tuple[str, ...] | None
-    date: date | None
-    market_type: str
-    page_limit: int
+class BpPlayerPropsOptions(ScraperOptions):
+    event_ids: tuple[str, ...] | None = option(
+        "list",
+        example="27101,27102",
+        help="BettingPros event ids (give exactly one of event_ids or game_date)",
+    )
+    game_date: date | None = option(
+        "date",
+        example="2024-01-15",
+        aliases=("date",),
+        help="Eastern date: the props of all its events (give exactly one of event_ids or game_date)",
+    )
+    market_type: str = option(
+        "choice",
+        example="rebounds",
+        default="points",
+        choices=(
+            "points",
+            "rebounds",
+            "assists",
+            "threes",
+            "steals",
+            "blocks",
+        ),
+    )
+    page_limit: int = option(
+        "int", example="10", default="10", help="at most this many offer pages per event"
+    )
 
 
 @dataclass(frozen=True)
@@ -102,11 +126,12 @@ class OffersPage:
 
 class BpPlayerProps(Scraper[BpPlayerPropsOptions]):
     options_type = BpPlayerPropsOptions
-    date_option = "date"
+    validator = validators.player_props
+    date_option = "game_date"
 
     def check_options(self, opts: BpPlayerPropsOptions) -> None:
-        if (opts.event_ids is None) == (opts.date is None):
-            raise OptionError("event_ids", "give exactly one of event_ids or date", "27101,27102")
+        if (opts.event_ids is None) == (opts.game_date is None):
+            raise OptionError("event_ids", "give exactly one of event_ids or game_date", "27101,27102")
         bad = [event_id for event_id in opts.event_ids or () if not event_id.isdigit()]
         if bad:
             raise OptionError("event_ids", f"{', '.join(bad)} are not BettingPros event ids", "27101,27102")
@@ -115,8 +140,8 @@ class BpPlayerProps(Scraper[BpPlayerPropsOptions]):
         _market(opts)
 
     def requests(self, opts: BpPlayerPropsOptions) -> Sequence[Request]:
-        if opts.date is not None:
-            return (events_request(SPORT, opts.date),)
+        if opts.game_date is not None:
+            return (events_request(SPORT, opts.game_date),)
         return tuple(offers_request(opts, event_id, 1) for event_id in _given_ids(opts))
 
     def follow_ups(self, opts: BpPlayerPropsOptions, page: Page) -> Sequence[Request]:
@@ -129,14 +154,14 @@ class BpPlayerProps(Scraper[BpPlayerPropsOptions]):
 
     def parse(self, opts: BpPlayerPropsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         market = _market(opts)
-        day = opts.date or ctx.fetched_at.astimezone(EASTERN).date()
+        day = opts.game_date or ctx.fetched_at.astimezone(EASTERN).date()
         events: dict[str, dict[str, Any]] = {}
-        if opts.date is not None:
+        if opts.game_date is not None:
             events = _date_events(opts, pages[0])
             if not events:
                 reason = f"BettingPros lists no {SPORT} events on {day.isoformat()} (HTTP {pages[0].status})"
                 return Parsed(_document(opts, day, ctx, [], [], Offers([], [])), 0, no_data_reason=reason)
-        event_ids = list(events) if opts.date is not None else _given_ids(opts)
+        event_ids = list(events) if opts.game_date is not None else _given_ids(opts)
         offer_pages = [read_offers_page(page, market) for page in pages if not is_events_page(page)]
         offers = _offers(offer_pages, opts.market_type, market)
         document = _document(opts, day, ctx, event_ids, offer_pages, offers)
@@ -187,11 +212,11 @@ def _given_ids(opts: BpPlayerPropsOptions) -> list[str]:
 
 def _date_events(opts: BpPlayerPropsOptions, page: Page) -> dict[str, dict[str, Any]]:
     """The date's events by id (in the API's order), as bp_events lands them."""
-    if opts.date is None or not is_events_page(page):
+    if opts.game_date is None or not is_events_page(page):
         raise ValueError("date mode starts with the date's events page")
     if page.outcome is Outcome.NO_DATA:
         return {}
-    _, events = read_events(page, opts.date)
+    _, events = read_events(page, opts.game_date)
     return events
 
 

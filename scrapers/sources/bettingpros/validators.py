@@ -8,10 +8,8 @@ line per side of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from scrapers.core.scraper import Scraper
-from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.core.verdict import Check, Document, Options, Status
 from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
     PriceFormat,
@@ -30,8 +28,6 @@ from scrapers.quality.checks import (
     structure,
     unique,
 )
-from scrapers.sources.bettingpros.events import BpEvents
-from scrapers.sources.bettingpros.props import BpPlayerProps
 
 SIDES = ("over", "under")
 
@@ -164,9 +160,3 @@ def player_props(document: Document, options: Options) -> list[Check]:
             Status.WARN,
         ),
     ]
-
-
-VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
-    BpEvents: events,
-    BpPlayerProps: player_props,
-}

@@ -23,11 +23,14 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.nba.espn_teams import team_by_name
 from scrapers.nba.keys import game_key
-from scrapers.sources.espn import headers
+from scrapers.sources.espn import headers, validators
+from scrapers.sources.espn.lines import boxscore_lines
+from scrapers.sources.espn.stat_columns import STAT_LABELS
 
 URL = "https://www.espn.com/nba/boxscore"
 # The site API profile plus an HTML Accept: www.espn.com serves the same app to any browser UA.
@@ -35,20 +38,24 @@ PAGE_HEADERS: Mapping[str, str] = MappingProxyType(
     {**headers.SITE_API, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 )
 FITT_MARKER = "window['__espnfitt__']="
-# The 14 columns every landed stat line has, in order; downstream reads them by position, so a
-# page with other columns is a changed source, not something to land.
-STAT_LABELS = ("MIN", "FG", "3PT", "FT", "OREB", "DREB", "REB", "AST", "STL", "BLK", "TO", "PF", "+/-", "PTS")
 # `dnpRsn` is the current key; the old platform also met the other two on older pages.
 DNP_KEYS = ("dnpRsn", "didNotPlayReason", "reason")
 _DNP_PREFIX = re.compile(r"^\s*DNP\s*[-:]\s*", re.IGNORECASE)
 SIDES = ("away", "home")  # ESPN lists the away team first, as on every ESPN game page
 
 
-@dataclass(frozen=True)
-class EspnBoxscoreOptions:
-    game_id: str
-    gamedate: date
-    skipJson: bool  # camelCase: the old platform's option name, kept for its callers
+class EspnBoxscoreOptions(ScraperOptions):
+    game_id: str = option("str", example="401585601", required=True, help="ESPN game id (digits)")
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
+    )
+    skip_json: bool = option(
+        "bool",
+        example="true",
+        default="False",
+        aliases=("skipJson",),
+        help="read the HTML tables instead of the embedded JSON",
+    )
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,9 @@ class TeamBox:
 
 class EspnBoxscore(Scraper[EspnBoxscoreOptions]):
     options_type = EspnBoxscoreOptions
-    date_option = "gamedate"
+    validator = validators.boxscore
+    lines = boxscore_lines
+    date_option = "game_date"
 
     def check_options(self, opts: EspnBoxscoreOptions) -> None:
         # The id goes into the object path (`game-<id>`), so only ESPN's numeric ids are accepted.
@@ -80,7 +89,7 @@ class EspnBoxscore(Scraper[EspnBoxscoreOptions]):
         package = gamepackage(html)
         if package is not None:
             _check_game(package, opts.game_id)
-        teams = _read_teams(html, package, opts.skipJson)
+        teams = _read_teams(html, package, opts.skip_json)
         if not teams:
             reason = _no_box_evidence(html, package, opts.game_id)
             facts = game_facts(opts, _strip_sides(package))
@@ -95,7 +104,7 @@ def game_facts(opts: EspnBoxscoreOptions, sides: Mapping[str, str]) -> dict[str,
     facts = {"game_id": opts.game_id}
     if set(SIDES) <= sides.keys():
         # `gamedate` is the game's Eastern date (the option's contract), as the canonical key wants.
-        facts["game_key"] = game_key(opts.gamedate.isoformat(), sides["away"], sides["home"])
+        facts["game_key"] = game_key(opts.game_date.isoformat(), sides["away"], sides["home"])
     return facts
 
 
@@ -127,7 +136,7 @@ def _document(
     return {
         "game_id": opts.game_id,
         # Dashed, as the recorded landing has it (the ESPN scoreboard writes YYYYMMDD instead).
-        "gamedate": opts.gamedate.isoformat(),
+        "gamedate": opts.game_date.isoformat(),
         "timestamp": utc_iso(ctx.fetched_at),
         "teams": {side: teams[side] for side in SIDES if side in teams},
         "playerCount": len(players),

@@ -9,27 +9,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.nba.espn_teams import TEAMS, EspnTeam, code_hint, team_by_code
-from scrapers.sources.espn import headers
+from scrapers.sources.espn import headers, validators
 
 URL = "https://site.api.espn.com/apis/site/v2/sports/basketball/nba/teams/{team_id}"
 INCHES_PER_FOOT = 12
 
 
-@dataclass(frozen=True)
-class EspnRosterOptions:
-    team_abbr: str
+class EspnRosterOptions(ScraperOptions):
+    team_abbr: str = option(
+        "str",
+        example="GS",
+        required=True,
+        help="ESPN team code (ATL ... WSH; GS, NO, NY, SA, UTAH, WSH differ from NBA tricodes)",
+    )
 
 
 class EspnRoster(Scraper[EspnRosterOptions]):
     options_type = EspnRosterOptions
+    validator = validators.roster
 
     def check_options(self, opts: EspnRosterOptions) -> None:
         _team(opts)

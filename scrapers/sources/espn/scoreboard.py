@@ -8,15 +8,15 @@ homeAway]]`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.espn import headers
+from scrapers.sources.espn import headers, validators
 
 URL = "https://site.api.espn.com/apis/site/v2/sports/basketball/nba/scoreboard"
 
@@ -26,29 +26,31 @@ URL = "https://site.api.espn.com/apis/site/v2/sports/basketball/nba/scoreboard"
 SEASON_TYPES: Mapping[int, str] = {1: "Pre Season", 2: "Regular Season", 3: "Playoffs", 5: "PlayIn"}
 
 
-@dataclass(frozen=True)
-class EspnScoreboardOptions:
-    gamedate: date
+class EspnScoreboardOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2025-02-14", required=True, aliases=("gamedate",), help="Eastern game date"
+    )
 
 
 class EspnScoreboard(Scraper[EspnScoreboardOptions]):
     options_type = EspnScoreboardOptions
-    date_option = "gamedate"
+    validator = validators.scoreboard
+    date_option = "game_date"
 
     def requests(self, opts: EspnScoreboardOptions) -> Sequence[Request]:
-        params = (("dates", opts.gamedate.strftime("%Y%m%d")),)
+        params = (("dates", opts.game_date.strftime("%Y%m%d")),)
         return (Request(URL, params=params, headers=headers.SITE_API, expect=BodyKind.JSON),)
 
     def parse(self, opts: EspnScoreboardOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = _single_page(pages)
         if page.outcome is Outcome.NO_DATA:
-            reason = f"ESPN answered HTTP {page.status} without content for {opts.gamedate}"
+            reason = f"ESPN answered HTTP {page.status} without content for {opts.game_date}"
             return Parsed(_document(opts, ctx, None, []), record_count=0, no_data_reason=reason)
         events = _events(page.data)
         games = [_game(event, index) for index, event in enumerate(events)]
         document = _document(opts, ctx, _season_type(page.data, events), games)
         if not games:
-            reason = f"ESPN scoreboard lists no events on {opts.gamedate}"
+            reason = f"ESPN scoreboard lists no events on {opts.game_date}"
             return Parsed(document, record_count=0, no_data_reason=reason)
         return Parsed(document, record_count=len(games))
 
@@ -67,7 +69,7 @@ def _document(
         # Microseconds always present, as the old platform wrote them: downstream parses this text.
         "timestamp": ctx.fetched_at.astimezone(UTC).isoformat(timespec="microseconds"),
         # YYYYMMDD, the old ESPN layout (unlike NBA.com's dashed date); downstream reads it as is.
-        "gamedate": opts.gamedate.strftime("%Y%m%d"),
+        "gamedate": opts.game_date.strftime("%Y%m%d"),
         "season_type": season_type,
         "gameCount": len(games),
         "games": games,

@@ -8,11 +8,8 @@ may be off by half a minute per player).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
-from typing import Any
 
-from scrapers.core.scraper import Scraper
-from scrapers.core.verdict import Check, Document, Options, Validator
+from scrapers.core.verdict import Check, Document, Options
 from scrapers.nba.keys import game_key, is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
@@ -35,9 +32,7 @@ from scrapers.quality.checks import (
     unique,
     with_periods_read,
 )
-from scrapers.sources.espn.boxscore import STAT_LABELS, EspnBoxscore
-from scrapers.sources.espn.roster import EspnRoster
-from scrapers.sources.espn.scoreboard import EspnScoreboard
+from scrapers.sources.espn.stat_columns import STAT_LABELS
 
 FINAL_STATE = "post"
 COLUMN = {label: index for index, label in enumerate(STAT_LABELS)}
@@ -191,10 +186,3 @@ def roster(document: Document, options: Options) -> list[Check]:
         unique((player.get("playerId") for player in players), "player ids"),
         *roster_sanity(document.get("team_abbr"), players),
     ]
-
-
-VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
-    EspnScoreboard: scoreboard,
-    EspnBoxscore: boxscore,
-    EspnRoster: roster,
-}

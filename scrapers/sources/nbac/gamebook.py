@@ -20,12 +20,14 @@ from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import box_validators, headers
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.gamebook_parser import Gamebook, parse_gamebook
+from scrapers.sources.nbac.lines import gamebook_lines
 
 BASE_URL = "https://statsdmz.nba.com/pdfs"
 SOURCE = "nba_gamebook_pdf"
@@ -38,10 +40,23 @@ PDF_HEADERS: Mapping[str, str] = MappingProxyType({**headers.DATA, "Accept": "ap
 """The DATA browser identity asking for a PDF: statsdmz serves the same file to the www.nba.com viewer."""
 
 
-@dataclass(frozen=True)
-class GamebookOptions:
-    game_code: str
-    version: str
+class GamebookOptions(ScraperOptions):
+    game_code: str = option(
+        "str",
+        example="20240410/MEMCLE",
+        required=True,
+        help="YYYYMMDD/AWYHOM: game date, visitor and home tricodes",
+    )
+    version: str = option(
+        "choice",
+        example="short",
+        default="short",
+        choices=(
+            "short",
+            "full",
+        ),
+        help="short: the box score PDF; full: the _book PDF",
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ def pdf_url(opts: GamebookOptions) -> str:
 
 class NbacGamebookPdf(Scraper[GamebookOptions]):
     options_type = GamebookOptions
+    validator = box_validators.gamebook
+    lines = gamebook_lines
     # The game's own date (from the game code) is the job's `{date}` and its completion's game_date.
     path_fields = frozenset({"clean_game_code_dashes"})
 

@@ -13,17 +13,17 @@ nobody is listed yet); a body that is not a PDF or has no report table is `struc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date
 from types import MappingProxyType
 from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 from scrapers.sources.nbac.injury_report_parser import (
     KNOWN_STATUSES,
     UNPARSED_SAMPLE_SIZE,
@@ -54,12 +54,33 @@ PDF_HEADERS = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
-class InjuryReportOptions:
-    gamedate: date
-    hour: int
-    period: str
-    minute: str
+class InjuryReportOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("gamedate",), help="report date (Eastern)"
+    )
+    hour: int = option("int", example="5", required=True, help="report hour on a 12-hour clock (1-12)")
+    period: str = option(
+        "choice",
+        example="PM",
+        required=True,
+        choices=(
+            "AM",
+            "PM",
+        ),
+        help="AM or PM of the hour",
+    )
+    minute: str = option(
+        "choice",
+        example="00",
+        default="00",
+        choices=(
+            "00",
+            "15",
+            "30",
+            "45",
+        ),
+        help="quarter-hour report (from 2025-12-23; hourly before)",
+    )
 
 
 def hour24(opts: InjuryReportOptions) -> str:
@@ -69,25 +90,26 @@ def hour24(opts: InjuryReportOptions) -> str:
 
 def report_url(opts: InjuryReportOptions) -> str:
     slot = f"{opts.hour:02d}"
-    if opts.gamedate >= QUARTER_HOUR_FROM:
+    if opts.game_date >= QUARTER_HOUR_FROM:
         slot += f"_{opts.minute}"
-    return f"{URL_PREFIX}{opts.gamedate.isoformat()}_{slot}{opts.period}.pdf"
+    return f"{URL_PREFIX}{opts.game_date.isoformat()}_{slot}{opts.period}.pdf"
 
 
 class NbacInjuryReport(Scraper[InjuryReportOptions]):
     options_type = InjuryReportOptions
-    date_option = "gamedate"
+    validator = validators.injury_report
+    date_option = "game_date"
     path_fields = frozenset({"hour24"})
 
     def check_options(self, opts: InjuryReportOptions) -> None:
         if not 1 <= opts.hour <= 12:
             raise OptionError("hour", f"{opts.hour} is not an hour of a 12-hour clock (1 to 12)", "5")
         # Before the switch only hourly files exist: a :15 request would be a certain 404/403.
-        if opts.minute != "00" and opts.gamedate < QUARTER_HOUR_FROM:
+        if opts.minute != "00" and opts.game_date < QUARTER_HOUR_FROM:
             raise OptionError(
                 "minute",
                 f"reports before {QUARTER_HOUR_FROM.isoformat()} are hourly; "
-                f"{opts.gamedate.isoformat()} has no :{opts.minute} report",
+                f"{opts.game_date.isoformat()} has no :{opts.minute} report",
                 "00",
             )
 
@@ -102,10 +124,10 @@ class NbacInjuryReport(Scraper[InjuryReportOptions]):
             document = _document(opts, ctx, None, absent)
             return Parsed(document, record_count=0, no_data_reason=absent, path_values=path_values)
         report = parse_injury_report(page.body)
-        if report.report_date is not None and report.report_date != opts.gamedate:
+        if report.report_date is not None and report.report_date != opts.game_date:
             raise ParseError(
                 f"the PDF is the report of {report.report_date.isoformat()}, "
-                f"not of {opts.gamedate.isoformat()}"
+                f"not of {opts.game_date.isoformat()}"
             )
         reason = _no_data_reason(opts, report)
         return Parsed(
@@ -124,7 +146,7 @@ def _single_page(pages: Sequence[Page]) -> Page:
 
 
 def _slot(opts: InjuryReportOptions) -> str:
-    return f"{opts.gamedate.isoformat()} {opts.hour}:{opts.minute} {opts.period}"
+    return f"{opts.game_date.isoformat()} {opts.hour}:{opts.minute} {opts.period}"
 
 
 def _no_data_reason(opts: InjuryReportOptions, report: InjuryReport) -> str | None:
@@ -149,11 +171,11 @@ def _document(
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         # Compact date and unpadded hour: the values the old platform wrote from its options.
-        "gamedate": opts.gamedate.strftime("%Y%m%d"),
+        "gamedate": opts.game_date.strftime("%Y%m%d"),
         "hour": str(opts.hour),
         "period": opts.period,
         "hour24": hour24(opts),
-        "season": Season.of(opts.gamedate).nba_format,
+        "season": Season.of(opts.game_date).nba_format,
         "scrape_time": ctx.fetched_at.astimezone(UTC).strftime("%H-%M-%S"),
         "run_id": ctx.run_id,
         "is_empty_report": report is None or not report.records,

@@ -13,16 +13,16 @@ feed with no basket yet, or one that contradicts itself, carries only its game i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
     check_game_id,
@@ -35,15 +35,17 @@ from scrapers.sources.nbac.result_sets import (
 URL_TEMPLATE = "https://cdn.nba.com/static/json/liveData/playbyplay/playbyplay_{game_id}.json"
 
 
-@dataclass(frozen=True)
-class PlayByPlayOptions:
-    game_id: str
-    gamedate: date
+class PlayByPlayOptions(ScraperOptions):
+    game_id: str = option("str", example="0022300601", required=True, help="NBA.com game id")
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
+    )
 
 
 class NbacPlayByPlay(Scraper[PlayByPlayOptions]):
     options_type = PlayByPlayOptions
-    date_option = "gamedate"
+    validator = validators.play_by_play
+    date_option = "game_date"
 
     def check_options(self, opts: PlayByPlayOptions) -> None:
         check_game_id("game_id", opts.game_id)
@@ -56,13 +58,13 @@ class NbacPlayByPlay(Scraper[PlayByPlayOptions]):
         page = single_page(pages, "playbyplay")
         reason = no_content_reason(page, f"game {opts.game_id}")
         if reason:
-            metadata = game_metadata(opts.gamedate, None, None, game_id=opts.game_id)
+            metadata = game_metadata(opts.game_date, None, None, game_id=opts.game_id)
             return Parsed(
                 _document(opts, ctx, {}, 0), record_count=0, no_data_reason=reason, metadata=metadata
             )
         actions = _actions(page.data, opts.game_id)
         document = _document(opts, ctx, page.data, len(actions))
-        metadata = game_metadata(opts.gamedate, *sides(actions), game_id=opts.game_id)
+        metadata = game_metadata(opts.game_date, *sides(actions), game_id=opts.game_id)
         if not actions:
             reason = f"the play-by-play of game {opts.game_id} has no actions yet"
             return Parsed(document, record_count=0, no_data_reason=reason, metadata=metadata)

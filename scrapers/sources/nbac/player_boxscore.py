@@ -18,10 +18,12 @@ from datetime import date
 from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers, result_sets
+from scrapers.sources.nbac import box_validators, headers, result_sets
+from scrapers.sources.nbac.lines import player_boxscore_lines
 
 URL = "https://stats.nba.com/stats/leaguegamelog"
 ENDPOINT = "leaguegamelog"
@@ -105,32 +107,49 @@ def season_type_on(day: date) -> str | None:
     return calendar.season_type(day) if calendar else None
 
 
-@dataclass(frozen=True)
-class PlayerBoxscoreOptions:
-    gamedate: date
-    season: Season | None
-    season_type: str
+class PlayerBoxscoreOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
+    )
+    season: Season | None = option("season", example="2023-24", help="default is the season of game_date")
+    season_type: str = option(
+        "choice",
+        example="auto",
+        default="auto",
+        choices=(
+            "auto",
+            "Regular Season",
+            "Pre Season",
+            "All Star",
+            "IST",
+            "PlayIn",
+            "Playoffs",
+        ),
+        help="auto reads the league calendar of the date's season",
+    )
 
 
 class NbacPlayerBoxscore(Scraper[PlayerBoxscoreOptions]):
     options_type = PlayerBoxscoreOptions
-    date_option = "gamedate"
+    validator = box_validators.player_boxscore
+    lines = player_boxscore_lines
+    date_option = "game_date"
 
     def check_options(self, opts: PlayerBoxscoreOptions) -> None:
         # A season that does not contain the date answers an empty table: a false "no data".
-        if opts.season is not None and opts.season != Season.of(opts.gamedate):
+        if opts.season is not None and opts.season != Season.of(opts.game_date):
             raise OptionError(
-                "season", f"{opts.gamedate} is in {Season.of(opts.gamedate)}, not {opts.season}", "2023-24"
+                "season", f"{opts.game_date} is in {Season.of(opts.game_date)}, not {opts.season}", "2023-24"
             )
-        if opts.season_type == AUTO and season_type_on(opts.gamedate) is None:
+        if opts.season_type == AUTO and season_type_on(opts.game_date) is None:
             raise OptionError(
                 "season_type",
-                f"auto knows no league calendar for {Season.of(opts.gamedate)}; name the type",
+                f"auto knows no league calendar for {Season.of(opts.game_date)}; name the type",
                 REGULAR_SEASON,
             )
 
     def requests(self, opts: PlayerBoxscoreOptions) -> Sequence[Request]:
-        day = opts.gamedate.isoformat()
+        day = opts.game_date.isoformat()
         params = (
             ("Counter", "1000"),
             ("DateFrom", day),
@@ -146,11 +165,11 @@ class NbacPlayerBoxscore(Scraper[PlayerBoxscoreOptions]):
 
     def parse(self, opts: PlayerBoxscoreOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = result_sets.single_page(pages, ENDPOINT)
-        what = f"{opts.gamedate} ({season_type_of(opts)})"
+        what = f"{opts.game_date} ({season_type_of(opts)})"
         reason = result_sets.no_content_reason(page, what)
         if reason:
             return Parsed({}, record_count=0, no_data_reason=reason)
-        rows = _game_log(page.data, opts.gamedate)
+        rows = _game_log(page.data, opts.game_date)
         if not rows:
             reason = f"leaguegamelog lists no player lines for {what}"
             return Parsed(page.data, record_count=0, no_data_reason=reason)
@@ -158,15 +177,15 @@ class NbacPlayerBoxscore(Scraper[PlayerBoxscoreOptions]):
 
 
 def season_of(opts: PlayerBoxscoreOptions) -> Season:
-    return opts.season or Season.of(opts.gamedate)
+    return opts.season or Season.of(opts.game_date)
 
 
 def season_type_of(opts: PlayerBoxscoreOptions) -> str:
     if opts.season_type != AUTO:
         return opts.season_type
-    derived = season_type_on(opts.gamedate)
+    derived = season_type_on(opts.game_date)
     if derived is None:  # check_options turns this into an option error before any request
-        raise ValueError(f"no league calendar for {opts.gamedate}")
+        raise ValueError(f"no league calendar for {opts.game_date}")
     return derived
 
 

@@ -8,14 +8,14 @@ table for the season asked, and counts its rows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 
 URL = "https://stats.nba.com/stats/playerindex"
 TABLE = "PlayerIndex"
@@ -23,13 +23,15 @@ TABLE = "PlayerIndex"
 REQUIRED_COLUMNS = ("PERSON_ID", "PLAYER_LAST_NAME", "PLAYER_FIRST_NAME", "TEAM_ID", "TEAM_ABBREVIATION")
 
 
-@dataclass(frozen=True)
-class PlayerListOptions:
-    season: Season
+class PlayerListOptions(ScraperOptions):
+    season: Season = option(
+        "season", example="2023-24", default="CURRENT", help="NBA season (start year or YYYY-YY)"
+    )
 
 
 class NbacPlayerList(Scraper[PlayerListOptions]):
     options_type = PlayerListOptions
+    validator = validators.player_list
 
     def requests(self, opts: PlayerListOptions) -> Sequence[Request]:
         # The parameter set of www.nba.com/players: empty filters, current players (Historical=0).

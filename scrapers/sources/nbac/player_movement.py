@@ -9,26 +9,30 @@ rows exactly as published.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 
 URL = "https://stats.nba.com/js/data/playermovement/NBA_Player_Movement.json"
 FEED = "NBA_Player_Movement"
 
 
-@dataclass(frozen=True)
-class PlayerMovementOptions:
-    year: int | None
+class PlayerMovementOptions(ScraperOptions):
+    year: int | None = option(
+        "int",
+        example="2024",
+        help="metadata.year label only (the feed has every year); default: fetch year (ET)",
+    )
 
 
 class NbacPlayerMovement(Scraper[PlayerMovementOptions]):
     options_type = PlayerMovementOptions
+    validator = validators.player_movement
 
     def requests(self, opts: PlayerMovementOptions) -> Sequence[Request]:
         return (Request(URL, headers=headers.STATS, expect=BodyKind.JSON),)

@@ -9,16 +9,16 @@ Assignments are published on the morning of game day: before that, the tables ar
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 
 URL = "https://official.nba.com/wp-json/api/v1/get-game-officials"
 # Landed count key -> the league's block in the answer.
@@ -26,29 +26,31 @@ LEAGUES = (("nba", "nba"), ("gLeague", "gl"), ("wnba", "wnba"))
 GAME_DATE_FORMAT = "%m/%d/%Y"
 
 
-@dataclass(frozen=True)
-class RefereeAssignmentsOptions:
-    date: date
+class RefereeAssignmentsOptions(ScraperOptions):
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("date",), help="Eastern game date"
+    )
 
 
 class NbacRefereeAssignments(Scraper[RefereeAssignmentsOptions]):
     options_type = RefereeAssignmentsOptions
-    date_option = "date"
+    validator = validators.referee_assignments
+    date_option = "game_date"
 
     def requests(self, opts: RefereeAssignmentsOptions) -> Sequence[Request]:
         # The DATA profile (a same-site XHR from www.nba.com) is what the old platform sent here.
-        params = (("date", opts.date.isoformat()),)
+        params = (("date", opts.game_date.isoformat()),)
         return (Request(URL, params=params, headers=headers.DATA, expect=BodyKind.JSON),)
 
     def parse(self, opts: RefereeAssignmentsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         (page,) = pages
         answer = _answer(page)
-        counts = {key: len(_games(answer, league, opts.date)) for key, league in LEAGUES}
+        counts = {key: len(_games(answer, league, opts.game_date)) for key, league in LEAGUES}
         total = sum(counts.values())
         document = {
             "metadata": {
-                "date": opts.date.isoformat(),
-                "season": Season.of(opts.date).nba_format,
+                "date": opts.game_date.isoformat(),
+                "season": Season.of(opts.game_date).nba_format,
                 "fetchedUtc": utc_iso(ctx.fetched_at),
                 "gameCount": {**counts, "total": total},
                 "replayCenterOfficials": _replay_center_count(answer),
@@ -56,7 +58,9 @@ class NbacRefereeAssignments(Scraper[RefereeAssignmentsOptions]):
             "refereeAssignments": answer,
         }
         if total == 0:
-            reason = f"official.nba.com lists no officials on {opts.date} (not yet published, or no games)"
+            reason = (
+                f"official.nba.com lists no officials on {opts.game_date} (not yet published, or no games)"
+            )
             return Parsed(document, record_count=0, no_data_reason=reason)
         return Parsed(document, record_count=total)
 

@@ -16,19 +16,19 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
 from scrapers.nba.teams import TEAMS, Team, team_by_abbr
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 
 PAGE_URL = "https://www.nba.com/team/{team_id}/{slug}/roster"
 NO_NUMBER = "N/A"  # what the old platform landed for a player without a jersey number yet
 
 
-@dataclass(frozen=True)
-class RosterOptions:
-    team_abbr: str
+class RosterOptions(ScraperOptions):
+    team_abbr: str = option("str", example="GSW", required=True, help="NBA tricode (ATL ... WAS)")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class RosterPlayer:
 
 class NbacRoster(Scraper[RosterOptions]):
     options_type = RosterOptions
+    validator = validators.roster
 
     def check_options(self, opts: RosterOptions) -> None:
         _team(opts)

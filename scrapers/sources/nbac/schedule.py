@@ -22,10 +22,11 @@ from typing import Any, ClassVar
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import headers, validators
 from scrapers.sources.nbac.result_sets import json_list, json_object, no_content_reason, single_page
 
 API_URL = "https://stats.nba.com/stats/scheduleleaguev2int"
@@ -46,18 +47,19 @@ _DROPPED_GAME_KEYS = frozenset(
 # --- the scrapers ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScheduleApiOptions:
-    season: Season
+class ScheduleApiOptions(ScraperOptions):
+    season: Season = option(
+        "season", example="2024-25", default="CURRENT", help="season start year or YYYY-YY"
+    )
 
 
-@dataclass(frozen=True)
-class ScheduleCdnOptions:
+class ScheduleCdnOptions(ScraperOptions):
     """The static file has no parameters: it is whatever season the league publishes now."""
 
 
 class NbacScheduleApi(Scraper[ScheduleApiOptions]):
     options_type = ScheduleApiOptions
+    validator = validators.schedule
     path_fields: ClassVar[frozenset[str]] = frozenset({PATH_FIELD})
 
     def requests(self, opts: ScheduleApiOptions) -> Sequence[Request]:
@@ -77,6 +79,7 @@ class NbacScheduleApi(Scraper[ScheduleApiOptions]):
 
 class NbacScheduleCdn(Scraper[ScheduleCdnOptions]):
     options_type = ScheduleCdnOptions
+    validator = validators.schedule
     path_fields: ClassVar[frozenset[str]] = frozenset({PATH_FIELD})
 
     def requests(self, opts: ScheduleCdnOptions) -> Sequence[Request]:

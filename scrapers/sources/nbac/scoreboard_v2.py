@@ -12,16 +12,16 @@ only an intermediate and never landed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
 from scrapers.core.errors import ParseError
-from scrapers.core.fanout import GameRef
+from scrapers.core.fanout import Child, FanOut, FanOutRef, GameRef
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.nbac import headers, result_sets
+from scrapers.sources.nbac import headers, result_sets, validators
 from scrapers.sources.nbac.result_sets import Row
 
 URL = "https://stats.nba.com/stats/scoreboardV2"
@@ -59,19 +59,31 @@ _TEAM_STATS = (
 )
 
 
-@dataclass(frozen=True)
-class ScoreboardV2Options:
-    gamedate: date
+class ScoreboardV2Options(ScraperOptions):
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
+    )
+
+
+def gamebook_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
+    """Each game of the date -> its gamebook PDF, keyed by the game code (`20240115/MEMCLE`)."""
+    if not isinstance(ref, GameRef):
+        return f"{ref.kind} ref is not a game"
+    if not ref.game_code:
+        return f"game {ref.game_id} has no game code"
+    return Child(ref.game_code, {"game_code": ref.game_code})
 
 
 class NbacScoreboardV2(Scraper[ScoreboardV2Options]):
     options_type = ScoreboardV2Options
-    date_option = "gamedate"
+    validator = validators.scoreboard_v2
+    fan_out = FanOut("nbac_gamebook_pdf", ("game_code",), gamebook_child)
+    date_option = "game_date"
 
     def requests(self, opts: ScoreboardV2Options) -> Sequence[Request]:
         # One download: the old platform fetched this URL twice per run for nothing.
         params = (
-            ("GameDate", opts.gamedate.strftime("%m/%d/%Y")),
+            ("GameDate", opts.game_date.strftime("%m/%d/%Y")),
             ("LeagueID", "00"),
             ("DayOffset", "0"),
         )
@@ -80,18 +92,18 @@ class NbacScoreboardV2(Scraper[ScoreboardV2Options]):
     def parse(self, opts: ScoreboardV2Options, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         page = _single_page(pages)
         if page.outcome is Outcome.NO_DATA:
-            reason = f"stats.nba.com answered HTTP {page.status} without content for {opts.gamedate}"
+            reason = f"stats.nba.com answered HTTP {page.status} without content for {opts.game_date}"
             return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
         sets = result_sets.result_sets(page.data, ENDPOINT)
-        result_sets.check_echoed_date(page.data, "GameDate", opts.gamedate, ENDPOINT)
+        result_sets.check_echoed_date(page.data, "GameDate", opts.game_date, ENDPOINT)
         game_rows = result_sets.table(sets, "GameHeader", GAME_HEADER_KEYS, ENDPOINT)
         line_rows = result_sets.table(sets, "LineScore", LINE_SCORE_KEYS, ENDPOINT)
         if not game_rows:
-            reason = f"scoreboardV2 lists no games on {opts.gamedate} (empty GameHeader)"
+            reason = f"scoreboardV2 lists no games on {opts.game_date} (empty GameHeader)"
             return Parsed(_document(opts, ctx, []), record_count=0, no_data_reason=reason)
         lines = _index_lines(line_rows)
         games = [_game(row, lines) for row in game_rows]
-        refs = tuple(_game_ref(game, opts.gamedate) for game in games)
+        refs = tuple(_game_ref(game, opts.game_date) for game in games)
         return Parsed(_document(opts, ctx, games), record_count=len(games), fan_out=refs)
 
 
@@ -122,7 +134,7 @@ def _document(opts: ScoreboardV2Options, ctx: ParseContext, games: list[dict[str
         # Microseconds always present, as the old platform wrote them: downstream parses this text.
         "timestamp": ctx.fetched_at.astimezone(UTC).isoformat(timespec="microseconds"),
         # Compact, as the old callers passed it: the old processor reads it with %Y%m%d.
-        "gamedate": opts.gamedate.strftime("%Y%m%d"),
+        "gamedate": opts.game_date.strftime("%Y%m%d"),
         "gameCount": len(games),
         "games": games,
         "source": SOURCE,

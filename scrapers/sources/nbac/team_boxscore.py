@@ -12,15 +12,15 @@ exactly that prefix.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.nbac import headers
+from scrapers.sources.nbac import box_validators, headers
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
     check_game_id,
@@ -54,14 +54,14 @@ _SHOOTING = (
 )
 
 
-@dataclass(frozen=True)
-class TeamBoxscoreOptions:
-    game_id: str
-    game_date: date
+class TeamBoxscoreOptions(ScraperOptions):
+    game_id: str = option("str", example="0022300601", required=True, help="NBA.com game id")
+    game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
 
 
 class NbacTeamBoxscore(Scraper[TeamBoxscoreOptions]):
     options_type = TeamBoxscoreOptions
+    validator = box_validators.team_boxscore
     date_option = "game_date"
     path_fields: ClassVar[frozenset[str]] = frozenset({PATH_FIELD})
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from scrapers.core.scraper import Scraper
-from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.core.verdict import Check, Document, Options, Status
 from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
     MAX_GAMES_PER_DATE,
@@ -35,19 +33,8 @@ from scrapers.quality.checks import (
     team_once_per_date,
     unique,
 )
-from scrapers.sources.nbac.box_validators import gamebook, player_boxscore, result_set_checks, team_boxscore
-from scrapers.sources.nbac.gamebook import NbacGamebookPdf
-from scrapers.sources.nbac.injury_report import NbacInjuryReport
+from scrapers.sources.nbac.box_validators import result_set_checks
 from scrapers.sources.nbac.injury_report_parser import KNOWN_STATUSES
-from scrapers.sources.nbac.play_by_play import NbacPlayByPlay
-from scrapers.sources.nbac.player_boxscore import NbacPlayerBoxscore
-from scrapers.sources.nbac.player_list import NbacPlayerList
-from scrapers.sources.nbac.player_movement import NbacPlayerMovement
-from scrapers.sources.nbac.referee_assignments import NbacRefereeAssignments
-from scrapers.sources.nbac.roster import NbacRoster
-from scrapers.sources.nbac.schedule import NbacScheduleApi, NbacScheduleCdn
-from scrapers.sources.nbac.scoreboard_v2 import NbacScoreboardV2
-from scrapers.sources.nbac.team_boxscore import NbacTeamBoxscore
 
 FINAL_STATUS = 3  # gameStatus of a finished game
 GAME_ID = re.compile(r"^00[1-6]\d{7}$")  # 00 + season type + season yy + number
@@ -416,19 +403,3 @@ def referee_assignments(document: Document, options: Options) -> list[Check]:
             Status.WARN,
         ),
     ]
-
-
-VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
-    NbacScoreboardV2: scoreboard_v2,
-    NbacPlayerList: player_list,
-    NbacPlayerMovement: player_movement,
-    NbacRefereeAssignments: referee_assignments,
-    NbacRoster: roster,
-    NbacInjuryReport: injury_report,
-    NbacScheduleCdn: schedule,
-    NbacScheduleApi: schedule,
-    NbacPlayerBoxscore: player_boxscore,
-    NbacTeamBoxscore: team_boxscore,
-    NbacPlayByPlay: play_by_play,
-    NbacGamebookPdf: gamebook,
-}

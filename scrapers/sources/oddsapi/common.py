@@ -75,8 +75,8 @@ def commence_bounds(
     last = (end or default_to).astimezone(UTC)
     if last < first:
         raise OptionError(
-            "commenceTimeTo",
-            f"{format_utc(last)} is before commenceTimeFrom {format_utc(first)}",
+            "commence_time_to",
+            f"{format_utc(last)} is before commence_time_from {format_utc(first)}",
             "2024-01-16T04:59:59Z",
         )
     return first, last
@@ -192,11 +192,11 @@ class EventOddsOptions(Protocol):
     @property
     def bookmakers(self) -> tuple[str, ...]: ...
     @property
-    def oddsFormat(self) -> str | None: ...  # the API parameter name is the option name
+    def odds_format(self) -> str | None: ...  # the API parameter name is the option name
 
 
 def odds_query(opts: EventOddsOptions) -> OddsQuery:
-    return OddsQuery(opts.sport, opts.event_id, opts.markets, opts.regions, opts.bookmakers, opts.oddsFormat)
+    return OddsQuery(opts.sport, opts.event_id, opts.markets, opts.regions, opts.bookmakers, opts.odds_format)
 
 
 def event_odds_request(query: OddsQuery, snapshot: datetime | None = None) -> Request:

@@ -10,13 +10,16 @@ order, the event ids and their game keys.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
+from scrapers.core.fanout import Child, EventRef, FanOut, FanOutRef
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     API_KEY,
     BASE_URL,
@@ -45,21 +48,42 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class OddsaEventsOptions:
-    game_date: date
-    sport: str
-    commenceTimeFrom: datetime | None
-    commenceTimeTo: datetime | None
+class OddsaEventsOptions(ScraperOptions):
+    game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
+    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    commence_time_from: datetime | None = option(
+        "datetime",
+        example="2024-01-15T05:00:00Z",
+        aliases=("commenceTimeFrom",),
+        help="default is the start of game_date in ET",
+    )
+    commence_time_to: datetime | None = option(
+        "datetime",
+        example="2024-01-16T04:59:59Z",
+        aliases=("commenceTimeTo",),
+        help="default is the end of game_date in ET",
+    )
 
 
 def commence_window(opts: OddsaEventsOptions) -> tuple[datetime, datetime]:
     """The window asked for: each bound as given, else the Eastern day's bound."""
-    return commence_bounds(opts.game_date, opts.commenceTimeFrom, opts.commenceTimeTo)
+    return commence_bounds(opts.game_date, opts.commence_time_from, opts.commence_time_to)
+
+
+def player_props_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
+    """Each event -> its player props, on the parent's game date and sport."""
+    if not isinstance(ref, EventRef):
+        return f"{ref.kind} ref is not an event"
+    options = {"event_id": ref.event_id, "game_date": parent["game_date"]}
+    if "sport" in parent:
+        options["sport"] = parent["sport"]
+    return Child(ref.event_id, options)
 
 
 class OddsaEvents(Scraper[OddsaEventsOptions]):
     options_type = OddsaEventsOptions
+    validator = validators.events
+    fan_out = FanOut("oddsa_player_props", ("event_id", "game_date", "sport"), player_props_child)
     date_option = "game_date"
     lands = Landing.UPSTREAM_BODY
 

@@ -11,12 +11,13 @@ Lands the API's snapshot wrapper as served (`timestamp`, `previous_timestamp`, `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     api_request,
     checked_document,
@@ -36,22 +37,41 @@ from scrapers.sources.oddsapi.common import (
 HISTORICAL_EVENTS_COST = 1
 
 
-@dataclass(frozen=True)
-class OddsaEventsHisOptions:
-    game_date: date
-    snapshot_timestamp: datetime
-    sport: str
-    commenceTimeFrom: datetime | None
-    commenceTimeTo: datetime | None
-    event_ids: tuple[str, ...] | None
+class OddsaEventsHisOptions(ScraperOptions):
+    game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
+    snapshot_timestamp: datetime = option(
+        "datetime",
+        example="2024-01-15T16:00:00Z",
+        required=True,
+        help="snapshot instant (UTC), snapped down to the 5-minute grid",
+    )
+    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    commence_time_from: datetime | None = option(
+        "datetime",
+        example="2024-01-15T05:00:00Z",
+        aliases=("commenceTimeFrom",),
+        help="default is the start of game_date in ET",
+    )
+    commence_time_to: datetime | None = option(
+        "datetime",
+        example="2024-01-16T04:59:59Z",
+        aliases=("commenceTimeTo",),
+        help="default is the end of game_date in ET",
+    )
+    event_ids: tuple[str, ...] | None = option(
+        "list",
+        example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9,9d3b7a1e5c2f48d6b0e4a7c9f1d3b5a8",
+        help="only these events",
+    )
 
 
 def commence_window(opts: OddsaEventsHisOptions) -> tuple[datetime, datetime]:
-    return commence_bounds(opts.game_date, opts.commenceTimeFrom, opts.commenceTimeTo)
+    return commence_bounds(opts.game_date, opts.commence_time_from, opts.commence_time_to)
 
 
 class OddsaEventsHis(Scraper[OddsaEventsHisOptions]):
     options_type = OddsaEventsHisOptions
+    validator = validators.events_his
     date_option = "game_date"
     lands = Landing.UPSTREAM_BODY
 

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapers.core.options import option
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import EventOdds, market_counts
 from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis, OddsaPlayerPropsHisOptions
 
+
 # The same options as the historical props (registry.yaml lists the same names and defaults shape).
-OddsaGameLinesHisOptions = OddsaPlayerPropsHisOptions
+class OddsaGameLinesHisOptions(OddsaPlayerPropsHisOptions):
+    """The historical props options with game-line markets by default."""
+
+    markets: tuple[str, ...] = option("list", example="spreads,totals", default="spreads,totals")
 
 
 class OddsaGameLinesHis(OddsaPlayerPropsHis):
+    options_type = OddsaGameLinesHisOptions
+    validator = validators.historical_odds
     label = "oddsa_game_lines_his"
 
     def extra_metadata(self, odds: EventOdds | None) -> dict[str, Any]:

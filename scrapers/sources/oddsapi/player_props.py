@@ -9,13 +9,14 @@ the row count (one row per bookmaker x market outcome) and the run's `snapshot_t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     EventOdds,
     EventOddsOptions,
@@ -29,17 +30,52 @@ from scrapers.sources.oddsapi.common import (
 )
 
 
-@dataclass(frozen=True)
-class OddsaPlayerPropsOptions:
-    event_id: str
-    game_date: date
-    sport: str
-    markets: tuple[str, ...]
-    regions: tuple[str, ...]
-    bookmakers: tuple[str, ...]
-    oddsFormat: str | None
-    teams: str | None
-    snapshot_type: str
+class OddsaPlayerPropsOptions(ScraperOptions):
+    event_id: str = option(
+        "str",
+        example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9",
+        required=True,
+        help="Odds API event id (see oddsa_events)",
+    )
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
+    )
+    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    markets: tuple[str, ...] = option(
+        "list", example="player_points,player_rebounds", default="player_points"
+    )
+    regions: tuple[str, ...] = option("list", example="us", default="us")
+    bookmakers: tuple[str, ...] = option(
+        "list",
+        example="draftkings,fanduel",
+        default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
+        help="every 10 bookmakers bill as one region",
+    )
+    odds_format: str | None = option(
+        "choice",
+        example="american",
+        choices=(
+            "american",
+            "decimal",
+        ),
+        aliases=("oddsFormat",),
+        help="default is the API's (decimal)",
+    )
+    teams: str | None = option(
+        "str",
+        example="HOUPHI",
+        help="AWYHOM for the completion's teams when a 204 names none; default: from the body",
+    )
+    snapshot_type: str = option(
+        "choice",
+        example="closing",
+        default="opening",
+        choices=(
+            "opening",
+            "closing",
+        ),
+        help="label carried in the completion metadata",
+    )
 
 
 class CurrentOddsOptions(EventOddsOptions, Protocol):
@@ -83,6 +119,7 @@ class CurrentEventOdds(Scraper[OptionsT], Generic[OptionsT]):
 
 class OddsaPlayerProps(CurrentEventOdds[OddsaPlayerPropsOptions]):
     options_type = OddsaPlayerPropsOptions
+    validator = validators.current_odds
     label = "oddsa_player_props"
 
     def extra_metadata(self, opts: OddsaPlayerPropsOptions, odds: EventOdds | None) -> dict[str, Any]:

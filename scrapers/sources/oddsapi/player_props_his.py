@@ -12,12 +12,13 @@ key and the row count.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     EventOdds,
     event_odds_request,
@@ -32,21 +33,53 @@ from scrapers.sources.oddsapi.common import (
 )
 
 
-@dataclass(frozen=True)
-class OddsaPlayerPropsHisOptions:
-    event_id: str
-    game_date: date
-    snapshot_timestamp: datetime
-    sport: str
-    markets: tuple[str, ...]
-    regions: tuple[str, ...]
-    bookmakers: tuple[str, ...]
-    oddsFormat: str | None
-    teams: str | None
+class OddsaPlayerPropsHisOptions(ScraperOptions):
+    event_id: str = option(
+        "str",
+        example="71f5d9b3e7a24c6880d2f4b6a8c0e3d5",
+        required=True,
+        help="Odds API event id (see oddsa_events_his)",
+    )
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
+    )
+    snapshot_timestamp: datetime = option(
+        "datetime",
+        example="2024-01-15T23:00:00Z",
+        required=True,
+        help="snapshot instant (UTC), snapped down to the 5-minute grid",
+    )
+    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    markets: tuple[str, ...] = option(
+        "list", example="player_points,player_rebounds", default="player_points"
+    )
+    regions: tuple[str, ...] = option("list", example="us", default="us")
+    bookmakers: tuple[str, ...] = option(
+        "list",
+        example="draftkings,fanduel",
+        default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
+        help="every 10 bookmakers bill as one region",
+    )
+    odds_format: str | None = option(
+        "choice",
+        example="american",
+        choices=(
+            "american",
+            "decimal",
+        ),
+        aliases=("oddsFormat",),
+        help="default is the API's (decimal)",
+    )
+    teams: str | None = option(
+        "str",
+        example="OKCLAL",
+        help="path suffix AWYHOM when the snapshot is empty (a 204 lands nothing); default: from the body",
+    )
 
 
 class OddsaPlayerPropsHis(Scraper[OddsaPlayerPropsHisOptions]):
     options_type = OddsaPlayerPropsHisOptions
+    validator = validators.historical_odds
     date_option = "game_date"
     path_fields = frozenset({"teams", "snap"})
     lands = Landing.UPSTREAM_BODY

@@ -8,27 +8,33 @@ carries the key) is never logged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from scrapers.core.errors import ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
+from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import api_request, checked_document, only_page, segment
 
 # Undocumented endpoint; priced like the documented participants endpoint (one credit).
 TEAM_PLAYERS_COST = 1
 
 
-@dataclass(frozen=True)
-class OddsaTeamPlayersOptions:
-    participant_id: str
-    sport: str
+class OddsaTeamPlayersOptions(ScraperOptions):
+    participant_id: str = option(
+        "str",
+        example="par_01hqmkr1xsfxmrj6300d1rmzx3",
+        required=True,
+        help="Odds API participant id of a team",
+    )
+    sport: str = option("str", example="basketball_nba", default="basketball_nba")
 
 
 class OddsaTeamPlayers(Scraper[OddsaTeamPlayersOptions]):
     options_type = OddsaTeamPlayersOptions
+    validator = validators.team_players
     lands = Landing.UPSTREAM_BODY
 
     def requests(self, opts: OddsaTeamPlayersOptions) -> Sequence[Request]:

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from scrapers.core.scraper import Scraper
-from scrapers.core.verdict import Check, Document, Options, Status, Validator
+from scrapers.core.verdict import Check, Document, Options, Status
 from scrapers.nba.keys import is_nba_team
 from scrapers.quality.checks import (
     OPTIONAL_TEXT,
@@ -39,13 +37,6 @@ from scrapers.quality.checks import (
     unique,
 )
 from scrapers.sources.oddsapi.common import LIST_KEY, NO_CONTENT
-from scrapers.sources.oddsapi.events import OddsaEvents
-from scrapers.sources.oddsapi.events_his import OddsaEventsHis
-from scrapers.sources.oddsapi.game_lines import OddsaGameLines
-from scrapers.sources.oddsapi.game_lines_his import OddsaGameLinesHis
-from scrapers.sources.oddsapi.player_props import OddsaPlayerProps
-from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis
-from scrapers.sources.oddsapi.team_players import OddsaTeamPlayers
 
 NBA_SPORT = "basketball_nba"
 SNAPSHOT_KEYS: Mapping[str, TypeSpec] = {
@@ -161,7 +152,7 @@ def _outcomes(event: Row) -> list[tuple[str, str, Row]]:
 def _event_odds(event: Row, options: Options) -> list[Check]:
     """The checks of one event object's odds (an empty object: a snapshot without the event)."""
     outcomes = _outcomes(event)
-    fmt = PriceFormat(str(options.get("oddsFormat") or PriceFormat.DECIMAL.value))
+    fmt = PriceFormat(str(options.get("odds_format") or PriceFormat.DECIMAL.value))
     asked = options.get("event_id")
     points: dict[tuple[str, str, str], set[float]] = defaultdict(set)
     for book, market, outcome in outcomes:
@@ -284,14 +275,3 @@ def team_players(document: Document, options: Options) -> list[Check]:
             "players",
         ),
     ]
-
-
-VALIDATORS: Mapping[type[Scraper[Any]], Validator] = {
-    OddsaEvents: events,
-    OddsaEventsHis: events_his,
-    OddsaPlayerProps: current_odds,
-    OddsaGameLines: current_odds,
-    OddsaPlayerPropsHis: historical_odds,
-    OddsaGameLinesHis: historical_odds,
-    OddsaTeamPlayers: team_players,
-}
