@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from proxy.state import StateStoreError
 from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
 from scrapers.core.errors import AlreadyLandedError, InvalidOptions, OptionError, ReplayMissError, ScrapeError
 from scrapers.core.options import option_to_text, resolve_options
@@ -136,6 +137,11 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     except OSError as exc:
         # The sink failed (disk full, permissions): not an upstream outcome, but still a failed run.
         failure = (Outcome.LANDING, Outcome.LANDING.value, f"landing failed: {exc}")
+    except StateStoreError as exc:
+        # The state store (breakers, limits, quota) is the fleet's own infrastructure: this run
+        # could not be carried out now and a later one can, so it fails `transient`, with its
+        # completion, instead of ending without one.
+        failure = (Outcome.TRANSIENT, Outcome.TRANSIENT.value, f"state store unavailable: {exc}")
 
     status = (
         RunStatus.FAILED
@@ -164,11 +170,18 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         quality=verdict,
         metadata=parsed.metadata if parsed and not failure else {},
     )
+    warnings: list[str] = []
     if ctx.metrics:
-        await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
+        try:
+            await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
+        except StateStoreError as exc:
+            # Bookkeeping (recovered failures, last success) must never cost a landed document
+            # its completion: the run's status stands, and the completion still goes out.
+            warnings.append(ctx.redactor(f"run bookkeeping not written to the state store: {exc}"))
         record_quality(ctx.metrics, result)
-    warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
-    return dataclasses.replace(result, warnings=(*result.warnings, warning)) if warning else result
+    published = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+    warnings += [published] if published else []
+    return dataclasses.replace(result, warnings=(*result.warnings, *warnings)) if warnings else result
 
 
 async def _fetch_all(

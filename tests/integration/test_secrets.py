@@ -293,8 +293,9 @@ SCENARIOS: dict[str, Scenario] = {
     "crash-redis-state-bad-url": Scenario(
         ODDS, recorded, USAGE, state="redis_bad_port", reaches_upstream=False
     ),
-    "crash-redis-state-unreachable": Scenario(
-        ODDS, recorded, INTERNAL, state="redis_closed", reaches_upstream=False
+    # the state store is unreachable: a classified transient failure with its completion
+    "failure-redis-state-unreachable": Scenario(
+        ODDS, recorded, _failed(Outcome.TRANSIENT), state="redis_closed", reaches_upstream=False
     ),
     # crash: the completion outbox cannot be written after a proxied fetch used every secret
     "crash-outbox-unwritable-after-proxied-fetch": Scenario(
@@ -491,9 +492,6 @@ def test_the_run_took_its_path_and_used_the_secrets(runs: dict[str, Run | BaseEx
     if run.code == EXIT_INTERNAL and "internal error:" in run.stderr:
         # The last-resort handler, with the traceback at --verbose (redacted like everything else).
         assert "Traceback (most recent call last)" in run.stderr, run.context
-    elif run.code == EXIT_INTERNAL:
-        # The run manager reports an environment it cannot use (the state store) on the run itself.
-        assert "error: state store:" in run.stderr, run.context
     elif run.code == EXIT_USAGE:
         assert "error:" in run.stderr, run.context
     else:
