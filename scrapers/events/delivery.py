@@ -25,6 +25,7 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     skipped: int = 0  # claimed by a concurrent sweep, or sent meanwhile
     errors: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # corrupt entries moved aside, never sent
 
 
 class CompletionDelivery:
@@ -55,7 +56,10 @@ class CompletionDelivery:
     async def sweep(self, older_than: float = 0.0) -> SweepReport:
         """Send every pending entry once; safe to run concurrently with other sweeps and runs."""
         report = SweepReport()
-        for entry in await self.outbox.pending(older_than):
+        entries = await self.outbox.pending(older_than)
+        report.quarantined = list(self.outbox.quarantined)
+        report.errors += [f"corrupt outbox entry {name} moved to quarantine" for name in report.quarantined]
+        for entry in entries:
             if not await self.outbox.claim(entry):
                 report.skipped += 1
                 continue

@@ -13,7 +13,7 @@ import contextlib
 import time
 
 from scrapers.core.errors import AlreadyLandedError
-from scrapers.events.outbox import CLAIM_LEASE_SECONDS, PENDING, SENT, OutboxEntry
+from scrapers.events.outbox import CLAIM_LEASE_SECONDS, PENDING, QUARANTINE, SENT, MalformedEntry, OutboxEntry
 from scrapers.sinks.gcs import GcsBucket
 
 OUTBOX = "_outbox"
@@ -24,6 +24,7 @@ class GcsOutbox:
     def __init__(self, bucket: GcsBucket) -> None:
         self.bucket = bucket
         self.description = f"outbox {bucket.location.uri(OUTBOX)}"
+        self.quarantined: list[str] = []
 
     def _name(self, state: str, entry_id: str) -> str:
         suffix = "" if state == CLAIMS else ".json"
@@ -39,10 +40,21 @@ class GcsOutbox:
             raw = await self.bucket.read(name)
             if raw is None:
                 continue  # sent by another sweeper since the listing
-            entry = OutboxEntry.from_json(raw)
+            try:
+                entry = OutboxEntry.from_json(raw)
+            except MalformedEntry:
+                await self._quarantine(name, raw)
+                continue
             if entry.created_at <= cutoff:
                 entries.append(entry)
         return entries
+
+    async def _quarantine(self, name: str, raw: bytes) -> None:
+        entry_id = name.rsplit("/", 1)[-1].removesuffix(".json")
+        with contextlib.suppress(AlreadyLandedError):  # another sweeper copied it first
+            await self.bucket.create(self._name(QUARANTINE, entry_id), raw, "application/octet-stream")
+        if await self.bucket.delete(name):
+            self.quarantined.append(entry_id)
 
     async def claim(self, entry: OutboxEntry) -> bool:
         name = self._name(CLAIMS, entry.entry_id)

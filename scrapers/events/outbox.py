@@ -6,13 +6,17 @@ create-only object (`if_generation_match=0`) in GCS. So two `republish` sweeps r
 never send the same entry twice on a successful sweep. A claim whose owner died (a killed sweep)
 is given back after `CLAIM_LEASE_SECONDS`.
 
-Local layout (beside the run's output):  <out>/_outbox/{pending,claimed,sent}/<id>.json
-GCS layout (in the output bucket):      <prefix>/_outbox/{pending,sent}/<id>.json, _outbox/claims/<id>
+Local layout (beside the run's output): <out>/_outbox/{pending,claimed,sent,quarantine}/<id>.json
+GCS layout (in the output bucket): <prefix>/_outbox/{pending,sent,quarantine}/<id>.json, _outbox/claims/<id>
+
+An entry that does not parse (a torn write from another tool, a hand edit) is moved to
+`quarantine/` by the sweep that finds it, so it never stops the other entries from being sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -23,11 +27,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 CLAIM_LEASE_SECONDS = 600.0
-PENDING, CLAIMED, SENT = "pending", "claimed", "sent"
+PENDING, CLAIMED, SENT, QUARANTINE = "pending", "claimed", "sent", "quarantine"
 
 
 class OutboxError(OSError):
     """The outbox itself cannot be written or read (a landing-class failure)."""
+
+
+class MalformedEntry(ValueError):
+    """An outbox file that is not an entry: quarantined, never sent, never fatal to a sweep."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,16 @@ class OutboxEntry:
 
     @classmethod
     def from_json(cls, raw: bytes) -> OutboxEntry:
-        value = json.loads(raw)
-        return cls(value["id"], float(value["created_at"]), value["message"], value["attributes"])
+        try:
+            value = json.loads(raw)
+            return cls(
+                str(value["id"]),
+                float(value["created_at"]),
+                dict(value["message"]),
+                dict(value["attributes"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise MalformedEntry(f"not an outbox entry: {type(exc).__name__}: {exc}") from None
 
     @classmethod
     def new(cls, message: Mapping[str, Any], attributes: Mapping[str, str]) -> OutboxEntry:
@@ -63,6 +79,8 @@ class OutboxEntry:
 
 class Outbox(Protocol):
     description: str
+    # Entries this process moved to quarantine (their ids), for the sweep's report.
+    quarantined: list[str]
 
     async def add(self, entry: OutboxEntry) -> None: ...
 
@@ -89,6 +107,7 @@ class LocalOutbox:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = f"outbox {root}"
+        self.quarantined: list[str] = []
 
     def _path(self, state: str, entry_id: str) -> Path:
         return self.root / state / f"{entry_id}.json"
@@ -98,15 +117,19 @@ class LocalOutbox:
 
     def _add(self, entry: OutboxEntry) -> None:
         target = self._path(PENDING, entry.entry_id)
+        temporary = target.with_suffix(".tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_suffix(".tmp")
             with temporary.open("wb") as handle:
                 handle.write(entry.to_json())
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, target)  # a reader never sees half an entry
         except OSError as exc:
+            # A full disk must not leave a stray half entry; when even that fails (the folder is
+            # not a folder), there is nothing of ours left to remove.
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
             raise OutboxError(f"cannot write outbox entry {target}: {exc}") from exc
 
     async def pending(self, older_than: float = 0.0) -> list[OutboxEntry]:
@@ -124,9 +147,21 @@ class LocalOutbox:
                 entry = OutboxEntry.from_json(path.read_bytes())
             except FileNotFoundError:
                 continue  # claimed by another sweeper since the listing
+            except MalformedEntry:
+                self._quarantine(path)
+                continue
             if entry.created_at <= cutoff:
                 entries.append(entry)
         return entries
+
+    def _quarantine(self, path: Path) -> None:
+        target = self.root / QUARANTINE / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(path, target)
+        except FileNotFoundError:
+            return  # another sweeper moved it first
+        self.quarantined.append(path.stem)
 
     def _return_expired_claims(self) -> None:
         folder = self.root / CLAIMED

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
@@ -44,9 +46,24 @@ class JsonLinesPublisher:
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One write() of one line in append mode: concurrent runs cannot interleave lines.
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
+        data = line.encode("utf-8")
+        # One write() of one line with O_APPEND: concurrent runs cannot interleave lines.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(descriptor).st_size
+            try:
+                written = os.write(descriptor, data)
+            except OSError:
+                written = -1
+            if written != len(data):
+                # A full disk took part of the line: cut it off again, or the next line would be
+                # glued to the fragment and both would be lost to a JSON reader.
+                os.ftruncate(descriptor, size)
+                raise OSError(
+                    errno.ENOSPC, f"only part of the completion line could be written to {self.path}"
+                )
+        finally:
+            os.close(descriptor)
 
 
 class PubSubPublisher:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,15 +20,16 @@ from typing import Any
 from proxy.state import StateStoreError
 from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
 from scrapers.core.errors import AlreadyLandedError, InvalidOptions, OptionError, ReplayMissError, ScrapeError
-from scrapers.core.options import option_to_text, resolve_options
+from scrapers.core.options import option_to_text, resolve_options, shown
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.redact import Redactor
-from scrapers.core.registry import Registry, ScraperEntry
+from scrapers.core.registry import Registry, ScraperEntry, placeholders
 from scrapers.core.request import Page, Request
 from scrapers.core.result import RunResult
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.core.verdict import Verdict
 from scrapers.events.completion import CompletionMessage, EventSink
+from scrapers.events.outbox import OutboxError
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import JobBudget, SourcePolicy
@@ -43,6 +45,9 @@ MAX_PAGES_PER_JOB = 2000
 # has second resolution); this bounds how far we look.
 MAX_TIMESTAMP_BUMPS = 30
 CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf"}
+# What one placeholder of an object path may become: letters, digits, `_`, `-` and `.`, starting
+# with a letter, digit or `_` (so never `.`, `..` or a hidden name), at most 128 characters.
+SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,19 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
             # its completion: the run's status stands, and the completion still goes out.
             warnings.append(ctx.redactor(f"run bookkeeping not written to the state store: {exc}"))
         record_quality(ctx.metrics, result)
-    published = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+    try:
+        published = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+    except OutboxError as exc:
+        # Our own storage is full or read-only: not even a pending completion can be kept, so
+        # the run fails `landing` (exit 17) whatever it fetched, and says where it stopped.
+        return dataclasses.replace(
+            result,
+            status=RunStatus.FAILED,
+            failure_class=Outcome.LANDING,
+            error_type=Outcome.LANDING.value,
+            error_message=ctx.redactor(f"the completion could not be written: {exc}"),
+            warnings=(*result.warnings, *warnings),
+        )
     warnings += [published] if published else []
     return dataclasses.replace(result, warnings=(*result.warnings, *warnings)) if warnings else result
 
@@ -278,6 +295,7 @@ async def _land(
         return
     values = {name: str(value) for name, value in job.option_texts().items() if not isinstance(value, list)}
     values.update({**parsed.path_values, "date": game_date})
+    _check_segments(job.entry, values)
     moment = ctx.clock.now()
     for _ in range(MAX_TIMESTAMP_BUMPS):
         values["timestamp"] = utc_stamp(moment)
@@ -301,6 +319,24 @@ async def _land(
             landing.new_bytes += len(parsed.raw_artifact)
         except AlreadyLandedError:
             landing.paths.append(ctx.sink.uri(raw_path))
+
+
+def _check_segments(entry: ScraperEntry, values: Mapping[str, str]) -> None:
+    """Every value a path template uses must be one safe segment, whatever filled it.
+
+    Options are checked against their patterns when they resolve; this is the last guard for what
+    a parse derived from a body (a date, a team suffix) and for an option declared without one: a
+    `/`, `..`, `?` or control character would write outside the scraper's folder or split an object
+    name. Refused before anything lands, as a structural failure with its completion.
+    """
+    for template in filter(None, (entry.path, entry.raw_path)):
+        for name in placeholders(template):
+            value = values.get(name, "")
+            if name != "timestamp" and not SAFE_SEGMENT.fullmatch(value):
+                raise ScrapeError(
+                    Outcome.STRUCTURAL,
+                    f"path placeholder {{{name}}} would be {shown(value)}, not one safe path segment",
+                )
 
 
 def _job_date(job: Job, scraper: Scraper[Any], clock: Clock) -> str:

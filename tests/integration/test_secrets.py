@@ -297,9 +297,9 @@ SCENARIOS: dict[str, Scenario] = {
     "failure-redis-state-unreachable": Scenario(
         ODDS, recorded, _failed(Outcome.TRANSIENT), state="redis_closed", reaches_upstream=False
     ),
-    # crash: the completion outbox cannot be written after a proxied fetch used every secret
-    "crash-outbox-unwritable-after-proxied-fetch": Scenario(
-        BP, recorded, INTERNAL, proxy="credentials", block_outbox=True
+    # the completion outbox cannot be written after a proxied fetch used every secret: landing
+    "failure-outbox-unwritable-after-proxied-fetch": Scenario(
+        BP, recorded, _failed(Outcome.LANDING), proxy="credentials", block_outbox=True
     ),
     # crash: httpx refuses the proxy URL the credentials were put into
     "crash-proxy-url-unsupported-scheme": Scenario(
@@ -494,6 +494,12 @@ def test_the_run_took_its_path_and_used_the_secrets(runs: dict[str, Run | BaseEx
         assert "Traceback (most recent call last)" in run.stderr, run.context
     elif run.code == EXIT_USAGE:
         assert "error:" in run.stderr, run.context
+    elif scenario.block_outbox:
+        # Our own storage refused the completion: the run says so, and fails `landing`.
+        result = json.loads(run.stdout)
+        assert result["error_type"] == "landing", run.context
+        assert "the completion could not be written" in result["error_message"], run.context
+        assert not (run.out / "_events" / "completions.jsonl").exists()
     else:
         result = json.loads(run.stdout)
         assert result["scraper"] == job.scraper
