@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scrapers.events.completion import CompletionMessage
-from scrapers.events.outbox import LocalOutbox, Outbox, OutboxEntry
+from scrapers.events.outbox import LocalOutbox, Outbox, OutboxEntry, OutboxError
 from scrapers.events.publishers import JsonLinesPublisher, Publisher, PublishError
 
 EVENTS_FILE = "_events/completions.jsonl"
@@ -40,13 +40,26 @@ class CompletionDelivery:
         # `sweep_age`), so the run's own attempt cannot race one, and a run killed mid-publish
         # leaves a plain pending entry that the next sweep picks up at once.
         entry = OutboxEntry.new(message.to_dict(), message.attributes(source))
-        await self.outbox.add(entry)
+        try:
+            await self.outbox.add(entry)
+        except OSError as exc:
+            return await self._publish_without_outbox(entry, exc)
         try:
             await self.publisher.send(entry.message, entry.attributes)
         except PublishError as exc:
             return f"completion not published yet ({exc}); it is pending in the {self.outbox.description}"
         await self.outbox.mark_sent(entry)
         return None
+
+    async def _publish_without_outbox(self, entry: OutboxEntry, cause: OSError) -> str:
+        """The outbox's storage is down (a full disk, GCS answering 503): the completion can still
+        go straight to the publisher. Only when that fails too is there nothing left to keep it,
+        and the run must say so (OutboxError: the runner fails it `landing`)."""
+        try:
+            await self.publisher.send(entry.message, entry.attributes)
+        except PublishError as exc:
+            raise OutboxError(f"the completion was neither kept ({cause}) nor published ({exc})") from cause
+        return f"completion published without an outbox entry (the {self.outbox.description} failed: {cause})"
 
     @property
     def sweep_age(self) -> float:

@@ -187,8 +187,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     try:
         published = await ctx.events.publish(completion_message(result, job, ctx), result.source)
     except OutboxError as exc:
-        # Our own storage is full or read-only: not even a pending completion can be kept, so
-        # the run fails `landing` (exit 17) whatever it fetched, and says where it stopped.
+        # Our own storage is full or read-only and the publisher refused too: the completion could
+        # be neither kept nor sent, so the run fails `landing` (exit 17) and says where it stopped.
         return dataclasses.replace(
             result,
             status=RunStatus.FAILED,

@@ -16,10 +16,19 @@ from typing import Any
 
 from google.api_core.exceptions import GoogleAPIError, NotFound, PreconditionFailed
 from google.auth.exceptions import DefaultCredentialsError
+from google.cloud.storage.retry import DEFAULT_RETRY
+from requests.exceptions import RequestException
 
 from scrapers.core.errors import AlreadyLandedError
 
 SCHEME = "gs://"
+# The library retries a failing call for up to 120 s by default, and each of our calls may make
+# several: a GCS outage held a run for over three minutes. Bounded here, an outage fails the run
+# `landing` in seconds (and the completion goes straight to Pub/Sub when it is up).
+CALL_TIMEOUT_SECONDS = 10.0
+RETRY = DEFAULT_RETRY.with_timeout(5.0)
+# What a call raises once the library gives up: an API answer, or the connection itself.
+FAILURES = (GoogleAPIError, RequestException)
 
 
 @dataclass(frozen=True)
@@ -83,45 +92,54 @@ class GcsBucket:
     async def create(self, name: str, data: bytes, content_type: str) -> None:
         def upload() -> None:
             blob = self._handle().blob(name)
-            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+            blob.upload_from_string(
+                data,
+                content_type=content_type,
+                if_generation_match=0,
+                retry=RETRY,
+                timeout=CALL_TIMEOUT_SECONDS,
+            )
 
         try:
             await asyncio.to_thread(upload)
         except PreconditionFailed:
             raise AlreadyLandedError(f"{SCHEME}{self.location.bucket}/{name}") from None
-        except GoogleAPIError as exc:
+        except FAILURES as exc:
             raise GcsError(f"upload of {SCHEME}{self.location.bucket}/{name} failed: {exc}") from None
 
     async def read(self, name: str) -> bytes | None:
         def download() -> bytes | None:
             try:
-                data: bytes = self._handle().blob(name).download_as_bytes()
+                data: bytes = (
+                    self._handle().blob(name).download_as_bytes(retry=RETRY, timeout=CALL_TIMEOUT_SECONDS)
+                )
             except NotFound:
                 return None
             return data
 
         try:
             return await asyncio.to_thread(download)
-        except GoogleAPIError as exc:
+        except FAILURES as exc:
             raise GcsError(f"read of {SCHEME}{self.location.bucket}/{name} failed: {exc}") from None
 
     async def info(self, name: str) -> ObjectInfo | None:
         def stat() -> ObjectInfo | None:
-            blob = self._handle().get_blob(name)
+            blob = self._handle().get_blob(name, retry=RETRY, timeout=CALL_TIMEOUT_SECONDS)
             return None if blob is None else ObjectInfo(blob.name, int(blob.generation), blob.updated)
 
         try:
             return await asyncio.to_thread(stat)
-        except GoogleAPIError as exc:
+        except FAILURES as exc:
             raise GcsError(f"stat of {SCHEME}{self.location.bucket}/{name} failed: {exc}") from None
 
     async def list(self, prefix: str) -> list[str]:
         def names() -> list[str]:
-            return sorted(blob.name for blob in self._handle().list_blobs(prefix=prefix))
+            listed = self._handle().list_blobs(prefix=prefix, retry=RETRY, timeout=CALL_TIMEOUT_SECONDS)
+            return sorted(blob.name for blob in listed)
 
         try:
             return await asyncio.to_thread(names)
-        except GoogleAPIError as exc:
+        except FAILURES as exc:
             raise GcsError(f"listing {SCHEME}{self.location.bucket}/{prefix} failed: {exc}") from None
 
     async def delete(self, name: str, if_generation_match: int | None = None) -> bool:
@@ -129,14 +147,16 @@ class GcsBucket:
 
         def remove() -> bool:
             try:
-                self._handle().blob(name).delete(if_generation_match=if_generation_match)
+                self._handle().blob(name).delete(
+                    if_generation_match=if_generation_match, retry=RETRY, timeout=CALL_TIMEOUT_SECONDS
+                )
             except (NotFound, PreconditionFailed):
                 return False
             return True
 
         try:
             return await asyncio.to_thread(remove)
-        except GoogleAPIError as exc:
+        except FAILURES as exc:
             raise GcsError(f"delete of {SCHEME}{self.location.bucket}/{name} failed: {exc}") from None
 
 

@@ -27,6 +27,7 @@ from google.cloud import pubsub_v1, storage
 
 from scrapers.core.clock import SystemClock
 from scrapers.core.errors import AlreadyLandedError
+from scrapers.core.outcome import Outcome
 from scrapers.core.registry import load_registry
 from scrapers.core.result import RunResult
 from scrapers.core.settings import Settings
@@ -36,7 +37,7 @@ from scrapers.pipeline.outputs import open_output
 from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.sinks.gcs import GcsBucket, GcsLocation, GcsSink
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
-from tests.harness import free_port
+from tests.harness import Upstream, free_port, respond
 
 pytestmark = pytest.mark.integration
 
@@ -340,3 +341,28 @@ def socket_that_never_answers() -> Iterator[str]:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
         yield f"127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_gcs_answering_503_fails_landing_in_bounded_time_and_pubsub_still_hears_of_it(cloud: Cloud) -> None:
+    """GCS is down (every storage call answers 503) while Pub/Sub is up: the document cannot land
+    and the outbox cannot keep the completion, so the run fails `landing` after the bounded
+    retries, and its completion goes straight to Pub/Sub."""
+
+    async def scenario() -> tuple[subprocess.CompletedProcess[str], int, float]:
+        async with Upstream(default=respond(503, b"backend unavailable")) as storage_down:
+            started = time.monotonic()
+            done = await asyncio.to_thread(
+                cli, cloud, *RUN_ARGS, "--out", cloud.out, STORAGE_EMULATOR_HOST=storage_down.url
+            )
+            return done, storage_down.count(), time.monotonic() - started
+
+    done, storage_calls, seconds = asyncio.run(scenario())
+    print(f"GCS outage: exit {done.returncode} after {seconds:.1f} s and {storage_calls} storage calls")
+    assert done.returncode == Outcome.LANDING.exit_code, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["error_type"] == "landing"
+    assert "503" in result["error_message"]
+    assert storage_calls > 1, "the library retried before giving up"
+    (message,) = cloud.pull(1)
+    assert (message["data"]["status"], message["data"]["error_type"]) == ("failed", "landing")
+    assert message["data"]["execution_id"] == result["run_id"]
