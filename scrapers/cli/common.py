@@ -7,8 +7,11 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -18,11 +21,11 @@ import httpx
 from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import EXIT_USAGE, OptionError, UsageError
 from scrapers.core.redact import Redactor
-from scrapers.core.registry import Registry
+from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
 from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import PlannedJob
-from scrapers.pipeline.runs import RunRecord, run_all
+from scrapers.pipeline.runs import Interrupt, RunRecord, run_all
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import open_core
 
@@ -148,27 +151,82 @@ def run_planned(
     on_change: Callable[[RunRecord], None] | None = None,
     push_metrics: bool = False,
 ) -> Ran:
-    """Open the process's core, run every planned job through the run manager, close the core."""
+    """Open the process's core, run every planned job through the run manager, close the core.
+
+    SIGTERM (Cloud Run at a task's timeout, SIGKILL 10 s later) and SIGINT stop it as the service's
+    shutdown does: runs in flight get COURTSIDE_SHUTDOWN_GRACE_SECONDS, then each is cut off with a
+    `failed`/`transient` completion, and the results are printed and exit as usual (15).
+    """
     settings = ServiceSettings(
         max_in_flight=len(planned), scraper_concurrency=concurrency, fan_out_concurrency=concurrency
     )
 
     async def go() -> Ran:
-        entries = registry.scrapers.values()
-        core = await open_core(
-            registry, where, entries, transport, redactor, replay=replay, clock=clock, env=env
-        )
-        try:
-            # Every job's keys are checked before the first one runs: a missing key is exit 2 for
-            # the whole command instead of one failed job after another.
-            for plan in planned:
-                core.fetcher.check_credentials(plan.job.first_requests())
-            records = await run_all(core, planned, settings, on_change=on_change, push_metrics=push_metrics)
-            return Ran(records, core.output.events_note)
-        finally:
-            await core.aclose()
+        interrupt = Interrupt(env.shutdown_grace)
+        entries = _metric_scrapers(registry, planned) if push_metrics else list(registry.scrapers.values())
+        # From the core's opening to its closing, so a signal never kills the process mid-way.
+        with _signals_interrupt(interrupt):
+            core = await open_core(
+                registry, where, entries, transport, redactor, replay=replay, clock=clock, env=env
+            )
+            try:
+                # Every job's keys are checked before the first one runs: a missing key is exit 2 for
+                # the whole command instead of one failed job after another.
+                for plan in planned:
+                    core.fetcher.check_credentials(plan.job.first_requests())
+                records = await run_all(
+                    core,
+                    planned,
+                    settings,
+                    on_change=on_change,
+                    push_metrics=push_metrics,
+                    interrupt=interrupt,
+                )
+                return Ran(records, core.output.events_note)
+            finally:
+                await core.aclose()
 
     return asyncio.run(go())
+
+
+def _metric_scrapers(registry: Registry, planned: list[PlannedJob]) -> list[ScraperEntry]:
+    """The scrapers a pushing command zero-initialises: only its own (and their fan-out children).
+    The push is grouped by scraper and the Pushgateway sets that label on every pushed series, so
+    another scraper's zero series would collide with them and the gateway would refuse the push."""
+    names = {plan.job.entry.name for plan in planned}
+    names |= {plan.fan_out.child for plan in planned if plan.fan_out is not None}
+    return [registry.get(name) for name in sorted(names)]
+
+
+@contextmanager
+def _signals_interrupt(interrupt: Interrupt) -> Iterator[None]:
+    """SIGTERM and SIGINT request the interrupt while the block runs (main thread only: a command
+    called from another thread keeps the process's own handling)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    grace = interrupt.grace_seconds
+
+    def received(number: signal.Signals) -> None:
+        if interrupt.requested.is_set():
+            print(f"{number.name} again: cutting the runs off now", file=sys.stderr)
+        else:
+            print(
+                f"{number.name}: no new runs; runs in flight get {grace:g}s, then are cut off "
+                f"({number.name} again cuts them off now)",
+                file=sys.stderr,
+            )
+        interrupt.request(number.name)
+
+    numbers = (signal.SIGTERM, signal.SIGINT)
+    for number in numbers:
+        loop.add_signal_handler(number, received, number)
+    try:
+        yield
+    finally:
+        for number in numbers:
+            loop.remove_signal_handler(number)
 
 
 def exit_code(result: RunResult) -> int:

@@ -169,6 +169,8 @@ class RunManager:
         self.gate = InFlightGate(settings.max_in_flight)
         self.slots = ScraperSlots(settings.scraper_concurrency, settings.scraper_concurrency_overrides)
         self.accepting = True
+        # What a cut-off completion says stopped the run: "shutdown" (the service), or the signal.
+        self.stopped_by = "shutdown"
         self._on_change = on_change
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -195,13 +197,22 @@ class RunManager:
     def in_flight(self) -> int:
         return self.gate.in_use
 
-    async def drain(self, timeout: float) -> int:
-        """Stop admitting; wait up to `timeout` for every run, then cut the rest off. Returns that count."""
+    async def drain(self, timeout: float, *, now: asyncio.Event | None = None) -> int:
+        """Stop admitting; wait up to `timeout` for every run (or until `now` is set), then cut the
+        rest off. Returns that count."""
         self.accepting = False
         tasks = set(self._tasks)
         if not tasks:
             return 0
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(asyncio.wait(tasks))}
+        if now is not None:
+            waits.add(asyncio.ensure_future(now.wait()))
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:  # the waits only: cancelling them leaves the runs alone
+                wait.cancel()
+        pending = {task for task in tasks if not task.done()}
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -312,7 +323,8 @@ class RunManager:
             # Shutdown: the run still ends with a completion, so nothing admitted is lost silently.
             if record.result is None and record.error is None:
                 where = "while running" if record.state is RunState.RUNNING else "before it started"
-                record.result = await self._cut_off(record, job, ctx, f"interrupted by shutdown {where}")
+                reason = f"interrupted by {self.stopped_by} {where}"
+                record.result = await self._cut_off(record, job, ctx, reason)
                 await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics)
             raise
         finally:
@@ -422,6 +434,25 @@ def _warn(text: str) -> None:
     log.warning(text)
 
 
+@dataclass
+class Interrupt:
+    """A stop asked from outside the runs (the CLI's SIGTERM or SIGINT), as the service's shutdown
+    drains: the first stops admitting and gives runs in flight `grace_seconds`, a second cuts them
+    off at once. Either way each run still ends with exactly one completion."""
+
+    grace_seconds: float
+    requested: asyncio.Event = field(default_factory=asyncio.Event)
+    now: asyncio.Event = field(default_factory=asyncio.Event)
+    cause: str = "shutdown"
+
+    def request(self, cause: str) -> None:
+        if self.requested.is_set():
+            self.now.set()
+            return
+        self.cause = cause
+        self.requested.set()
+
+
 async def run_all(
     core: Core,
     planned: Sequence[PlannedJob],
@@ -429,8 +460,10 @@ async def run_all(
     *,
     on_change: Listener | None = None,
     push_metrics: bool = False,
+    interrupt: Interrupt | None = None,
 ) -> list[RunRecord]:
-    """Every planned job through one run manager, to the end: the one run path of the CLI.
+    """Every planned job through one run manager, to the end (or to an `interrupt` and its drain):
+    the one run path of the CLI.
 
     `scrapers run`, `record`, `demo` and `run-many` all come here, and the service submits to the
     same RunManager, so deadlines, cut-off completions, error mapping, metrics and run summaries
@@ -447,7 +480,17 @@ async def run_all(
         if not manager.try_admit(len(planned)):
             raise AssertionError("every planned job fits: the cap is their count")
         records = [manager.submit(job) for job in planned]
-        await asyncio.gather(*(record.finished.wait() for record in records))
+        finished = asyncio.gather(*(record.finished.wait() for record in records))
+        if interrupt is not None:
+            stop = asyncio.ensure_future(interrupt.requested.wait())
+            either: set[asyncio.Future[Any]] = {finished, stop}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not finished.done():
+                manager.stopped_by = interrupt.cause
+                cut = await manager.drain(interrupt.grace_seconds, now=interrupt.now)
+                log.warning("%s: %d run(s) cut off", interrupt.cause, cut)
+        await finished
         return records
     finally:
         await manager.drain(0.0)
