@@ -1,8 +1,9 @@
-"""`python -m bench`: the chaos table, then the core overhead benchmark, in one run.
+"""`python -m bench`: the chaos table, the core overhead benchmark, then hostile upstreams, in one run.
 
     .venv/bin/python -m bench                          # standard scenario at its own time scale
     .venv/bin/python -m bench --scenario smoke --scale 100
     .venv/bin/python -m bench --skip-overhead --policies old,fleet
+    .venv/bin/python -m bench --skip-chaos --skip-overhead --hostile-deadline 30
 
 Targets are reported, never asserted: the exit code is 0 whenever the benchmark itself ran.
 """
@@ -16,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 from bench.chaos import POLICIES, render, run_chaos
+from bench.hostile import DEFAULT_DEADLINE, render_hostile, run_hostile
 from bench.overhead import (
     DEFAULT_CONCURRENCIES,
     DEFAULT_SECONDS,
@@ -36,8 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--policies", default=",".join(POLICIES), help=f"comma-separated subset of {','.join(POLICIES)}"
     )
-    parser.add_argument("--skip-chaos", action="store_true", help="only the overhead benchmark")
-    parser.add_argument("--skip-overhead", action="store_true", help="only the chaos table")
+    parser.add_argument("--skip-chaos", action="store_true", help="no chaos table")
+    parser.add_argument("--skip-overhead", action="store_true", help="no core overhead benchmark")
+    parser.add_argument("--skip-hostile", action="store_true", help="no hostile-upstream benchmark")
+    parser.add_argument(
+        "--hostile-deadline",
+        type=float,
+        default=DEFAULT_DEADLINE,
+        help=f"job deadline of the hostile-upstream runs, seconds (default {DEFAULT_DEADLINE:g})",
+    )
     parser.add_argument(
         "--overhead-seconds",
         type=float,
@@ -74,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         print(render_overhead(result))
+        print()
+    if not args.skip_hostile:
+        print(render_hostile(asyncio.run(run_hostile(args.hostile_deadline)), args.hostile_deadline))
         print()
     print(f"benchmark finished in {time.monotonic() - started:.0f} s")
     return 0

@@ -105,6 +105,8 @@ class SourceSpec(_Spec):
     hosts: dict[str, HostSpec] = Field(default_factory=dict)
     rules: RulesSpec = Field(default_factory=RulesSpec)
     quota: QuotaSpec | None = None
+    # The largest body one response may have, counted after decompression (a gzip bomb stops here).
+    max_body_bytes: PositiveInt | None = None
 
     @model_validator(mode="after")
     def _quota_has_a_header(self) -> Self:

@@ -170,6 +170,27 @@ def classify_exception(
     raise TypeError(f"{name} is not an HTTP failure; refusing to classify it") from exc
 
 
+def classify_overrun(seconds: float, rules: SourceRules = DEFAULT_RULES) -> Classified:
+    """The attempt's total time ran out before the whole response arrived.
+
+    httpx's read timeout restarts at every byte, so an upstream dripping a byte a second never
+    trips it; this verdict is the total deadline's, and it means what a hang means at that host.
+    """
+    if rules.hang_means_blocked:
+        return Classified(
+            Outcome.BLOCKED, f"no complete answer within {seconds:.3g}s: this host blocks by hanging"
+        )
+    return Classified(
+        Outcome.TRANSIENT, f"no complete response within {seconds:.3g}s (the attempt's deadline)"
+    )
+
+
+def classify_oversize(limit: int, status: int) -> Classified:
+    """A body past the source's max_body_bytes: no real payload of it is that large, and asking
+    again would send the same bytes."""
+    return Classified(Outcome.STRUCTURAL, f"body larger than {limit} bytes (max_body_bytes)", status=status)
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/invalid."""
     if value is None:

@@ -9,6 +9,7 @@ deadline. `blocked`/`proxy` move to the next proxy, then the next tier; `not_fou
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,13 @@ from scrapers.core.redact import Redactor
 from scrapers.core.request import Page, Request
 from scrapers.core.settings import SecretLookup
 from scrapers.http.attempts import Attempt, AttemptLog
-from scrapers.http.classify import Classified, classify_exception, classify_response
+from scrapers.http.classify import (
+    Classified,
+    classify_exception,
+    classify_overrun,
+    classify_oversize,
+    classify_response,
+)
 from scrapers.http.decode import to_page
 from scrapers.http.observer import BreakerTransitions, FetchObserver, NullObserver
 from scrapers.http.policy import JobBudget, SourcePolicy
@@ -250,8 +257,7 @@ class Fetcher:
                 self.observer.breakers_changed(self.pool.breakers())
 
     def _outgoing(self, route: _Route) -> httpx.Request:
-        timeout = min(route.policy.timeout_for(route.tier.name), max(0.001, route.budget.remaining))
-        return self._build(self._client(route.endpoint), route.request, timeout)
+        return self._build(self._client(route.endpoint), route.request, _allowed_seconds(route))
 
     async def _observe_quota(self, route: _Route, headers: httpx.Headers) -> None:
         reading = await self.quota.observe(route.request.host, headers, route.policy.quota)
@@ -259,25 +265,39 @@ class Fetcher:
             self.observer.quota_read(route.policy.name, reading)
 
     async def _send(self, route: _Route, outgoing: httpx.Request) -> _Sent:
-        request, tier = route.request, route.tier
-        rules = route.policy.rules_for(request.host)
+        request, tier, policy = route.request, route.tier, route.policy
+        rules = policy.rules_for(request.host)
         client = self._client(route.endpoint)
         started = time.monotonic()
-        source = route.policy.name
+        source = policy.name
+        # The whole attempt, headers and body, ends within the time it may take: httpx's timeouts
+        # restart at every read, so a body dripped a byte a second would outlive the job's deadline.
+        allowed = _allowed_seconds(route)
+        overall = asyncio.timeout(allowed)
         self.observer.attempt_started(source)
         try:
-            # A keyed request never follows a redirect: httpx strips only Authorization on a
-            # cross-origin hop, so an X-Api-Key or an apiKey parameter would reach the other host.
-            # The 3xx itself is then classified (structural: the endpoint moved).
-            response = await client.send(outgoing, follow_redirects=not request.secrets)
+            async with overall:
+                # A keyed request never follows a redirect: httpx strips only Authorization on a
+                # cross-origin hop, so an X-Api-Key or an apiKey parameter would reach the other
+                # host. The 3xx itself is then classified (structural: the endpoint moved).
+                response, body = await _exchange(
+                    client, outgoing, follow=not request.secrets, limit=policy.max_body_bytes
+                )
         except ReplayMissError:
             raise
+        except _TooLarge as exc:
+            verdict, response = (
+                classify_oversize(policy.max_body_bytes, exc.response.status_code),
+                exc.response,
+            )
+        except TimeoutError:
+            if not overall.expired():
+                raise
+            verdict = classify_overrun(allowed, rules)
         except httpx.HTTPError as exc:
             verdict = classify_exception(exc, rules, via_proxy=route.endpoint is not None)
         else:
-            verdict = classify_response(
-                response.status_code, response.headers, response.content, request.expect, rules
-            )
+            verdict = classify_response(response.status_code, response.headers, body, request.expect, rules)
         finally:
             self.observer.attempt_ended(source)  # also after a replay miss: nothing stays in flight
         self.observer.attempt_classified(source, tier.name, verdict.outcome, time.monotonic() - started)
@@ -296,7 +316,7 @@ class Fetcher:
         if not verdict.outcome.is_clean:
             return verdict, None, response.headers
         try:
-            page = to_page(request, response.status_code, response.headers, response.content, verdict=verdict)
+            page = to_page(request, response.status_code, response.headers, body, verdict=verdict)
         except ScrapeError as exc:
             return Classified(exc.outcome, str(exc), status=response.status_code), None, response.headers
         return verdict, page, response.headers
@@ -392,6 +412,49 @@ class Fetcher:
         return urlunsplit(
             (new.scheme, new.netloc, new.path.rstrip("/") + parts.path, parts.query, parts.fragment)
         )
+
+
+def _allowed_seconds(route: _Route) -> float:
+    """One attempt's time: its tier's timeout, never past the job's deadline."""
+    return min(route.policy.timeout_for(route.tier.name), max(0.001, route.budget.remaining))
+
+
+class _TooLarge(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+async def _exchange(
+    client: httpx.AsyncClient, outgoing: httpx.Request, *, follow: bool, limit: int
+) -> tuple[httpx.Response, bytes]:
+    """Send and read the body within `limit` bytes, following redirects here rather than in httpx:
+    httpx reads a redirect's body whole, however large, before it follows."""
+    request = outgoing
+    for _ in range(client.max_redirects + 1):
+        response = await client.send(request, follow_redirects=False, stream=True)
+        try:
+            body = await _read_within(response, limit)
+        finally:
+            await response.aclose()
+        # httpx builds the next hop as it would itself (method, cookies, Authorization stripped
+        # across origins) and leaves it here when it was told not to follow.
+        if not follow or response.next_request is None:
+            return response, body
+        request = response.next_request
+    raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+
+
+async def _read_within(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        # Decoded bytes stop a gzip bomb after one chunk; the bytes on the wire stop what a decoder
+        # drops unread (anything after a gzip member's end), which would otherwise pile up in it.
+        if size > limit or response.num_bytes_downloaded > limit:
+            raise _TooLarge(response)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _no_secrets(name: str) -> None:

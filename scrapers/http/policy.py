@@ -15,6 +15,11 @@ from scrapers.http.quota import DEFAULT_REMEMBER_SECONDS, QuotaSettings
 from scrapers.http.ratelimit import RateSettings
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
+# The largest body (after decompression) a source may send; past it the attempt is `structural`.
+# What bounds a run's memory whatever an upstream sends: parsed JSON takes up to ~25 bytes per body
+# byte (empty objects), so 8 MiB keeps the worst body under 512 MB of RSS (bench/hostile.py), and
+# is still twice the largest real body recorded (stats.nba.com player movement, 3.4 MB).
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 INCREASE_FRACTION = 0.1  # additive increase per success run, as a share of the configured rate
 DEFAULT_RATE = RateSettings(rate=2.0, burst=2, ceiling=10.0, floor=0.2, increase_step=0.5)
 _N = TypeVar("_N", int, float)
@@ -53,6 +58,7 @@ class SourcePolicy:
     rate: RateSettings = DEFAULT_RATE
     host_rates: Mapping[str, RateSettings] = field(default_factory=dict)
     quota: QuotaSettings | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def rules_for(self, host: str) -> SourceRules:
         return self.host_rules.get(host, self.rules)
@@ -84,6 +90,7 @@ class SourcePolicy:
             rate=rate,
             host_rates={host: _rate(h.rate, rate) for host, h in spec.hosts.items() if h.rate},
             quota=_quota(spec.quota or QuotaSpec(), rules),
+            max_body_bytes=_given(spec.max_body_bytes, DEFAULT_MAX_BODY_BYTES),
         )
 
 

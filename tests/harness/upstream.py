@@ -16,6 +16,7 @@ import abc
 import collections
 import json
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,51 @@ class Slow(Behaviour):
         return await self.then.handle(request, server)
 
 
+@dataclass
+class Stream(Behaviour):
+    """A 200 whose body is made on the fly, ``chunk`` repeated up to ``total`` bytes: a body far
+    larger than the upstream's memory costs it nothing. Stops when the client goes away."""
+
+    total: int
+    chunk: bytes
+    headers: Mapping[str, str]
+
+    async def handle(self, request: web.BaseRequest, server: LoopbackServer) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers=dict(self.headers))
+        response.content_length = self.total
+        await response.prepare(request)
+        sent = 0
+        try:
+            while sent < self.total and not server.closing.is_set():
+                piece = self.chunk[: self.total - sent]
+                await response.write(piece)
+                sent += len(piece)
+        except ConnectionError:
+            return response  # the client stopped reading and closed: what a bounded client does
+        await response.write_eof()
+        return response
+
+
+@dataclass
+class Drip(Behaviour):
+    """A 200 whose body comes one byte every ``interval`` seconds, forever (until the client or the
+    server closes): each read gets a byte, so no read timeout ever fires."""
+
+    interval: float
+    headers: Mapping[str, str]
+
+    async def handle(self, request: web.BaseRequest, server: LoopbackServer) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers=dict(self.headers))
+        await response.prepare(request)
+        try:
+            await response.write(b"[")
+            while not await server.wait_or_closing(self.interval):
+                await response.write(b"0")
+        except ConnectionError:
+            pass
+        return response
+
+
 def respond(
     status: int = 200, body: bytes | str = b"", headers: Mapping[str, str] | None = None
 ) -> Behaviour:
@@ -158,6 +204,28 @@ def rate_limit(
 ) -> RateLimit:
     """``then`` (default 200 "ok") for the first ``after`` requests, then 429s; see RateLimit."""
     return RateLimit(after, retry_after, then or respond(200, b"ok"), window, status)
+
+
+def stream(total: int, *, chunk: bytes = b" " * 65536, headers: Mapping[str, str] | None = None) -> Behaviour:
+    """A 200 of ``total`` bytes generated while sending (JSON-labelled by default)."""
+    return Stream(total, chunk, dict(headers or {"Content-Type": "application/json"}))
+
+
+def gzip_bomb(decoded: int, headers: Mapping[str, str] | None = None) -> Behaviour:
+    """A 200 served with Content-Encoding: gzip whose small body inflates to ``decoded`` zeros."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(decoded >> 20)]
+    parts += [packer.compress(bytes(decoded & ((1 << 20) - 1))), packer.flush()]
+    body = b"".join(parts)
+    return respond(
+        200, body, {"Content-Type": "application/json", "Content-Encoding": "gzip", **(headers or {})}
+    )
+
+
+def drip(interval: float, headers: Mapping[str, str] | None = None) -> Behaviour:
+    """A 200 whose JSON-labelled body arrives one byte every ``interval`` seconds, never ending."""
+    return Drip(interval, dict(headers or {"Content-Type": "application/json"}))
 
 
 def hang() -> Behaviour:
@@ -226,6 +294,8 @@ __all__ = [
     "RateLimit",
     "RecordedRequest",
     "Upstream",
+    "drip",
+    "gzip_bomb",
     "hang",
     "rate_limit",
     "reset",
@@ -233,4 +303,5 @@ __all__ = [
     "respond_json",
     "sequence",
     "slow",
+    "stream",
 ]

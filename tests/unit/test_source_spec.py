@@ -137,6 +137,7 @@ EVERY_KEY: dict[str, Any] = {
         "remember_seconds": 60,
         "headers": {"remaining": "x-credits", "used": "x-used", "last": "x-last"},
     },
+    "max_body_bytes": 1024,
 }
 
 
