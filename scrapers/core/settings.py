@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         "a Prometheus Pushgateway a one-job container (and the service at shutdown) pushes to",
         "http://pushgateway:9091",
     )
+    shutdown_grace: PositiveFloat = _setting(
+        "COURTSIDE_SHUTDOWN_GRACE_SECONDS",
+        5.0,
+        "`run`, `record`, `demo`, `run-many`: seconds runs in flight get after SIGTERM/SIGINT before they "
+        "are cut off (a second signal cuts off at once)",
+        "5",
+    )
     # --- the HTTP service
     service_host: str = _setting(
         "COURTSIDE_SERVICE_HOST", "127.0.0.1", "the address `serve` listens on (`--host` wins)", "0.0.0.0"
@@ -211,6 +218,13 @@ class Settings(BaseSettings):
         8.0,
         "seconds in-flight runs get after SIGTERM before they are cut off",
         "8",
+    )
+    service_header_timeout: PositiveFloat = _setting(
+        "COURTSIDE_SERVICE_HEADER_TIMEOUT_SECONDS",
+        15.0,
+        "seconds a connection gets to send a complete request head (from opening or from its last "
+        "answer); past it, or idle that long, it is closed",
+        "15",
     )
     # --- set by Cloud Run jobs on every task; recorded in the completion and the run summary
     cloud_run_job: str | None = _setting("CLOUD_RUN_JOB", None, "the Cloud Run job (set by Cloud Run)", "nba")

@@ -36,6 +36,9 @@ class ServiceSettings:
     # Cloud Run sends SIGKILL 10 s after SIGTERM: finish in-flight runs within this, then cut them
     # off with an `interrupted` completion each.
     shutdown_timeout_seconds: float = _DEFAULTS.service_shutdown_timeout
+    # A connection must send a complete request head within this long of opening or of its last
+    # answer, else it is closed (slowloris); an idle keep-alive connection closes after it too.
+    header_timeout_seconds: float = _DEFAULTS.service_header_timeout
     retry_after_seconds: int = 5
     ready_timeout_seconds: float = 5.0
     retained_runs: int = 1000  # finished runs GET /runs/{id} still knows
@@ -55,6 +58,7 @@ class ServiceSettings:
             fan_out_concurrency=settings.service_fan_out_concurrency,
             job_deadline_seconds=settings.service_job_deadline,
             shutdown_timeout_seconds=settings.service_shutdown_timeout,
+            header_timeout_seconds=settings.service_header_timeout,
         )
 
     def problems(self, registry: Registry) -> list[str]:

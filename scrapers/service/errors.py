@@ -19,8 +19,8 @@ HTTP status of a run (each failure class carries its own: `Outcome.http_status`;
 
 A fan-out answers the highest code among its parent and children (200: every run ended success,
 no_data or partial). Every code above carries the run's view with its typed result. Requests that
-start nothing answer 400 (malformed, unknown scraper, bad options), 401, 404, 405, 413, 429 or
-503 (shutting down) with `{"error": ...}`.
+start nothing answer 400 (malformed, unknown scraper, bad options, a batch larger than the in-flight
+cap), 401, 404, 405, 413, 429 or 503 (shutting down) with `{"error": ...}`.
 """
 
 from __future__ import annotations

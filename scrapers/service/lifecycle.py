@@ -46,7 +46,15 @@ async def run_service(
     """Serve until `stop` is set or a SIGTERM/SIGINT arrives; then shut down gracefully. Returns 0."""
     stop = stop or asyncio.Event()
     runner = web.AppRunner(
-        create_app(service), access_log=None, handle_signals=False, shutdown_timeout=RESPONSE_GRACE_SECONDS
+        create_app(service),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=RESPONSE_GRACE_SECONDS,
+        # The header-read timeout. aiohttp (>= 3.14.5) arms its keep-alive timer when a connection
+        # opens and again after each answer, and bytes of an incomplete request head do not reset
+        # it: a connection that has not sent a whole head by then is closed (slowloris), as is one
+        # idle that long. A handler in progress is never cut by it.
+        keepalive_timeout=service.settings.header_timeout_seconds,
     )
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()

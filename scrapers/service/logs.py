@@ -55,7 +55,7 @@ class JsonFormatter(logging.Formatter):
 
 def _redacted(value: Any, redactor: Redactor) -> Any:
     if isinstance(value, str):
-        return redactor(value)
+        return _writable(redactor(value))
     if isinstance(value, Mapping):
         return {str(key): _redacted(item, redactor) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -63,6 +63,18 @@ def _redacted(value: Any, redactor: Redactor) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return redactor(str(value))
+
+
+def _writable(text: str) -> str:
+    """Header bytes that are not UTF-8 (a user agent, a path) reach us as lone surrogates, which no
+    UTF-8 stream can write: the handler would drop the whole line. They become U+FFFD instead."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes that came in
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (a JSON "\ud800")
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def configure_json_logging(redactor: Redactor, *, verbose: bool, stream: TextIO | None = None) -> None:

@@ -23,8 +23,11 @@ def token_matches(authorization: str | None, token: str) -> bool:
     """`Authorization: Bearer <token>`, compared in constant time."""
     scheme, _, presented = (authorization or "").partition(" ")
     # compare_digest on bytes: its time depends on the length only, never on where they differ.
+    # aiohttp decodes header bytes that are not UTF-8 as lone surrogates; "surrogatepass" encodes
+    # them too, and a value holding one can never equal a token's UTF-8, so such a header is a
+    # wrong token (401), not an encoding error.
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        presented.strip().encode("utf-8"), token.encode("utf-8")
+        presented.strip().encode("utf-8", "surrogatepass"), token.encode("utf-8")
     )
 
 

@@ -76,6 +76,7 @@ async def batch(request: web.Request) -> web.StreamResponse:
     limit = service.settings.max_batch_jobs
     if not isinstance(items, list) or not 0 < len(items) <= limit:
         raise BadRequest(f'a batch is a list of 1 to {limit} jobs, or {{"jobs": [...]}}')
+    _check_admissible(service, len(items))
     planned: list[PlannedJob] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -211,6 +212,19 @@ def _plan(service: Service, raw: object) -> PlannedJob:
                 for p in problems
             ],
         ) from None
+
+
+def _check_admissible(service: Service, jobs: int) -> None:
+    """A batch takes one in-flight place per job, all at once: past the cap it could never be
+    admitted, so 429's "send it again later" would be a lie."""
+    cap = service.settings.max_in_flight
+    if jobs > cap:
+        raise BadRequest(
+            f"a batch of {jobs} jobs can never be admitted: at most {cap} runs are in flight at once "
+            f"(COURTSIDE_SERVICE_MAX_IN_FLIGHT={cap}); send it in batches of {cap} or fewer",
+            jobs=jobs,
+            max_in_flight=cap,
+        )
 
 
 def _submit(service: Service, planned: list[PlannedJob]) -> list[RunRecord]:

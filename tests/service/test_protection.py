@@ -107,12 +107,21 @@ def test_a_burst_past_the_in_flight_cap_gets_429_with_retry_after(tmp_path: Path
 
 
 def test_batch_needs_a_place_for_every_job(tmp_path: Path) -> None:
+    # A batch that fits the cap but not the places left: 429, later it will fit. (One larger than
+    # the cap could never fit: 400, in test_hardening.)
     async def scenario() -> None:
-        async with running_service(tmp_path, settings=ServiceSettings(max_in_flight=2)) as svc:
-            response = await svc.http.post("/batch", json=[SCOREBOARD] * 3)
+        gated = GatedTransport(ReplayTransport(PROJECT_FIXTURES))
+        async with running_service(
+            tmp_path, settings=ServiceSettings(max_in_flight=2), transport=gated
+        ) as svc:
+            held = await svc.http.post("/scrape", params={"wait": "false"}, json=SCOREBOARD)
+            assert held.status == 202
+            await gated.arrivals(1)
+            response = await svc.http.post("/batch", json=[SCOREBOARD] * 2)
             assert response.status == 429
             assert "Retry-After" in response.headers
-            assert svc.service.manager.in_flight == 0
+            assert svc.service.manager.in_flight == 1
+            gated.gate.set()
 
     asyncio.run(scenario())
 

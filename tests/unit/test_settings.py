@@ -46,6 +46,7 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
     ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023", "storage_emulator_host", "http://127.0.0.1:9023"),
     ("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085", "pubsub_emulator_host", "127.0.0.1:8085"),
     ("COURTSIDE_PUSHGATEWAY", "http://gw:9091", "pushgateway", "http://gw:9091"),
+    ("COURTSIDE_SHUTDOWN_GRACE_SECONDS", "1.5", "shutdown_grace", 1.5),
     ("COURTSIDE_SERVICE_HOST", "0.0.0.0", "service_host", "0.0.0.0"),
     ("PORT", "0", "port", 0),
     ("COURTSIDE_SERVICE_TOKEN", "token-5678", "service_token", SecretStr("token-5678")),
@@ -60,6 +61,7 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
     ("COURTSIDE_SERVICE_FAN_OUT_CONCURRENCY", "16", "service_fan_out_concurrency", 16),
     ("COURTSIDE_SERVICE_JOB_DEADLINE", "60", "service_job_deadline", 60.0),
     ("COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT", "0.2", "service_shutdown_timeout", 0.2),
+    ("COURTSIDE_SERVICE_HEADER_TIMEOUT_SECONDS", "2.5", "service_header_timeout", 2.5),
     ("CLOUD_RUN_JOB", "nba", "cloud_run_job", "nba"),
     ("CLOUD_RUN_EXECUTION", "nba-x7k2p", "cloud_run_execution", "nba-x7k2p"),
     ("CLOUD_RUN_TASK_INDEX", "3", "cloud_run_task_index", "3"),
@@ -236,6 +238,7 @@ def test_service_settings_come_from_the_settings() -> None:
             "COURTSIDE_SERVICE_FAN_OUT_CONCURRENCY": "5",
             "COURTSIDE_SERVICE_JOB_DEADLINE": "60",
             "COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT": "0.5",
+            "COURTSIDE_SERVICE_HEADER_TIMEOUT_SECONDS": "3",
         }
     )
 
@@ -250,6 +253,7 @@ def test_service_settings_come_from_the_settings() -> None:
         "fan_out_concurrency": 5,
         "job_deadline_seconds": 60.0,
         "shutdown_timeout_seconds": 0.5,
+        "header_timeout_seconds": 3.0,
     }
     assert {name: getattr(service, name) for name in expected} == expected
     assert (service.concurrency_for("bdl_games"), service.concurrency_for("bdl_injuries")) == (1, 2)
