@@ -42,8 +42,15 @@ PYTHON_TYPES: dict[OptionType, type] = {
     OptionType.CHOICE: str,
 }
 
+# At most four digits of offset (27 years), so `TODAY+400000` is not a date at all.
 _DAY_KEYWORD = re.compile(r"^(TODAY|YESTERDAY|TOMORROW)(?:([+-])(\d{1,4}))?$")
 _KEYWORD_OFFSETS = {"TODAY": 0, "YESTERDAY": -1, "TOMORROW": 1}
+
+# The years any date, time or season may name: the NBA (BAA) began in 1946, and nothing upstream
+# holds data past 2100. Outside them a value is a typo or an attack, never a real request: years
+# below 1000 reach an upstream malformed (`999-01-01`), and `9999-12-31` overflows date arithmetic.
+FIRST_YEAR = 1946
+LAST_YEAR = 2100
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,46 @@ class OptionSpec:
     choices: tuple[str, ...] = ()
     # Old spellings still accepted (schedulers in production pass them); shown as deprecated.
     aliases: tuple[str, ...] = ()
+    # What a str value (each item of a list) must fully match: ids enter object paths and URLs, and
+    # a value from a caller or from an upstream body (fan-out children) must not be able to add a
+    # path segment, a query parameter or a control character. `shape` says it in words.
+    pattern: str | None = None
+    shape: str = ""
 
     def resolve(self, raw: object, clock: Clock) -> Any:
         """Turn one user-supplied value into its typed value, or raise OptionError naming it."""
         try:
-            return _PARSERS[self.type](self, raw, clock)
+            value = _PARSERS[self.type](self, raw, clock)
         except OptionError:
             raise
+        except OverflowError:
+            # Date arithmetic past year 9999 (`9999-12-31T23:00:00-05:00` in UTC).
+            raise OptionError(
+                self.name, f"{shown(raw)} is outside the years {_YEARS}", self.example
+            ) from None
         except (ValueError, TypeError) as exc:
             raise OptionError(self.name, str(exc), self.example) from None
+        self._check_year(value)
+        self._check_pattern(value)
+        return value
+
+    def _check_year(self, value: object) -> None:
+        year = value.start_year if isinstance(value, Season) else getattr(value, "year", None)
+        if isinstance(year, int) and not FIRST_YEAR <= year <= LAST_YEAR:
+            raise OptionError(
+                self.name, f"{option_to_text(value)} is outside the years {_YEARS}", self.example
+            )
+
+    def _check_pattern(self, value: object) -> None:
+        if self.pattern is None:
+            return
+        items = value if isinstance(value, tuple) else (value,)
+        bad = [item for item in items if not re.fullmatch(self.pattern, str(item))]
+        if bad:
+            what = self.shape or f"of the form {self.pattern}"
+            raise OptionError(
+                self.name, f"{', '.join(shown(item) for item in bad)} is not {what}", self.example
+            )
 
     def describe(self) -> str:
         parts = [self.type.value]
@@ -78,6 +116,18 @@ class OptionSpec:
         if self.aliases:
             parts.append(f"deprecated alias {', '.join(self.aliases)}")
         return f"{self.name} ({', '.join(parts)})"
+
+
+_YEARS = f"{FIRST_YEAR}-{LAST_YEAR}"
+_SHOWN_CHARS = 64
+
+
+def shown(value: object) -> str:
+    """A refused value as messages quote it: escaped (a newline or NUL stays visible and cannot
+    split a log line) and cut short (a hostile body cannot fill the log)."""
+    text = str(value)
+    cut = text[:_SHOWN_CHARS]
+    return repr(cut) + ("..." if len(text) > _SHOWN_CHARS else "")
 
 
 def resolve_day(text: str, clock: Clock) -> date:
@@ -283,14 +333,22 @@ def option(
     required: bool = False,
     choices: tuple[str, ...] = (),
     aliases: tuple[str, ...] = (),
+    pattern: str | None = None,
+    shape: str = "",
 ) -> Any:
     """Declare one option of a scraper's options model (its only declaration).
 
     `default` is text resolved at run time like a user's value (`TODAY`, `CURRENT`), so it never
     becomes a pydantic default; `aliases` are old spellings still accepted, listed as deprecated.
+    `pattern` is a regular expression a str value (each item of a list) must match in full, `shape`
+    the same in words for messages (`YYYYMMDD/AWYHOM`): every id that enters a path or a URL has one.
     """
     if choices and OptionType(kind) is not OptionType.CHOICE:
         raise TypeError(f"choices= only applies to a choice option, not {OptionType(kind).value}")
+    if pattern is not None:
+        if OptionType(kind) not in (OptionType.STR, OptionType.LIST):
+            raise TypeError(f"pattern= only applies to a str or list option, not {OptionType(kind).value}")
+        re.compile(pattern)  # a broken pattern fails at import, which `scrapers check` reports
     spec: dict[str, JsonValue] = {
         "type": OptionType(kind).value,
         "example": example,
@@ -298,6 +356,8 @@ def option(
         "required": required,
         "choices": list[JsonValue](choices),
         "aliases": list[JsonValue](aliases),
+        "pattern": pattern,
+        "shape": shape,
     }
     return Field(
         description=help,
@@ -338,6 +398,8 @@ class ScraperOptions(BaseModel):
                     help=field.description or "",
                     choices=tuple(str(choice) for choice in spec["choices"]),  # type: ignore[union-attr]
                     aliases=tuple(str(alias) for alias in spec["aliases"]),  # type: ignore[union-attr]
+                    pattern=None if spec.get("pattern") is None else str(spec["pattern"]),
+                    shape=str(spec.get("shape") or ""),
                 )
             )
         return tuple(specs)

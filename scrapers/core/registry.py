@@ -242,23 +242,45 @@ def _check_entry(entry: ScraperEntry) -> list[str]:
             except OptionError as exc:
                 problems.append(f"{entry.name}: option '{spec.name}' {label} is invalid: {exc.problem}")
     provided = RUN_PLACEHOLDERS | {spec.name for spec in entry.options} | cls.path_fields
+    in_paths: set[str] = set()
     for template in filter(None, (entry.path, entry.raw_path)):
         try:
-            placeholders = _placeholders(template)
+            names = placeholders(template)
         except ValueError as exc:
             problems.append(f"{entry.name}: path '{template}' is not a valid template: {exc}")
             continue
-        for placeholder in placeholders:
+        in_paths.update(names)
+        for placeholder in names:
             if placeholder not in provided:
                 problems.append(
                     f"{entry.name}: path placeholder '{{{placeholder}}}' in '{template}' "
                     "is filled by no option and not provided by the scraper"
                 )
+    problems.extend(_unpatterned_ids(entry, in_paths))
     if cls.date_option is not None:
         date_spec = entry.option(cls.date_option)
         if date_spec is None or date_spec.type is not OptionType.DATE:
             problems.append(f"{entry.name}: date_option '{cls.date_option}' is not a date option")
     return problems
+
+
+def _unpatterned_ids(entry: ScraperEntry, in_paths: set[str]) -> list[str]:
+    """Free text that fills a path placeholder or names an id (it enters a URL) needs a pattern:
+    whatever a caller or an upstream body (fan-out children) passes goes there verbatim. The
+    example and the default are checked against it above, like every other value."""
+    return [
+        f"{entry.name}: option '{spec.name}' "
+        f"{'fills a path placeholder' if spec.name in in_paths else 'is an id'} "
+        "but declares no pattern (option(..., pattern=...))"
+        for spec in entry.options
+        if spec.type in (OptionType.STR, OptionType.LIST)
+        and spec.pattern is None
+        and (spec.name in in_paths or spec.name.endswith(_ID_SUFFIXES))
+    ]
+
+
+# Option names that hold upstream ids (`event_id`, `game_ids`, `game_code`, `team_abbr`).
+_ID_SUFFIXES = ("_id", "_ids", "_code", "_abbr")
 
 
 def _check_options_type(entry: ScraperEntry, cls: type[Scraper[Any]]) -> list[str]:
@@ -299,6 +321,7 @@ def _type_name(annotation: object) -> str:
     return str(annotation).replace("datetime.", "").replace("scrapers.core.season.", "")
 
 
-def _placeholders(template: str) -> list[str]:
+def placeholders(template: str) -> list[str]:
+    """The field names of a path template, in order (`{date}` -> `date`)."""
     # `name is None` marks literal text; an empty name is a positional `{}` that no option fills.
     return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from google.api_core.exceptions import NotFound
+from google.cloud import storage
 
 from scrapers import cli
 from scrapers.core.registry import load_registry
 from scrapers.crosscheck.compare import DayReport, read_day
 from scrapers.crosscheck.landed import FolderReader, GcsReader, newest_per_entity
 from scrapers.sinks.gcs import GcsBucket, GcsLocation
+from tests.harness.gcs_emulator import running_gcs_emulator
 from tests.quality import documents
 
 DAY = documents.DAY
@@ -170,45 +170,23 @@ def test_newest_per_entity_keeps_one_document_per_folder() -> None:
 # --- gs:// --------------------------------------------------------------------------------------
 
 
-class _Blob:
-    def __init__(self, store: dict[str, bytes], name: str) -> None:
-        self.store, self.name = store, name
+def test_a_gs_output_reads_like_the_folder(
+    landed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real gcp-storage-emulator in its own process: the reader's calls are the library's.
+    with running_gcs_emulator(tmp_path) as endpoint:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)
+        client = storage.Client(project="courtside-test")
+        client.create_bucket("nba-scraped-data")
+        for name, document in LANDED.items():
+            client.bucket("nba-scraped-data").blob(f"courtside/{name}").upload_from_string(
+                json.dumps(document)
+            )
+        bucket = GcsBucket(GcsLocation.parse("gs://nba-scraped-data/courtside"))
+        registry = load_registry()
 
-    def download_as_bytes(self) -> bytes:
-        if self.name not in self.store:
-            raise NotFound(self.name)  # type: ignore[no-untyped-call]
-        return self.store[self.name]
-
-
-class _Bucket:
-    def __init__(self, store: dict[str, bytes]) -> None:
-        self.store = store
-
-    def blob(self, name: str) -> _Blob:
-        return _Blob(self.store, name)
-
-    def list_blobs(self, prefix: str) -> Iterator[_Blob]:
-        return (_Blob(self.store, name) for name in sorted(self.store) if name.startswith(prefix))
-
-
-class _Client:
-    """The two calls GcsBucket makes to read, over a dict: no credentials, no network."""
-
-    def __init__(self, store: dict[str, bytes]) -> None:
-        self.store = store
-
-    def bucket(self, name: str) -> _Bucket:
-        assert name == "nba-scraped-data"
-        return _Bucket(self.store)
-
-
-def test_a_gs_output_reads_like_the_folder(landed: Path) -> None:
-    store = {f"courtside/{name}": json.dumps(document).encode() for name, document in LANDED.items()}
-    bucket = GcsBucket(GcsLocation.parse("gs://nba-scraped-data/courtside"), client=_Client(store))
-    registry = load_registry()
-
-    from_gcs: DayReport = asyncio.run(read_day(GcsReader(bucket), registry, DAY))
-    from_folder: DayReport = asyncio.run(read_day(FolderReader(landed), registry, DAY))
+        from_gcs: DayReport = asyncio.run(read_day(GcsReader(bucket), registry, DAY))
+        from_folder: DayReport = asyncio.run(read_day(FolderReader(landed), registry, DAY))
 
     assert from_gcs.to_dict() == from_folder.to_dict()
     assert GcsReader(bucket).where == "gs://nba-scraped-data/courtside"

@@ -45,10 +45,14 @@ class GoodOptions(ScraperOptions):
         "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
     )
     end_date: date = option("date", example="TOMORROW", default="TODAY-3", aliases=("endDate",))
-    sport: str = option("str", example="NBA", default="NBA")
+    sport: str = option("str", example="NBA", default="NBA", pattern="[A-Z]+")
     season: Season = option("season", example="2023", default="CURRENT")
     team_ids: tuple[str, ...] = option(
-        "list", example="1610612747,1610612738", default="1610612747", aliases=("teamIds", "teams")
+        "list",
+        example="1610612747,1610612738",
+        default="1610612747",
+        aliases=("teamIds", "teams"),
+        pattern="[0-9]+",
     )
     markets: tuple[str, ...] | None = option("list", example="points,rebounds")
     limit: int = option("int", example="5", default="10")
@@ -248,7 +252,7 @@ class BadExamplesOptions(ScraperOptions):
     sport: str | None = option("str", example="  ")
     limit: int | None = option("int", example="ten")
     skip_json: bool | None = option("bool", example="maybe")
-    team_ids: tuple[str, ...] | None = option("list", example=" , ")
+    team_ids: tuple[str, ...] | None = option("list", example=" , ", pattern="[0-9]+")
     odds_format: str | None = option("choice", example="fractional", choices=("american", "decimal"))
 
 
@@ -265,7 +269,7 @@ class BadDefaultsOptions(ScraperOptions):
     sport: str = option("str", example="NBA", default="")
     limit: int = option("int", example="5", default="ten")
     skip_json: bool = option("bool", example="true", default="maybe")
-    team_ids: tuple[str, ...] = option("list", example="1610612747", default=",")
+    team_ids: tuple[str, ...] = option("list", example="1610612747", default=",", pattern="[0-9]+")
     odds_format: str = option(
         "choice", example="decimal", default="fractional", choices=("american", "decimal")
     )

@@ -56,7 +56,7 @@ class _Sample(Scraper[ScraperOptions]):
 
 
 class ChildOptions(ScraperOptions):
-    game_code: str = option("str", example="20240115/HOUPHI", required=True)
+    game_code: str = option("str", example="20240115/HOUPHI", required=True, pattern=r"[0-9]{8}/[A-Z]{6}")
 
 
 class ChildScraper(_Sample):

@@ -43,7 +43,7 @@ def test_specs_follow_the_model_declaration() -> None:
             default="TODAY-3",
             aliases=("endDate",),
         ),
-        OptionSpec("sport", OptionType.STR, required=False, example="NBA", default="NBA"),
+        OptionSpec("sport", OptionType.STR, required=False, example="NBA", default="NBA", pattern="[A-Z]+"),
         OptionSpec("season", OptionType.SEASON, required=False, example="2023", default="CURRENT"),
         OptionSpec(
             "team_ids",
@@ -52,6 +52,7 @@ def test_specs_follow_the_model_declaration() -> None:
             example="1610612747,1610612738",
             default="1610612747",
             aliases=("teamIds", "teams"),
+            pattern="[0-9]+",
         ),
         OptionSpec("markets", OptionType.LIST, required=False, example="points,rebounds"),
         OptionSpec("limit", OptionType.INT, required=False, example="5", default="10"),

@@ -23,6 +23,8 @@ from scrapers.nba.keys import game_key
 from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.boxscores import check_game_dates
 from scrapers.sources.bdl.common import (
+    ID,
+    ID_SHAPE,
     BdlScraper,
     Endpoint,
     Query,
@@ -42,10 +44,20 @@ class GameAdvStatsOptions(ScraperOptions):
         "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
     )
     game_ids: tuple[str, ...] | None = option(
-        "list", example="1037593,1037594", aliases=("gameIds",), help="only these BallDontLie game ids"
+        "list",
+        example="1037593,1037594",
+        aliases=("gameIds",),
+        help="only these BallDontLie game ids",
+        pattern=ID,
+        shape=ID_SHAPE,
     )
     player_ids: tuple[str, ...] | None = option(
-        "list", example="145,237", aliases=("playerIds",), help="only these BallDontLie player ids"
+        "list",
+        example="145,237",
+        aliases=("playerIds",),
+        help="only these BallDontLie player ids",
+        pattern=ID,
+        shape=ID_SHAPE,
     )
 
 

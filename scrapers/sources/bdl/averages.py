@@ -19,7 +19,17 @@ from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.core.season import Season
 from scrapers.sources.bdl import validators
-from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_ids, counted, id_filters
+from scrapers.sources.bdl.common import (
+    ID,
+    ID_SHAPE,
+    BdlScraper,
+    Endpoint,
+    Query,
+    Row,
+    check_ids,
+    counted,
+    id_filters,
+)
 
 # The API's limit of player ids per request.
 CHUNK_SIZE = 100
@@ -84,6 +94,8 @@ class PlayerAveragesOptions(ScraperOptions):
         example="237,115,140",
         aliases=("playerIds",),
         help="only these BallDontLie player ids (any number: 100 a request); default: the whole league",
+        pattern=ID,
+        shape=ID_SHAPE,
     )
 
 

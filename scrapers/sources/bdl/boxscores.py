@@ -20,7 +20,17 @@ from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.nba.keys import game_key
 from scrapers.sources.bdl import validators
-from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, Row, check_date_range, check_ids, counted
+from scrapers.sources.bdl.common import (
+    ID,
+    ID_SHAPE,
+    BdlScraper,
+    Endpoint,
+    Query,
+    Row,
+    check_date_range,
+    check_ids,
+    counted,
+)
 from scrapers.sources.bdl.lines import box_score_lines, player_box_score_lines
 
 # The old platform's pollId: the UTC moment of the poll, compact.
@@ -90,10 +100,20 @@ class PlayerBoxScoresOptions(ScraperOptions):
         "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
     )
     game_ids: tuple[str, ...] | None = option(
-        "list", example="1037593,1037594", aliases=("gameIds",), help="only these BallDontLie game ids"
+        "list",
+        example="1037593,1037594",
+        aliases=("gameIds",),
+        help="only these BallDontLie game ids",
+        pattern=ID,
+        shape=ID_SHAPE,
     )
     player_ids: tuple[str, ...] | None = option(
-        "list", example="145,237", aliases=("playerIds",), help="only these BallDontLie player ids"
+        "list",
+        example="145,237",
+        aliases=("playerIds",),
+        help="only these BallDontLie player ids",
+        pattern=ID,
+        shape=ID_SHAPE,
     )
 
 

@@ -24,6 +24,12 @@ BASE_URL = "https://api.balldontlie.io/v1"
 PER_PAGE = 100
 API_KEY = SecretRef(env="BDL_API_KEY", header="Authorization")
 ACCEPT_JSON = {"Accept": "application/json"}
+# BallDontLie ids are integers (`1037593`); list options take them as text (option(pattern=...)).
+ID = r"[0-9]{1,12}"
+ID_SHAPE = "a BallDontLie id (digits)"
+# A name fragment for `search`: letters of any script, spaces, `.`, `'` and `-` (`O'Neal`, `Dončić`).
+NAME = r"[^\W_][\w .'-]{0,63}"
+NAME_SHAPE = "a name (letters, spaces, . ' -)"
 
 Query = tuple[tuple[str, str], ...]
 Row = dict[str, Any]

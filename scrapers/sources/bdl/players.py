@@ -13,7 +13,7 @@ from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.sources.bdl import validators
-from scrapers.sources.bdl.common import BdlScraper, Endpoint, Query, counted, ident, present
+from scrapers.sources.bdl.common import NAME, NAME_SHAPE, BdlScraper, Endpoint, Query, counted, ident, present
 
 
 class ActivePlayersOptions(ScraperOptions):
@@ -23,7 +23,9 @@ class ActivePlayersOptions(ScraperOptions):
     player_id: int | None = option(
         "int", example="145", aliases=("playerId",), help="only this BallDontLie player id"
     )
-    search: str | None = option("str", example="embiid", help="first or last name contains")
+    search: str | None = option(
+        "str", example="embiid", help="first or last name contains", pattern=NAME, shape=NAME_SHAPE
+    )
 
 
 class BdlActivePlayers(BdlScraper[ActivePlayersOptions]):
@@ -54,7 +56,9 @@ class PlayersOptions(ScraperOptions):
     team_id: int | None = option(
         "int", example="23", aliases=("teamId",), help="only this BallDontLie team id"
     )
-    search: str | None = option("str", example="embiid", help="first or last name contains")
+    search: str | None = option(
+        "str", example="embiid", help="first or last name contains", pattern=NAME, shape=NAME_SHAPE
+    )
 
 
 class BdlPlayers(BdlScraper[PlayersOptions]):

@@ -46,7 +46,9 @@ class BpEventsOptions(ScraperOptions):
     game_date: date = option(
         "date", example="2021-10-21", required=True, aliases=("date",), help="Eastern date"
     )
-    sport: str = option("str", example="NBA", default="NBA")
+    sport: str = option(
+        "str", example="NBA", default="NBA", pattern=r"[A-Za-z]{2,10}", shape="a BettingPros sport (letters)"
+    )
 
 
 class BpEvents(Scraper[BpEventsOptions]):

@@ -84,6 +84,8 @@ class BpPlayerPropsOptions(ScraperOptions):
         "list",
         example="27101,27102",
         help="BettingPros event ids (give exactly one of event_ids or game_date)",
+        pattern=r"[0-9]{1,12}",
+        shape="a BettingPros event id (digits)",
     )
     game_date: date | None = option(
         "date",

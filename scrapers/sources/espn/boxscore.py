@@ -45,7 +45,14 @@ SIDES = ("away", "home")  # ESPN lists the away team first, as on every ESPN gam
 
 
 class EspnBoxscoreOptions(ScraperOptions):
-    game_id: str = option("str", example="401585601", required=True, help="ESPN game id (digits)")
+    game_id: str = option(
+        "str",
+        example="401585601",
+        required=True,
+        help="ESPN game id (digits)",
+        pattern=r"[0-9]{1,12}",
+        shape="an ESPN game id (digits only)",
+    )
     game_date: date = option(
         "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
     )

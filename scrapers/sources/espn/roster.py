@@ -29,6 +29,9 @@ class EspnRosterOptions(ScraperOptions):
         example="GS",
         required=True,
         help="ESPN team code (ATL ... WSH; GS, NO, NY, SA, UTAH, WSH differ from NBA tricodes)",
+        # Letters of any case pass, so `gs` gets check_options' "did you mean GS?".
+        pattern=r"[A-Za-z]{2,4}",
+        shape="an ESPN team code (letters, like GS)",
     )
 
 

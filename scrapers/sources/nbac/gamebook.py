@@ -33,7 +33,9 @@ BASE_URL = "https://statsdmz.nba.com/pdfs"
 SOURCE = "nba_gamebook_pdf"
 GAME_CODE_EXAMPLE = "20240410/MEMCLE"
 # Visitor then home tricode. All-Star and preseason codes use the same shape with non-franchise codes.
-_GAME_CODE = re.compile(r"^(?P<day>\d{8})/(?P<away>[A-Z0-9]{3})(?P<home>[A-Z0-9]{3})$")
+# Matched in full; also the option's pattern, so a game code from a scoreboard body (fan-out) is
+# checked before any request or path is built from it.
+_GAME_CODE = re.compile(r"(?P<day>[0-9]{8})/(?P<away>[A-Z0-9]{3})(?P<home>[A-Z0-9]{3})")
 _SUFFIX = {"short": "", "full": "_book"}
 
 PDF_HEADERS: Mapping[str, str] = MappingProxyType({**headers.DATA, "Accept": "application/pdf,*/*;q=0.8"})
@@ -46,6 +48,8 @@ class GamebookOptions(ScraperOptions):
         example="20240410/MEMCLE",
         required=True,
         help="YYYYMMDD/AWYHOM: game date, visitor and home tricodes",
+        pattern=_GAME_CODE.pattern,
+        shape="YYYYMMDD/AWYHOM",
     )
     version: str = option(
         "choice",
@@ -67,7 +71,7 @@ class GameCode:
 
     @classmethod
     def parse(cls, text: str) -> GameCode:
-        match = _GAME_CODE.match(text)
+        match = _GAME_CODE.fullmatch(text)
         if match is None:
             raise OptionError("game_code", f"'{text}' is not YYYYMMDD/AWYHOM", GAME_CODE_EXAMPLE)
         try:

@@ -25,6 +25,8 @@ from scrapers.core.season import Season
 from scrapers.sources.nbac import headers, validators
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
+    GAME_ID_PATTERN,
+    GAME_ID_SHAPE,
     check_game_id,
     json_list,
     json_object,
@@ -36,7 +38,14 @@ URL_TEMPLATE = "https://cdn.nba.com/static/json/liveData/playbyplay/playbyplay_{
 
 
 class PlayByPlayOptions(ScraperOptions):
-    game_id: str = option("str", example="0022300601", required=True, help="NBA.com game id")
+    game_id: str = option(
+        "str",
+        example="0022300601",
+        required=True,
+        help="NBA.com game id",
+        pattern=GAME_ID_PATTERN,
+        shape=GAME_ID_SHAPE,
+    )
     game_date: date = option(
         "date", example="2024-01-15", required=True, aliases=("gamedate",), help="Eastern game date"
     )

@@ -22,7 +22,10 @@ from scrapers.core.request import Page
 Row = Mapping[str, Any]
 
 # `0022300601`: league `00`, season type digit, two-digit season start year, five-digit sequence.
-GAME_ID_RE = re.compile(r"^00\d{8}$")
+# `[0-9]`, not `\d`: a Unicode digit must not pass for an id that enters a path and a URL.
+GAME_ID_PATTERN = r"00[0-9]{8}"
+GAME_ID_SHAPE = "a 10-digit NBA game id (00 then 8 digits)"
+GAME_ID_RE = re.compile(f"^{GAME_ID_PATTERN}$")
 GAME_ID_EXAMPLE = "0022300601"
 
 

@@ -28,7 +28,15 @@ NO_NUMBER = "N/A"  # what the old platform landed for a player without a jersey 
 
 
 class RosterOptions(ScraperOptions):
-    team_abbr: str = option("str", example="GSW", required=True, help="NBA tricode (ATL ... WAS)")
+    # Letters of any case pass the pattern, so `gsw` gets check_options' "did you mean GSW?".
+    team_abbr: str = option(
+        "str",
+        example="GSW",
+        required=True,
+        help="NBA tricode (ATL ... WAS)",
+        pattern=r"[A-Za-z]{2,4}",
+        shape="an NBA tricode (letters, like GSW)",
+    )
 
 
 @dataclass(frozen=True)

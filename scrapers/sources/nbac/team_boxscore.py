@@ -23,6 +23,8 @@ from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.sources.nbac import box_validators, headers
 from scrapers.sources.nbac.game_keys import game_metadata
 from scrapers.sources.nbac.result_sets import (
+    GAME_ID_PATTERN,
+    GAME_ID_SHAPE,
     check_game_id,
     json_list,
     json_object,
@@ -55,7 +57,14 @@ _SHOOTING = (
 
 
 class TeamBoxscoreOptions(ScraperOptions):
-    game_id: str = option("str", example="0022300601", required=True, help="NBA.com game id")
+    game_id: str = option(
+        "str",
+        example="0022300601",
+        required=True,
+        help="NBA.com game id",
+        pattern=GAME_ID_PATTERN,
+        shape=GAME_ID_SHAPE,
+    )
     game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
 
 

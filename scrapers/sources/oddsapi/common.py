@@ -51,6 +51,20 @@ UNKNOWN_TEAM = "UNK"
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
+# What the options may put into URLs and object paths (option(pattern=..., shape=...)). Event ids
+# are 32 lower-case hex digits (`cd0bc7d0c238f4446ce1c03d0cea7ec4`), but the format is not
+# documented, so any short run of letters and digits passes: none of them can add a path segment
+# or a query parameter, whether a caller or an events body (fan-out children) sends it.
+EVENT_ID = r"[0-9A-Za-z]{1,64}"
+EVENT_ID_SHAPE = "an Odds API event id (letters and digits, like 4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9)"
+PARTICIPANT_ID = r"par_[0-9A-Za-z]{1,64}"
+PARTICIPANT_ID_SHAPE = "an Odds API participant id (par_ then letters and digits)"
+# Sport, market, region and bookmaker keys: `basketball_nba`, `player_points`, `williamhill_us`.
+KEY = r"[a-z0-9_]{1,64}"
+KEY_SHAPE = "an Odds API key (lower-case letters, digits and _)"
+TEAMS = r"[A-Za-z0-9]{2,12}"
+TEAMS_SHAPE = "AWYHOM (letters and digits)"
+
 
 # --- time -----------------------------------------------------------------------------------------
 

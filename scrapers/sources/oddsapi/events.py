@@ -23,6 +23,8 @@ from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     API_KEY,
     BASE_URL,
+    KEY,
+    KEY_SHAPE,
     api_request,
     checked_document,
     commence_bounds,
@@ -50,7 +52,9 @@ __all__ = [
 
 class OddsaEventsOptions(ScraperOptions):
     game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
-    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
+    )
     commence_time_from: datetime | None = option(
         "datetime",
         example="2024-01-15T05:00:00Z",

@@ -19,6 +19,10 @@ from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
+    EVENT_ID,
+    EVENT_ID_SHAPE,
+    KEY,
+    KEY_SHAPE,
     api_request,
     checked_document,
     commence_bounds,
@@ -45,7 +49,9 @@ class OddsaEventsHisOptions(ScraperOptions):
         required=True,
         help="snapshot instant (UTC), snapped down to the 5-minute grid",
     )
-    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
+    )
     commence_time_from: datetime | None = option(
         "datetime",
         example="2024-01-15T05:00:00Z",
@@ -62,6 +68,8 @@ class OddsaEventsHisOptions(ScraperOptions):
         "list",
         example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9,9d3b7a1e5c2f48d6b0e4a7c9f1d3b5a8",
         help="only these events",
+        pattern=EVENT_ID,
+        shape=EVENT_ID_SHAPE,
     )
 
 

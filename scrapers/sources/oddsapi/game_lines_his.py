@@ -10,7 +10,7 @@ from typing import Any
 
 from scrapers.core.options import option
 from scrapers.sources.oddsapi import validators
-from scrapers.sources.oddsapi.common import EventOdds, market_counts
+from scrapers.sources.oddsapi.common import KEY, KEY_SHAPE, EventOdds, market_counts
 from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis, OddsaPlayerPropsHisOptions
 
 
@@ -18,7 +18,9 @@ from scrapers.sources.oddsapi.player_props_his import OddsaPlayerPropsHis, Oddsa
 class OddsaGameLinesHisOptions(OddsaPlayerPropsHisOptions):
     """The historical props options with game-line markets by default."""
 
-    markets: tuple[str, ...] = option("list", example="spreads,totals", default="spreads,totals")
+    markets: tuple[str, ...] = option(
+        "list", example="spreads,totals", default="spreads,totals", pattern=KEY, shape=KEY_SHAPE
+    )
 
 
 class OddsaGameLinesHis(OddsaPlayerPropsHis):

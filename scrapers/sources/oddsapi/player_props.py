@@ -18,6 +18,12 @@ from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
+    EVENT_ID,
+    EVENT_ID_SHAPE,
+    KEY,
+    KEY_SHAPE,
+    TEAMS,
+    TEAMS_SHAPE,
     EventOdds,
     EventOddsOptions,
     event_odds_request,
@@ -36,20 +42,30 @@ class OddsaPlayerPropsOptions(ScraperOptions):
         example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9",
         required=True,
         help="Odds API event id (see oddsa_events)",
+        pattern=EVENT_ID,
+        shape=EVENT_ID_SHAPE,
     )
     game_date: date = option(
         "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
     )
-    sport: str = option("str", example="basketball_nba", default="basketball_nba")
-    markets: tuple[str, ...] = option(
-        "list", example="player_points,player_rebounds", default="player_points"
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
     )
-    regions: tuple[str, ...] = option("list", example="us", default="us")
+    markets: tuple[str, ...] = option(
+        "list",
+        example="player_points,player_rebounds",
+        default="player_points",
+        pattern=KEY,
+        shape=KEY_SHAPE,
+    )
+    regions: tuple[str, ...] = option("list", example="us", default="us", pattern=KEY, shape=KEY_SHAPE)
     bookmakers: tuple[str, ...] = option(
         "list",
         example="draftkings,fanduel",
         default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
         help="every 10 bookmakers bill as one region",
+        pattern=KEY,
+        shape=KEY_SHAPE,
     )
     odds_format: str | None = option(
         "choice",
@@ -65,6 +81,8 @@ class OddsaPlayerPropsOptions(ScraperOptions):
         "str",
         example="HOUPHI",
         help="AWYHOM for the completion's teams when a 204 names none; default: from the body",
+        pattern=TEAMS,
+        shape=TEAMS_SHAPE,
     )
     snapshot_type: str = option(
         "choice",

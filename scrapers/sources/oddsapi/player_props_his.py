@@ -20,6 +20,12 @@ from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
+    EVENT_ID,
+    EVENT_ID_SHAPE,
+    KEY,
+    KEY_SHAPE,
+    TEAMS,
+    TEAMS_SHAPE,
     EventOdds,
     event_odds_request,
     no_odds_because,
@@ -39,6 +45,8 @@ class OddsaPlayerPropsHisOptions(ScraperOptions):
         example="71f5d9b3e7a24c6880d2f4b6a8c0e3d5",
         required=True,
         help="Odds API event id (see oddsa_events_his)",
+        pattern=EVENT_ID,
+        shape=EVENT_ID_SHAPE,
     )
     game_date: date = option(
         "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
@@ -49,16 +57,24 @@ class OddsaPlayerPropsHisOptions(ScraperOptions):
         required=True,
         help="snapshot instant (UTC), snapped down to the 5-minute grid",
     )
-    sport: str = option("str", example="basketball_nba", default="basketball_nba")
-    markets: tuple[str, ...] = option(
-        "list", example="player_points,player_rebounds", default="player_points"
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
     )
-    regions: tuple[str, ...] = option("list", example="us", default="us")
+    markets: tuple[str, ...] = option(
+        "list",
+        example="player_points,player_rebounds",
+        default="player_points",
+        pattern=KEY,
+        shape=KEY_SHAPE,
+    )
+    regions: tuple[str, ...] = option("list", example="us", default="us", pattern=KEY, shape=KEY_SHAPE)
     bookmakers: tuple[str, ...] = option(
         "list",
         example="draftkings,fanduel",
         default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
         help="every 10 bookmakers bill as one region",
+        pattern=KEY,
+        shape=KEY_SHAPE,
     )
     odds_format: str | None = option(
         "choice",
@@ -74,6 +90,8 @@ class OddsaPlayerPropsHisOptions(ScraperOptions):
         "str",
         example="OKCLAL",
         help="path suffix AWYHOM when the snapshot is empty (a 204 lands nothing); default: from the body",
+        pattern=TEAMS,
+        shape=TEAMS_SHAPE,
     )
 
 

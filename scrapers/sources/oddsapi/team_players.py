@@ -16,7 +16,16 @@ from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
-from scrapers.sources.oddsapi.common import api_request, checked_document, only_page, segment
+from scrapers.sources.oddsapi.common import (
+    KEY,
+    KEY_SHAPE,
+    PARTICIPANT_ID,
+    PARTICIPANT_ID_SHAPE,
+    api_request,
+    checked_document,
+    only_page,
+    segment,
+)
 
 # Undocumented endpoint; priced like the documented participants endpoint (one credit).
 TEAM_PLAYERS_COST = 1
@@ -28,8 +37,12 @@ class OddsaTeamPlayersOptions(ScraperOptions):
         example="par_01hqmkr1xsfxmrj6300d1rmzx3",
         required=True,
         help="Odds API participant id of a team",
+        pattern=PARTICIPANT_ID,
+        shape=PARTICIPANT_ID_SHAPE,
     )
-    sport: str = option("str", example="basketball_nba", default="basketball_nba")
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
+    )
 
 
 class OddsaTeamPlayers(Scraper[OddsaTeamPlayersOptions]):
