@@ -48,6 +48,7 @@ class JsonLinesPublisher:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = line.encode("utf-8")
         # One write() of one line with O_APPEND: concurrent runs cannot interleave lines.
+        existed = self.path.exists()
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(descriptor).st_size
@@ -59,6 +60,8 @@ class JsonLinesPublisher:
                 # A full disk took part of the line: cut it off again, or the next line would be
                 # glued to the fragment and both would be lost to a JSON reader.
                 os.ftruncate(descriptor, size)
+                if not existed:
+                    self.path.unlink(missing_ok=True)  # nor leave an empty file it created
                 raise OSError(
                     errno.ENOSPC, f"only part of the completion line could be written to {self.path}"
                 )

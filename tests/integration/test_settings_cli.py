@@ -98,8 +98,8 @@ def test_check_rejects_a_misspelled_sources_key_of_the_named_registry(tmp_path: 
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
     assert done.stdout.splitlines() == [
         "problem: source bdl: unknown key 'retry_budgt' (did you mean 'retry_budget'?); known: "
-        "backoff_initial, backoff_max, deadline_seconds, description, hosts, quota, rate, retry_budget, "
-        "rules, start_tier, tiers, timeout_seconds, timeouts, transient_retries"
+        "backoff_initial, backoff_max, deadline_seconds, description, hosts, max_body_bytes, quota, rate, "
+        "retry_budget, rules, start_tier, tiers, timeout_seconds, timeouts, transient_retries"
     ]
     # The same registry stops a run as well: the key would otherwise be ignored without a word.
     run = scrapers(
