@@ -119,5 +119,7 @@ def scraper_help(entry: ScraperEntry, command: str = "run") -> str:
         if spec.choices:
             facts.append("one of " + "|".join(spec.choices))
         facts.append(f"example {spec.example}")
+        if spec.aliases:
+            facts.append(f"deprecated alias --{', --'.join(spec.aliases)}")
         lines.append(f"  --{spec.name} {spec.type.value.upper()}  {spec.help} ({'; '.join(facts)})".rstrip())
     return "\n".join(lines)

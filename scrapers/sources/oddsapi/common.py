@@ -19,12 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from scrapers.core.clock import EASTERN
 from scrapers.core.errors import OptionError, ParseError
 from scrapers.core.fanout import EventRef
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request, SecretRef
 from scrapers.core.scraper import Parsed
@@ -192,21 +193,57 @@ class OddsQuery:
         return units * HISTORICAL_COST_FACTOR if historical else units
 
 
-class EventOddsOptions(Protocol):
-    """The options every event-odds scraper has (read-only, as frozen dataclasses give them)."""
+class EventOddsOptions(ScraperOptions):
+    """The options every event-odds scraper has, declared once; each scraper's model adds its own
+    (a snapshot instant, a snapshot type) or changes a default (game lines ask for spreads,totals)."""
 
-    @property
-    def sport(self) -> str: ...
-    @property
-    def event_id(self) -> str: ...
-    @property
-    def markets(self) -> tuple[str, ...]: ...
-    @property
-    def regions(self) -> tuple[str, ...]: ...
-    @property
-    def bookmakers(self) -> tuple[str, ...]: ...
-    @property
-    def odds_format(self) -> str | None: ...  # the API parameter name is the option name
+    event_id: str = option(
+        "str",
+        example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9",
+        required=True,
+        help="Odds API event id (see oddsa_events or oddsa_events_his)",
+        pattern=EVENT_ID,
+        shape=EVENT_ID_SHAPE,
+    )
+    game_date: date = option(
+        "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
+    )
+    sport: str = option(
+        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
+    )
+    markets: tuple[str, ...] = option(
+        "list",
+        example="player_points,player_rebounds",
+        default="player_points",
+        pattern=KEY,
+        shape=KEY_SHAPE,
+    )
+    regions: tuple[str, ...] = option("list", example="us", default="us", pattern=KEY, shape=KEY_SHAPE)
+    bookmakers: tuple[str, ...] = option(
+        "list",
+        example="draftkings,fanduel",
+        default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
+        help="every 10 bookmakers bill as one region",
+        pattern=KEY,
+        shape=KEY_SHAPE,
+    )
+    odds_format: str | None = option(
+        "choice",
+        example="american",
+        choices=(
+            "american",
+            "decimal",
+        ),
+        aliases=("oddsFormat",),
+        help="default is the API's (decimal)",
+    )
+    teams: str | None = option(
+        "str",
+        example="HOUPHI",
+        help="AWYHOM for the completion's teams when a 204 names none; default: from the body",
+        pattern=TEAMS,
+        shape=TEAMS_SHAPE,
+    )
 
 
 def odds_query(opts: EventOddsOptions) -> OddsQuery:

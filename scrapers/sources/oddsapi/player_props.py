@@ -9,21 +9,14 @@ the row count (one row per bookmaker x market outcome) and the run's `snapshot_t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from scrapers.core.options import ScraperOptions, option
+from scrapers.core.options import option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
-    EVENT_ID,
-    EVENT_ID_SHAPE,
-    KEY,
-    KEY_SHAPE,
-    TEAMS,
-    TEAMS_SHAPE,
     EventOdds,
     EventOddsOptions,
     event_odds_request,
@@ -36,54 +29,7 @@ from scrapers.sources.oddsapi.common import (
 )
 
 
-class OddsaPlayerPropsOptions(ScraperOptions):
-    event_id: str = option(
-        "str",
-        example="4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9",
-        required=True,
-        help="Odds API event id (see oddsa_events)",
-        pattern=EVENT_ID,
-        shape=EVENT_ID_SHAPE,
-    )
-    game_date: date = option(
-        "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
-    )
-    sport: str = option(
-        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
-    )
-    markets: tuple[str, ...] = option(
-        "list",
-        example="player_points,player_rebounds",
-        default="player_points",
-        pattern=KEY,
-        shape=KEY_SHAPE,
-    )
-    regions: tuple[str, ...] = option("list", example="us", default="us", pattern=KEY, shape=KEY_SHAPE)
-    bookmakers: tuple[str, ...] = option(
-        "list",
-        example="draftkings,fanduel",
-        default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
-        help="every 10 bookmakers bill as one region",
-        pattern=KEY,
-        shape=KEY_SHAPE,
-    )
-    odds_format: str | None = option(
-        "choice",
-        example="american",
-        choices=(
-            "american",
-            "decimal",
-        ),
-        aliases=("oddsFormat",),
-        help="default is the API's (decimal)",
-    )
-    teams: str | None = option(
-        "str",
-        example="HOUPHI",
-        help="AWYHOM for the completion's teams when a 204 names none; default: from the body",
-        pattern=TEAMS,
-        shape=TEAMS_SHAPE,
-    )
+class OddsaPlayerPropsOptions(EventOddsOptions):
     snapshot_type: str = option(
         "choice",
         example="closing",
@@ -96,12 +42,7 @@ class OddsaPlayerPropsOptions(ScraperOptions):
     )
 
 
-class CurrentOddsOptions(EventOddsOptions, Protocol):
-    @property
-    def teams(self) -> str | None: ...
-
-
-OptionsT = TypeVar("OptionsT", bound=CurrentOddsOptions)
+OptionsT = TypeVar("OptionsT", bound=EventOddsOptions)
 
 
 class CurrentEventOdds(Scraper[OptionsT], Generic[OptionsT]):

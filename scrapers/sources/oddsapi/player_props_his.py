@@ -12,21 +12,16 @@ key and the row count.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from scrapers.core.options import ScraperOptions, option
+from scrapers.core.options import option
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
-    EVENT_ID,
-    EVENT_ID_SHAPE,
-    KEY,
-    KEY_SHAPE,
-    TEAMS,
-    TEAMS_SHAPE,
     EventOdds,
+    EventOddsOptions,
     event_odds_request,
     no_odds_because,
     odds_parsed,
@@ -39,59 +34,12 @@ from scrapers.sources.oddsapi.common import (
 )
 
 
-class OddsaPlayerPropsHisOptions(ScraperOptions):
-    event_id: str = option(
-        "str",
-        example="71f5d9b3e7a24c6880d2f4b6a8c0e3d5",
-        required=True,
-        help="Odds API event id (see oddsa_events_his)",
-        pattern=EVENT_ID,
-        shape=EVENT_ID_SHAPE,
-    )
-    game_date: date = option(
-        "date", example="2024-01-15", required=True, help="Eastern game date of the event (path only)"
-    )
+class OddsaPlayerPropsHisOptions(EventOddsOptions):
     snapshot_timestamp: datetime = option(
         "datetime",
         example="2024-01-15T23:00:00Z",
         required=True,
         help="snapshot instant (UTC), snapped down to the 5-minute grid",
-    )
-    sport: str = option(
-        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
-    )
-    markets: tuple[str, ...] = option(
-        "list",
-        example="player_points,player_rebounds",
-        default="player_points",
-        pattern=KEY,
-        shape=KEY_SHAPE,
-    )
-    regions: tuple[str, ...] = option("list", example="us", default="us", pattern=KEY, shape=KEY_SHAPE)
-    bookmakers: tuple[str, ...] = option(
-        "list",
-        example="draftkings,fanduel",
-        default="draftkings,fanduel,betmgm,williamhill_us,betrivers,bovada,espnbet,hardrockbet,betonlineag,fliff,betparx,ballybet",
-        help="every 10 bookmakers bill as one region",
-        pattern=KEY,
-        shape=KEY_SHAPE,
-    )
-    odds_format: str | None = option(
-        "choice",
-        example="american",
-        choices=(
-            "american",
-            "decimal",
-        ),
-        aliases=("oddsFormat",),
-        help="default is the API's (decimal)",
-    )
-    teams: str | None = option(
-        "str",
-        example="OKCLAL",
-        help="path suffix AWYHOM when the snapshot is empty (a 204 lands nothing); default: from the body",
-        pattern=TEAMS,
-        shape=TEAMS_SHAPE,
     )
 
 
