@@ -14,7 +14,14 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	@# Two pytest processes, one per core: the integration tests mostly wait on servers and
+	@# subprocesses, the rest mostly compute. Every test takes its own free ports, so they never meet.
+	@log=$$(mktemp); \
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration > $$log 2>&1 & pid=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider --ignore=tests/integration; rest=$$?; \
+	wait $$pid; integration=$$?; \
+	echo "--- tests/integration"; cat $$log; rm -f $$log; \
+	test $$rest -eq 0 -a $$integration -eq 0
 
 setup: $(STAMP)
 
