@@ -11,54 +11,29 @@ A run that covers exactly one game carries that game's `game_key` and `game_id` 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
-from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import Page
 from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.nba.keys import game_key
 from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.boxscores import check_game_dates
 from scrapers.sources.bdl.common import (
-    ID,
-    ID_SHAPE,
     BdlScraper,
     Endpoint,
     Query,
     Row,
-    check_date_range,
-    check_ids,
+    StatFilterOptions,
+    check_stat_filters,
     counted,
-    id_filters,
+    stat_filters,
 )
 
 
-class GameAdvStatsOptions(ScraperOptions):
-    start_date: date = option(
-        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
-    )
-    end_date: date = option(
-        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
-    )
-    game_ids: tuple[str, ...] | None = option(
-        "list",
-        example="1037593,1037594",
-        aliases=("gameIds",),
-        help="only these BallDontLie game ids",
-        pattern=ID,
-        shape=ID_SHAPE,
-    )
-    player_ids: tuple[str, ...] | None = option(
-        "list",
-        example="145,237",
-        aliases=("playerIds",),
-        help="only these BallDontLie player ids",
-        pattern=ID,
-        shape=ID_SHAPE,
-    )
+class GameAdvStatsOptions(StatFilterOptions):
+    """The stat-line filters (the advanced stats take the same as /stats)."""
 
 
 class BdlGameAdvStats(BdlScraper[GameAdvStatsOptions]):
@@ -71,13 +46,10 @@ class BdlGameAdvStats(BdlScraper[GameAdvStatsOptions]):
     unique_field = "id"
 
     def check_options(self, opts: GameAdvStatsOptions) -> None:
-        check_date_range(opts.start_date, opts.end_date)
-        check_ids("game_ids", opts.game_ids, "1037593,1037594")
-        check_ids("player_ids", opts.player_ids, "145,237")
+        check_stat_filters(opts)
 
     def query(self, opts: GameAdvStatsOptions) -> Query:
-        span = (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))
-        return span + id_filters("game_ids", opts.game_ids) + id_filters("player_ids", opts.player_ids)
+        return stat_filters(opts)
 
     def parse(self, opts: GameAdvStatsOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         stats = self.rows(pages)

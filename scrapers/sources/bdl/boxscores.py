@@ -21,15 +21,14 @@ from scrapers.core.scraper import ParseContext, Parsed
 from scrapers.nba.keys import game_key
 from scrapers.sources.bdl import validators
 from scrapers.sources.bdl.common import (
-    ID,
-    ID_SHAPE,
     BdlScraper,
     Endpoint,
     Query,
     Row,
-    check_date_range,
-    check_ids,
+    StatFilterOptions,
+    check_stat_filters,
     counted,
+    stat_filters,
 )
 from scrapers.sources.bdl.lines import box_score_lines, player_box_score_lines
 
@@ -92,29 +91,8 @@ class BdlLiveBoxScores(BdlScraper[LiveBoxScoresOptions]):
         return counted(document, len(games), f"BallDontLie has no game in progress at {poll_id}")
 
 
-class PlayerBoxScoresOptions(ScraperOptions):
-    start_date: date = option(
-        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
-    )
-    end_date: date = option(
-        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
-    )
-    game_ids: tuple[str, ...] | None = option(
-        "list",
-        example="1037593,1037594",
-        aliases=("gameIds",),
-        help="only these BallDontLie game ids",
-        pattern=ID,
-        shape=ID_SHAPE,
-    )
-    player_ids: tuple[str, ...] | None = option(
-        "list",
-        example="145,237",
-        aliases=("playerIds",),
-        help="only these BallDontLie player ids",
-        pattern=ID,
-        shape=ID_SHAPE,
-    )
+class PlayerBoxScoresOptions(StatFilterOptions):
+    """The stat-line filters of /stats."""
 
 
 class BdlPlayerBoxScores(BdlScraper[PlayerBoxScoresOptions]):
@@ -128,16 +106,10 @@ class BdlPlayerBoxScores(BdlScraper[PlayerBoxScoresOptions]):
     unique_field = "id"
 
     def check_options(self, opts: PlayerBoxScoresOptions) -> None:
-        check_date_range(opts.start_date, opts.end_date)
-        check_ids("game_ids", opts.game_ids, "1037593,1037594")
-        check_ids("player_ids", opts.player_ids, "145,237")
+        check_stat_filters(opts)
 
     def query(self, opts: PlayerBoxScoresOptions) -> Query:
-        # One date-range query instead of the old platform's one walk per date: fewer requests.
-        span = (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))
-        games = tuple(("game_ids[]", value) for value in opts.game_ids or ())
-        players = tuple(("player_ids[]", value) for value in opts.player_ids or ())
-        return span + games + players
+        return stat_filters(opts)
 
     def parse(self, opts: PlayerBoxScoresOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         stats = self.rows(pages)

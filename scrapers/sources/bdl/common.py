@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, ClassVar, TypeVar
 
 from scrapers.core.errors import OptionError, ParseError
+from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request, SecretRef
 from scrapers.core.scraper import Parsed, Scraper
@@ -201,3 +202,42 @@ def check_date_range(start: date, end: date) -> None:
     if end < start:
         problem = f"{end.isoformat()} is before start_date {start.isoformat()}"
         raise OptionError("end_date", problem, start.isoformat())
+
+
+class StatFilterOptions(ScraperOptions):
+    """A date range with optional game and player filters, as /stats and /stats/advanced take them."""
+
+    start_date: date = option(
+        "date", example="2024-01-15", default="YESTERDAY", aliases=("startDate",), help="first Eastern date"
+    )
+    end_date: date = option(
+        "date", example="2024-01-16", default="TODAY", aliases=("endDate",), help="last Eastern date"
+    )
+    game_ids: tuple[str, ...] | None = option(
+        "list",
+        example="1037593,1037594",
+        aliases=("gameIds",),
+        help="only these BallDontLie game ids",
+        pattern=ID,
+        shape=ID_SHAPE,
+    )
+    player_ids: tuple[str, ...] | None = option(
+        "list",
+        example="145,237",
+        aliases=("playerIds",),
+        help="only these BallDontLie player ids",
+        pattern=ID,
+        shape=ID_SHAPE,
+    )
+
+
+def check_stat_filters(opts: StatFilterOptions) -> None:
+    check_date_range(opts.start_date, opts.end_date)
+    check_ids("game_ids", opts.game_ids, "1037593,1037594")
+    check_ids("player_ids", opts.player_ids, "145,237")
+
+
+def stat_filters(opts: StatFilterOptions) -> Query:
+    """One date-range query with the id filters (the old platform walked one date at a time)."""
+    span = (("start_date", opts.start_date.isoformat()), ("end_date", opts.end_date.isoformat()))
+    return span + id_filters("game_ids", opts.game_ids) + id_filters("player_ids", opts.player_ids)

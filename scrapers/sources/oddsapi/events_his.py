@@ -11,9 +11,9 @@ Lands the API's snapshot wrapper as served (`timestamp`, `previous_timestamp`, `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
-from scrapers.core.options import ScraperOptions, option
+from scrapers.core.options import option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
@@ -21,8 +21,6 @@ from scrapers.sources.oddsapi import validators
 from scrapers.sources.oddsapi.common import (
     EVENT_ID,
     EVENT_ID_SHAPE,
-    KEY,
-    KEY_SHAPE,
     api_request,
     checked_document,
     commence_bounds,
@@ -37,32 +35,19 @@ from scrapers.sources.oddsapi.common import (
     sorted_events,
     window_params,
 )
+from scrapers.sources.oddsapi.events import OddsaEventsOptions
 
 HISTORICAL_EVENTS_COST = 1
 
 
-class OddsaEventsHisOptions(ScraperOptions):
-    game_date: date = option("date", example="2024-01-15", required=True, help="Eastern game date")
+class OddsaEventsHisOptions(OddsaEventsOptions):
+    """The events options, at a snapshot and optionally for some events only."""
+
     snapshot_timestamp: datetime = option(
         "datetime",
         example="2024-01-15T16:00:00Z",
         required=True,
         help="snapshot instant (UTC), snapped down to the 5-minute grid",
-    )
-    sport: str = option(
-        "str", example="basketball_nba", default="basketball_nba", pattern=KEY, shape=KEY_SHAPE
-    )
-    commence_time_from: datetime | None = option(
-        "datetime",
-        example="2024-01-15T05:00:00Z",
-        aliases=("commenceTimeFrom",),
-        help="default is the start of game_date in ET",
-    )
-    commence_time_to: datetime | None = option(
-        "datetime",
-        example="2024-01-16T04:59:59Z",
-        aliases=("commenceTimeTo",),
-        help="default is the end of game_date in ET",
     )
     event_ids: tuple[str, ...] | None = option(
         "list",
