@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,7 +27,7 @@ from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.registry import Registry
 from scrapers.core.request import Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.events.completion import CompletionMessage
+from scrapers.events.completion import CompletionMessage, Delivered
 from scrapers.http.fetch import Fetcher
 from scrapers.pipeline.runner import Job, RunContext, prepare, run_job
 
@@ -70,10 +70,21 @@ class NullSink:
     async def read(self, path: str) -> bytes | None:
         return None
 
+    async def prune(self, folder: str, older_than: float) -> int:
+        return 0
+
 
 class NullEvents:
+    """Delivery is not what is measured either: every completion is accepted and dropped."""
+
+    async def intend(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> None:
+        return None
+
     async def publish(self, message: CompletionMessage, source: str) -> str | None:
         return None
+
+    async def interrupted(self, message: CompletionMessage, source: str) -> Delivered:
+        return Delivered(message.to_dict(), None)
 
 
 def expand(scenario: Scenario, registry: Registry) -> list[Job]:

@@ -157,8 +157,13 @@ def run_planned(
     shutdown does: runs in flight get COURTSIDE_SHUTDOWN_GRACE_SECONDS, then each is cut off with a
     `failed`/`transient` completion, and the results are printed and exit as usual (15).
     """
+    # The job deadline bounds every mode's runs, as the service's; the service's admission and
+    # concurrency settings do not apply here (the command's own jobs and --concurrency do).
     settings = ServiceSettings(
-        max_in_flight=len(planned), scraper_concurrency=concurrency, fan_out_concurrency=concurrency
+        max_in_flight=len(planned),
+        scraper_concurrency=concurrency,
+        fan_out_concurrency=concurrency,
+        job_deadline_seconds=env.job_deadline,
     )
 
     async def go() -> Ran:

@@ -28,8 +28,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     republish.add_argument(
         "--older-than",
         metavar="AGE",
-        help="only entries at least this old, e.g. 0, 15m, 2h (default: the publish timeout + 30s, "
-        "so runs still publishing are left alone)",
+        help="only entries at least this old, e.g. 15m, 2h (default 0: every entry no live run owns; "
+        "a run's own entry is never taken while it runs)",
     )
     republish.set_defaults(handler=_cmd_republish)
 
@@ -40,19 +40,23 @@ def _cmd_republish(args: argparse.Namespace, extra: list[str], redactor: Redacto
     registry = load_registry(env.registry)
     where = locations(registry, args.out, None, env)
     output = open_output(where.out, env)
-    older_than = (
-        output.delivery.sweep_age
-        if args.older_than is None
-        else parse_duration(args.older_than, "--older-than")
-    )
+    older_than = 0.0 if args.older_than is None else parse_duration(args.older_than, "--older-than")
     try:
         report = asyncio.run(output.delivery.sweep(older_than))
     finally:
         output.close()
     print(
         f"republish {output.where}: sent {len(report.sent)}, failed {len(report.failed)}, "
-        f"taken by another sweep {report.skipped}"
+        f"owned by a live run or another sweep {report.skipped}, settled intents {len(report.settled)}, "
+        f"pruned {report.pruned}"
     )
+    if report.uncertain:
+        # Pub/Sub cannot be asked what it holds: name the executions a subscriber may see twice.
+        print(
+            f"warning: {len(report.uncertain)} completion(s) may have been published before their run "
+            f"died; sent again (subscribers deduplicate on execution_id): {' '.join(report.uncertain)}",
+            file=sys.stderr,
+        )
     for error in sorted(set(report.errors)):
         print(f"warning: {redactor(error)}", file=sys.stderr)
     return EXIT_OK if not report.failed else EXIT_PUBLISH_PENDING

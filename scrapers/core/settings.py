@@ -154,6 +154,13 @@ class Settings(BaseSettings):
         "seconds one Pub/Sub publish may take before the completion stays in the outbox",
         "30",
     )
+    outbox_retention: PositiveFloat = _setting(
+        "COURTSIDE_OUTBOX_RETENTION_SECONDS",
+        7 * 86400.0,
+        "seconds a sent completion stays in the outbox's `sent/` before a sweep (`republish`, the "
+        "service) deletes it",
+        "604800",
+    )
     storage_emulator_host: str | None = _setting(
         "STORAGE_EMULATOR_HOST",
         None,
@@ -175,6 +182,16 @@ class Settings(BaseSettings):
         "`run`, `record`, `demo`, `run-many`: seconds runs in flight get after SIGTERM/SIGINT before they "
         "are cut off (a second signal cuts off at once)",
         "5",
+    )
+    # Every mode's runs go through one run manager, so the bound is one setting; the service's
+    # name for it, from when only the service read it, is still accepted.
+    job_deadline: PositiveFloat = _setting(
+        ("COURTSIDE_JOB_DEADLINE", "COURTSIDE_SERVICE_JOB_DEADLINE"),
+        900.0,
+        "the longest one run may take, in seconds, in every mode (`run`, `record`, `demo`, `run-many`, "
+        "`serve`); a source's shorter `deadline_seconds` still applies, and a service request may ask for "
+        "less (`COURTSIDE_SERVICE_JOB_DEADLINE`, its old name, is read when this one is unset)",
+        "900",
     )
     # --- the HTTP service
     service_host: str = _setting(
@@ -207,12 +224,6 @@ class Settings(BaseSettings):
     service_fan_out_concurrency: PositiveInt = _setting(
         "COURTSIDE_SERVICE_FAN_OUT_CONCURRENCY", 8, "children of one fan-out running at once", "8"
     )
-    service_job_deadline: PositiveFloat = _setting(
-        "COURTSIDE_SERVICE_JOB_DEADLINE",
-        900.0,
-        "the longest one run may take, in seconds (a request may ask for less)",
-        "900",
-    )
     service_shutdown_timeout: PositiveFloat = _setting(
         "COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT",
         8.0,
@@ -224,6 +235,13 @@ class Settings(BaseSettings):
         15.0,
         "seconds a connection gets to send a complete request head (from opening or from its last "
         "answer); past it, or idle that long, it is closed",
+        "15",
+    )
+    service_body_timeout: PositiveFloat = _setting(
+        "COURTSIDE_SERVICE_BODY_TIMEOUT_SECONDS",
+        15.0,
+        "seconds the body of `POST /scrape` or `/batch` may take to arrive once its head has; past it the "
+        "answer is 408 and the connection is closed",
         "15",
     )
     # --- set by Cloud Run jobs on every task; recorded in the completion and the run summary
@@ -247,7 +265,7 @@ class Settings(BaseSettings):
         try:
             settings = cls()
         except ValidationError as exc:
-            raise SettingsError([_problem(error) for error in exc.errors()]) from None
+            raise SettingsError([_problem(error, environ) for error in exc.errors()]) from None
         finally:
             _GIVEN.reset(given)
         # The dynamic secrets (see the module docstring) are looked up here by name.
@@ -369,10 +387,13 @@ def _is_secret(field: FieldInfo) -> bool:
     return SecretStr in typing.get_args(field.annotation) or field.annotation is SecretStr
 
 
-def _problem(error: Mapping[str, Any]) -> str:
+def _problem(error: Mapping[str, Any], environ: Mapping[str, str]) -> str:
     """`NAME='value': what is wrong (example: NAME=example)`; a secret's value is never shown."""
     variable = str(error["loc"][0]) if error["loc"] else "environment"
     field = _FIELD_BY_VARIABLE.get(variable)
+    if field is not None:
+        # pydantic names a field of several spellings by its first; the operator set this one.
+        variable = next((name for name in _names(field) if environ.get(name)), variable)
     message = str(error["msg"]).removeprefix("Value error, ")
     message = message[:1].lower() + message[1:]
     if field is None:

@@ -31,11 +31,55 @@ class CompletionMessage:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     def attributes(self, source: str) -> dict[str, str]:
-        """Routing attributes for Pub/Sub subscribers' filters."""
-        return {"scraper": self.processor_name, "status": self.status, "source": source}
+        return attributes(self.to_dict(), source)
+
+
+def attributes(message: Mapping[str, Any], source: str) -> dict[str, str]:
+    """Routing attributes for Pub/Sub subscribers' filters, and the execution id a subscriber can
+    deduplicate on (Pub/Sub itself delivers at least once)."""
+    return {
+        "scraper": str(message["processor_name"]),
+        "status": str(message["status"]),
+        "source": source,
+        "execution_id": str(message["execution_id"]),
+    }
+
+
+def interrupted(message: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The completion of a run that stopped before its document landed, made from its intent."""
+    metadata = {key: value for key, value in message.get("metadata", {}).items() if key != "gcs_path"}
+    metadata.update(landed_paths=[], error_type="transient")
+    return {
+        **message,
+        "status": "failed",
+        "record_count": 0,
+        "error_type": "transient",
+        "error_message": reason,
+        "metadata": metadata,
+    }
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a run's completion said, and a warning when its delivery is delayed."""
+
+    message: Mapping[str, Any]
+    warning: str | None
 
 
 class EventSink(Protocol):
-    """Where the runner hands each run's completion. Returns a warning when delivery is delayed."""
+    """Where the runner hands each run's completion (see scrapers/events/outbox.py)."""
 
-    async def publish(self, message: CompletionMessage, source: str) -> str | None: ...
+    async def intend(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> None:
+        """Record, durably and before landing, the completion the run sends if `landing` (object
+        path -> SHA-256) lands. Called again when the paths change. Raises OutboxError."""
+        ...
+
+    async def publish(self, message: CompletionMessage, source: str) -> str | None:
+        """The run's one terminal completion; returns a warning when delivery is delayed."""
+        ...
+
+    async def interrupted(self, message: CompletionMessage, source: str) -> Delivered:
+        """A run stopped from outside: finish what it started (its own publish in flight, or its
+        intent, by what landed), or send `message`."""
+        ...

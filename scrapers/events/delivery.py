@@ -1,55 +1,194 @@
-"""Completion delivery through the outbox: write durably, publish, mark sent; and the sweep.
+"""Completion delivery: one entry per run in the outbox, published by its owner, swept if orphaned.
 
-A run's completion is never lost to a publisher outage: if publishing fails, the entry stays
-pending, the run keeps its real status and carries a warning, and `scrapers republish` (or the
-service's POST /republish) sends it later.
+The protocol (see outbox.py for the storage side):
+
+1. Before a run lands anything it records its *intent*: the completion it will send, with the
+   objects it is about to create and their SHA-256. If the intent cannot be written, the run lands
+   nothing and fails `landing`.
+2. After landing, the run replaces the intent by its final completion and publishes it. Success
+   marks the entry sent; a publisher failure gives it to the sweeps (`pending`), and the run keeps
+   its real status with a warning.
+3. A run stopped from outside (deadline, SIGTERM) does not start a second completion: a publish in
+   flight is awaited, an intent is settled by what actually landed.
+4. A sweep (`scrapers republish`, POST /republish, service shutdown) sends entries nobody owns. An
+   orphaned intent is settled the same way: the intent's completion if its document landed with the
+   intended bytes, else a `failed`/`transient` completion saying the run was interrupted.
+
+So every landed document ends with exactly one completion (delivered or pending), a run has one
+terminal status, and the entry id (the execution id) is create-only, so nothing is sent twice
+from the outbox. Pub/Sub messages carry the execution id as an attribute for subscribers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from scrapers.events.completion import CompletionMessage
+from scrapers.events.completion import CompletionMessage, Delivered, attributes, interrupted
 from scrapers.events.outbox import LocalOutbox, Outbox, OutboxEntry, OutboxError
 from scrapers.events.publishers import JsonLinesPublisher, Publisher, PublishError
+from scrapers.sinks.base import Sink
+from scrapers.sinks.file import FileSink
 
 EVENTS_FILE = "_events/completions.jsonl"
-SWEEP_MARGIN_SECONDS = 30.0
 OUTBOX_FOLDER = "_outbox"
+DEFAULT_RETENTION_SECONDS = 7 * 86400.0
+REMEMBERED_SENDS = 1024
+INTERRUPTED_BEFORE_LANDING = "the run was interrupted before its document landed"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
 class SweepReport:
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    skipped: int = 0  # claimed by a concurrent sweep, or sent meanwhile
+    skipped: int = 0  # owned by a live run or a concurrent sweep, or sent meanwhile
     errors: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)  # corrupt entries moved aside, never sent
+    settled: list[str] = field(default_factory=list)  # orphaned intents, decided by what landed
+    pruned: int = 0  # sent entries and run summaries past the retention, deleted
+    # Entries whose owner died between publishing and recording it: found delivered already (and
+    # only recorded), or sent by a publisher that cannot tell, so possibly a second time.
+    found_delivered: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
 
 
 class CompletionDelivery:
     """The runner's EventSink."""
 
-    def __init__(self, outbox: Outbox, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        publisher: Publisher,
+        sink: Sink,
+        *,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+    ) -> None:
         self.outbox = outbox
         self.publisher = publisher
+        self.sink = sink
+        self.retention_seconds = retention_seconds
+        # Added to every completion's metadata (a Cloud Run task's execution and index).
+        self.tags: Mapping[str, str] = {}
+        # Folders of our own records in the sink (run summaries), pruned with the sent entries.
+        self.retained_folders: tuple[str, ...] = ()
+        self._open: dict[str, OutboxEntry] = {}  # this process's runs whose entry is not finished
+        self._sending: dict[str, tuple[OutboxEntry, asyncio.Task[str | None]]] = {}
+        self._writing: dict[str, asyncio.Task[None]] = {}
+        # What the latest runs' own sends ended with, for a cut-off that comes just after one.
+        self._done: OrderedDict[str, Delivered] = OrderedDict()
+
+    def _entry(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> OutboxEntry:
+        body = message.to_dict()
+        if self.tags:
+            body["metadata"] = {**body.get("metadata", {}), **self.tags}
+        return OutboxEntry(message.execution_id, time.time(), body, attributes(body, source), dict(landing))
+
+    async def _keep(self, entry: OutboxEntry) -> None:
+        # Shielded, and remembered: a run cancelled while its entry is being written must leave the
+        # entry in a known state, which `interrupted` waits for before it decides anything.
+        task = asyncio.create_task(self._write(entry))
+        self._writing[entry.entry_id] = task
+        await asyncio.shield(task)
+
+    async def _write(self, entry: OutboxEntry) -> None:
+        try:
+            if entry.entry_id in self._open:
+                await self.outbox.rewrite(entry)
+            else:
+                await self.outbox.open(entry)
+            self._open[entry.entry_id] = entry
+        finally:
+            self._writing.pop(entry.entry_id, None)
+
+    # ------------------------------------------------------------------ a run's side
+
+    async def intend(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> None:
+        await self._keep(self._entry(message, source, landing))
 
     async def publish(self, message: CompletionMessage, source: str) -> str | None:
-        # No claim here: sweeps leave entries younger than the publish timeout alone (see
-        # `sweep_age`), so the run's own attempt cannot race one, and a run killed mid-publish
-        # leaves a plain pending entry that the next sweep picks up at once.
-        entry = OutboxEntry.new(message.to_dict(), message.attributes(source))
+        entry = self._entry(message, source, {})
         try:
-            await self.outbox.add(entry)
+            await self._keep(entry)
         except OSError as exc:
-            return await self._publish_without_outbox(entry, exc)
+            if entry.entry_id not in self._open:
+                return await self._publish_without_outbox(entry, exc)
+            # The run's intent is kept but cannot be replaced: the final completion goes out from
+            # memory under the same entry. Should that fail, the entry is released as the intent,
+            # and a sweep settles it by what landed: the same status this run has.
+            warning = await self._send_owned(entry)
+            return warning or f"the completion went out, but its outbox entry is the intent ({exc})"
+        return await self._send_owned(entry)
+
+    async def interrupted(self, message: CompletionMessage, source: str) -> Delivered:
+        writing = self._writing.get(message.execution_id)
+        if writing is not None:
+            with contextlib.suppress(OSError):
+                await asyncio.shield(writing)
+        in_flight = self._sending.get(message.execution_id)
+        if in_flight is not None:
+            sending, task = in_flight
+            return Delivered(sending.message, await asyncio.shield(task))
+        if message.execution_id in self._done:
+            return self._done[message.execution_id]  # its own send ended just before the cut-off
+        entry = self._open.get(message.execution_id)
+        if entry is None:
+            fallback = self._entry(message, source, {})
+            return Delivered(fallback.message, await self.publish(message, source))
         try:
-            await self.publisher.send(entry.message, entry.attributes)
-        except PublishError as exc:
-            return f"completion not published yet ({exc}); it is pending in the {self.outbox.description}"
-        await self.outbox.mark_sent(entry)
-        return None
+            if entry.intent:
+                entry = await self._settle(entry)
+            await self.outbox.rewrite(entry)
+        except OSError as exc:
+            return Delivered(
+                interrupted(entry.message, INTERRUPTED_BEFORE_LANDING),
+                f"the completion stays in the {self.outbox.description} as an intent for a sweep ({exc})",
+            )
+        self._open[entry.entry_id] = entry
+        return Delivered(entry.message, await self._send_owned(entry))
+
+    async def _send_owned(self, entry: OutboxEntry) -> str | None:
+        # Shielded: a run cancelled while its completion is being sent (shutdown, its deadline)
+        # must not abandon a publish the library may still complete; `interrupted` awaits it.
+        task = asyncio.create_task(self._send(entry))
+        self._sending[entry.entry_id] = (entry, task)
+        return await asyncio.shield(task)
+
+    async def _send(self, entry: OutboxEntry) -> str | None:
+        try:
+            after: str | None = None
+            try:
+                await self.publisher.send(entry.message, entry.attributes)
+            except PublishError as exc:
+                after = (
+                    f"completion not published yet ({exc}); it is pending in the {self.outbox.description}"
+                )
+                finish = self.outbox.release
+            else:
+                finish = self.outbox.mark_sent
+            try:
+                await finish(entry)
+            except OSError as exc:
+                # Its owner (this process) ends soon; a sweep then finds the entry orphaned.
+                done = after or "completion published"
+                after = f"{done}, but the {self.outbox.description} could not record it: {exc}"
+            self._done[entry.entry_id] = Delivered(entry.message, after)
+            while len(self._done) > REMEMBERED_SENDS:
+                self._done.popitem(last=False)
+            return after
+        finally:
+            self._open.pop(entry.entry_id, None)
+            self._sending.pop(entry.entry_id, None)
 
     async def _publish_without_outbox(self, entry: OutboxEntry, cause: OSError) -> str:
         """The outbox's storage is down (a full disk, GCS answering 503): the completion can still
@@ -61,13 +200,29 @@ class CompletionDelivery:
             raise OutboxError(f"the completion was neither kept ({cause}) nor published ({exc})") from cause
         return f"completion published without an outbox entry (the {self.outbox.description} failed: {cause})"
 
-    @property
-    def sweep_age(self) -> float:
-        """Default age for sweeps: older than any run's own publish attempt can still be."""
-        return self.publisher.timeout + SWEEP_MARGIN_SECONDS
+    async def _settle(self, entry: OutboxEntry) -> OutboxEntry:
+        """An intent whose run stopped: its completion if the document landed, else `interrupted`."""
+        present = [await self._landed(path, expected) for path, expected in entry.landing.items()]
+        if present[0]:
+            metadata = dict(entry.message.get("metadata", {}))
+            paths = list(metadata.get("landed_paths", []))
+            if len(paths) == len(present):  # the intent names its objects in the same order
+                metadata["landed_paths"] = [path for path, there in zip(paths, present, strict=True) if there]
+            message: Mapping[str, Any] = {**entry.message, "metadata": metadata}
+        else:
+            message = interrupted(entry.message, INTERRUPTED_BEFORE_LANDING)
+        return OutboxEntry(
+            entry.entry_id, entry.created_at, message, attributes(message, entry.attributes["source"])
+        )
+
+    async def _landed(self, path: str, expected: str) -> bool:
+        data = await self.sink.read(path)
+        return data is not None and digest(data) == expected
+
+    # ------------------------------------------------------------------ the sweeps' side
 
     async def sweep(self, older_than: float = 0.0) -> SweepReport:
-        """Send every pending entry once; safe to run concurrently with other sweeps and runs."""
+        """Send every entry nobody owns, once; safe to run concurrently with other sweeps and runs."""
         report = SweepReport()
         entries = await self.outbox.pending(older_than)
         report.quarantined = list(self.outbox.quarantined)
@@ -77,19 +232,37 @@ class CompletionDelivery:
                 report.skipped += 1
                 continue
             try:
+                if entry.intent:
+                    entry = await self._settle(entry)
+                    # Decided once: a later sweep sends the same decision if this publish fails.
+                    await self.outbox.rewrite(entry)
+                    report.settled.append(entry.entry_id)
+                elif entry.entry_id in self.outbox.taken_over:
+                    # Its owner died after writing the final completion: maybe after publishing it.
+                    delivered = await self.publisher.delivered(entry.entry_id)
+                    if delivered:
+                        await self.outbox.mark_sent(entry)
+                        report.found_delivered.append(entry.entry_id)
+                        continue
+                    if delivered is None:
+                        report.uncertain.append(entry.entry_id)
                 await self.publisher.send(entry.message, entry.attributes)
-            except PublishError as exc:
-                await self.outbox.release(entry)
+            except (PublishError, OSError) as exc:
+                with contextlib.suppress(OSError):
+                    await self.outbox.release(entry)
                 report.failed.append(entry.entry_id)
                 report.errors.append(str(exc))
                 continue
             await self.outbox.mark_sent(entry)
             report.sent.append(entry.entry_id)
+        report.pruned = await self.outbox.prune(self.retention_seconds)
+        for folder in self.retained_folders:
+            report.pruned += await self.sink.prune(folder, self.retention_seconds)
         return report
 
 
 def local_delivery(out: Path, publisher: Publisher | None = None) -> CompletionDelivery:
     """Outbox beside a local output folder; completions appended to `<out>/_events/` by default."""
     return CompletionDelivery(
-        LocalOutbox(out / OUTBOX_FOLDER), publisher or JsonLinesPublisher(out / EVENTS_FILE)
+        LocalOutbox(out / OUTBOX_FOLDER), publisher or JsonLinesPublisher(out / EVENTS_FILE), FileSink(out)
     )

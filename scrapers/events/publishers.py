@@ -11,7 +11,18 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
 from typing import Any, Protocol
 
-from google.api_core.exceptions import GoogleAPIError
+from google.api_core.exceptions import (
+    Aborted,
+    Cancelled,
+    DeadlineExceeded,
+    GoogleAPIError,
+    InternalServerError,
+    ResourceExhausted,
+    RetryError,
+    ServiceUnavailable,
+    Unknown,
+)
+from google.api_core.retry import Retry, if_exception_type
 
 from scrapers.core.errors import CourtsideError
 
@@ -26,6 +37,11 @@ class Publisher(Protocol):
 
     async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
         """Deliver or raise PublishError."""
+        ...
+
+    async def delivered(self, execution_id: str) -> bool | None:
+        """Whether a completion of this execution was delivered already; None when this publisher
+        cannot tell. Asked only for an entry whose owner died between sending and recording it."""
         ...
 
 
@@ -43,6 +59,16 @@ class JsonLinesPublisher:
             await asyncio.to_thread(self._append, line)
         except OSError as exc:
             raise PublishError(f"cannot append to {self.path}: {exc}") from None
+
+    async def delivered(self, execution_id: str) -> bool:
+        # The lines are ours (sorted keys, default separators), so the key is found verbatim.
+        needle = json.dumps({"execution_id": execution_id})[1:-1].encode("utf-8")
+        try:
+            return await asyncio.to_thread(lambda: needle in self.path.read_bytes())
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise PublishError(f"cannot read {self.path}: {exc}") from None
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,9 +98,14 @@ class JsonLinesPublisher:
 class PubSubPublisher:
     """google-cloud-pubsub; PUBSUB_EMULATOR_HOST is honoured by the library itself.
 
-    The client's own retry (api-core, on UNAVAILABLE/DEADLINE_EXCEEDED) runs inside `timeout`;
-    past it the message stays in the outbox and `scrapers republish` sends it later.
+    The library retries a publish in the background for up to 600 s by default, long after our
+    caller gave up: a completion that "timed out" would then still arrive, and arrive again when
+    `republish` sends it from the outbox. So every publish carries its own retry policy whose total
+    time ends before `timeout` does: when `send` reports a failure, the library has given up too.
     """
+
+    # The share of `timeout` the library may spend retrying; the rest covers its batching thread.
+    RETRY_SHARE = 0.8
 
     def __init__(self, project: str, topic: str, timeout: float) -> None:
         from google.cloud import pubsub_v1  # imported here: local runs never load gRPC
@@ -88,12 +119,27 @@ class PubSubPublisher:
         data = json.dumps(dict(message), ensure_ascii=False, sort_keys=True).encode("utf-8")
         try:
             await asyncio.to_thread(self._publish, data, dict(attributes))
-        except (GoogleAPIError, TimeoutError, FuturesTimeout) as exc:
+        except (GoogleAPIError, RetryError, TimeoutError, FuturesTimeout) as exc:
             raise PublishError(f"publish to {self.topic_path} failed: {type(exc).__name__}: {exc}") from None
 
+    async def delivered(self, execution_id: str) -> None:
+        # A topic cannot be asked what it holds: a resend may duplicate, and subscribers
+        # deduplicate on the `execution_id` attribute.
+        return None
+
     def _publish(self, data: bytes, attributes: dict[str, str]) -> None:
-        future = self._client.publish(self.topic_path, data, **attributes)
+        budget = self.timeout * self.RETRY_SHARE
+        retry = Retry(
+            predicate=_RETRYABLE, initial=0.1, maximum=min(budget, 5.0), multiplier=1.3, timeout=budget
+        )
+        future = self._client.publish(self.topic_path, data, retry=retry, timeout=budget, **attributes)
         future.result(timeout=self.timeout)
 
     def close(self) -> None:
         self._client.stop()
+
+
+# What the library's own default retries on a publish (its generated Publish config).
+_RETRYABLE = if_exception_type(
+    Aborted, Cancelled, DeadlineExceeded, InternalServerError, ResourceExhausted, ServiceUnavailable, Unknown
+)

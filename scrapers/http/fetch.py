@@ -36,6 +36,7 @@ from scrapers.http.classify import (
     classify_response,
 )
 from scrapers.http.decode import to_page
+from scrapers.http.encoding import ACCEPT_ENCODING, BodyDecoder
 from scrapers.http.observer import BreakerTransitions, FetchObserver, NullObserver
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
@@ -332,8 +333,14 @@ class Fetcher:
                     self.redactor.add(password)
             # trust_env=False: routes come from the proxy tiers only; an ambient HTTP_PROXY would
             # silently put every "direct" request through some other proxy.
+            # Accept-Encoding names exactly what _read_within decodes, whatever optional decoders
+            # httpx would advertise once installed (a scraper's own header still wins).
             client = httpx.AsyncClient(
-                transport=self._transport, proxy=proxy_url, follow_redirects=True, trust_env=False
+                transport=self._transport,
+                proxy=proxy_url,
+                follow_redirects=True,
+                trust_env=False,
+                headers={"Accept-Encoding": ACCEPT_ENCODING},
             )
             self._clients[key] = client
         return client
@@ -447,13 +454,30 @@ async def _exchange(
 async def _read_within(response: httpx.Response, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        # Decoded bytes stop a gzip bomb after one chunk; the bytes on the wire stop what a decoder
-        # drops unread (anything after a gzip member's end), which would otherwise pile up in it.
-        if size > limit or response.num_bytes_downloaded > limit:
+
+    def keep(pieces: Iterable[bytes]) -> None:
+        nonlocal size
+        for piece in pieces:
+            size += len(piece)
+            # Decoded bytes stop a gzip bomb within one bounded step (encoding.STEP) past the limit.
+            if size > limit:
+                raise _TooLarge(response)
+            chunks.append(piece)
+
+    if response.is_stream_consumed:
+        # Built in memory by an in-process transport (replay, a test's): already read and decoded.
+        keep([response.content])
+        return b"".join(chunks)
+    # The raw bytes, decoded here in bounded steps: httpx's own decoder inflates a whole network
+    # read at once (64 KiB of a gzip bomb is ~64 MB) before anything could count it.
+    decoder = BodyDecoder.of(response.headers)
+    async for raw in response.aiter_raw():
+        # The bytes on the wire stop what a decoder drops unread (anything after a gzip member's
+        # end), which would otherwise stream on for ever.
+        if response.num_bytes_downloaded > limit:
             raise _TooLarge(response)
-        chunks.append(chunk)
+        keep(decoder.decode(raw))
+    keep(decoder.finish())
     return b"".join(chunks)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 
 from scrapers.core.errors import ReplayMissError
+from scrapers.http.encoding import decode_body
 
 # Query parameters and response headers that may carry credentials or session state.
 SECRET_QUERY_PARAMS = frozenset({"apikey", "api_key", "key", "token", "access_token", "password"})
@@ -106,7 +108,14 @@ class ReplayTransport(httpx.AsyncBaseTransport):
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Passes requests to a real transport and writes each exchange as a fixture."""
+    """Passes requests to a real transport and writes each exchange as a fixture.
+
+    The response goes back as it came, raw bytes streamed and Content-Encoding intact, so the
+    fetch reads it exactly as a live run does: within the source's max_body_bytes, decoded in
+    bounded steps, within the attempt's deadline. An exchange is written only once that read has
+    taken the whole body; a body the fetch gave up on (too large, too slow, undecodable) is never
+    held whole in memory, and never becomes a fixture.
+    """
 
     def __init__(self, inner: httpx.AsyncBaseTransport, directory: Path, slug: str) -> None:
         self.inner = inner
@@ -116,16 +125,21 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        body = await response.aread()
         request_body = await request.aread()
-        self.written.append(self._write(request, request_body, response, body))
+
+        def complete(raw: list[bytes]) -> None:
+            # The fetch read all of it within its limit, so decoding it again is bounded too.
+            body = b"".join(
+                decode_body(response.headers.get_list("content-encoding", split_commas=True), raw)
+            )
+            self.written.append(self._write(request, request_body, response, body))
+
         return httpx.Response(
             status_code=response.status_code,
-            headers=[
-                (k, v) for k, v in response.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS
-            ],
-            content=body,
+            headers=response.headers.multi_items(),
+            stream=_Tee(response, complete),
             request=request,
+            extensions=response.extensions,
         )
 
     def _write(
@@ -154,6 +168,25 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         path = self.directory / f"{name}.exchange.json"
         path.write_text(json.dumps(exchange, indent=2) + "\n", encoding="utf-8")
         return path
+
+
+class _Tee(httpx.AsyncByteStream):
+    """The inner response's raw bytes, passed on as they arrive and kept; `complete` gets them
+    once the reader has taken the whole stream (never when it stops early)."""
+
+    def __init__(self, inner: httpx.Response, complete: Callable[[list[bytes]], None]) -> None:
+        self._inner = inner
+        self._complete = complete
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        kept: list[bytes] = []
+        async for chunk in self._inner.aiter_raw():
+            kept.append(chunk)
+            yield chunk
+        self._complete(kept)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def _safe(text: str) -> str:

@@ -26,6 +26,8 @@ from scrapers.sinks.base import Sink
 from scrapers.sinks.file import FileSink
 from scrapers.sinks.gcs import SCHEME, GcsBucket, GcsLocation, GcsSink
 
+RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
+
 
 @dataclass
 class Output:
@@ -44,6 +46,8 @@ def open_output(out: str, settings: Settings) -> Output:
     if not out.startswith(SCHEME):
         root = Path(out)
         delivery = local_delivery(root)
+        delivery.retention_seconds = settings.outbox_retention
+        delivery.retained_folders = (RUNS_FOLDER,)
         return Output(FileSink(root), delivery, str(root), str(root / EVENTS_FILE))
     try:
         location = GcsLocation.parse(out)
@@ -59,8 +63,12 @@ def open_output(out: str, settings: Settings) -> Output:
     _require_google_credentials(settings)
     publisher = PubSubPublisher(project, settings.topic, settings.publish_timeout)
     bucket = GcsBucket(location)
-    delivery = CompletionDelivery(GcsOutbox(bucket), publisher)
-    return Output(GcsSink(bucket), delivery, out, publisher.description)
+    sink = GcsSink(bucket)
+    delivery = CompletionDelivery(
+        GcsOutbox(bucket), publisher, sink, retention_seconds=settings.outbox_retention
+    )
+    delivery.retained_folders = (RUNS_FOLDER,)
+    return Output(sink, delivery, out, publisher.description)
 
 
 def _require_google_credentials(settings: Settings) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import re
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from scrapers.core.result import RunResult
 from scrapers.core.scraper import Landing, ParseContext, Parsed, Scraper
 from scrapers.core.verdict import Verdict
 from scrapers.events.completion import CompletionMessage, EventSink
+from scrapers.events.delivery import digest
 from scrapers.events.outbox import OutboxError
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
@@ -119,6 +120,44 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     parsed: Parsed | None = None
     verdict: Verdict | None = None
     failure: tuple[Outcome, str, str] | None = None
+
+    def result(landed: Sequence[str], already_landed: bool) -> RunResult:
+        status = (
+            RunStatus.FAILED
+            if failure
+            else (RunStatus.NO_DATA if parsed and parsed.record_count == 0 else RunStatus.SUCCESS)
+        )
+        kept = parsed if parsed and not failure else None
+        return RunResult(
+            run_id=run_id,
+            scraper=job.entry.name,
+            source=job.entry.source,
+            status=quality_status(status, verdict, job.entry.quality),
+            record_count=kept.record_count if kept else 0,
+            options=job.option_texts(),
+            game_date=game_date,
+            started_at=started_wall.isoformat(),
+            duration_seconds=ctx.clock.monotonic() - started,
+            attempts=log.summary(),
+            landed=tuple(landed),
+            already_landed=already_landed,
+            failure_class=failure[0] if failure else None,
+            error_type=failure[1] if failure else None,
+            error_message=ctx.redactor(failure[2]) if failure else None,
+            no_data_reason=kept.no_data_reason if kept else None,
+            fan_out=kept.fan_out if kept else (),
+            quality=verdict,
+            metadata=kept.metadata if kept else {},
+        )
+
+    async def intend(objects: Mapping[str, bytes]) -> None:
+        # The completion this run sends if these objects land, durable before any of them does.
+        uris = [ctx.sink.uri(path) for path in objects]
+        message = completion_message(result(uris, False), job, ctx)
+        await ctx.events.intend(
+            message, job.entry.source, {path: digest(data) for path, data in objects.items()}
+        )
+
     try:
         policy = ctx.policy(job.entry.source)
         first = scraper.requests(opts)
@@ -136,9 +175,13 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         verdict = evaluate(type(scraper), parsed.document, job.option_texts())
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
-        await _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing)
+        await _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing, intend)
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
+    except OutboxError as exc:
+        # The intent could not be recorded, so nothing was landed: a document without its
+        # completion is what this order exists to prevent.
+        failure = (Outcome.LANDING, Outcome.LANDING.value, f"nothing landed, the outbox failed: {exc}")
     except OSError as exc:
         # The sink failed (disk full, permissions): not an upstream outcome, but still a failed run.
         failure = (Outcome.LANDING, Outcome.LANDING.value, f"landing failed: {exc}")
@@ -148,57 +191,31 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         # completion, instead of ending without one.
         failure = (Outcome.TRANSIENT, Outcome.TRANSIENT.value, f"state store unavailable: {exc}")
 
-    status = (
-        RunStatus.FAILED
-        if failure
-        else (RunStatus.NO_DATA if parsed and parsed.record_count == 0 else RunStatus.SUCCESS)
-    )
-    status = quality_status(status, verdict, job.entry.quality)
-    result = RunResult(
-        run_id=run_id,
-        scraper=job.entry.name,
-        source=job.entry.source,
-        status=status,
-        record_count=parsed.record_count if parsed and not failure else 0,
-        options=job.option_texts(),
-        game_date=game_date,
-        started_at=started_wall.isoformat(),
-        duration_seconds=ctx.clock.monotonic() - started,
-        attempts=log.summary(),
-        landed=tuple(landing.paths),
-        already_landed=landing.already_landed,
-        failure_class=failure[0] if failure else None,
-        error_type=failure[1] if failure else None,
-        error_message=ctx.redactor(failure[2]) if failure else None,
-        no_data_reason=parsed.no_data_reason if parsed and not failure else None,
-        fan_out=parsed.fan_out if parsed and not failure else (),
-        quality=verdict,
-        metadata=parsed.metadata if parsed and not failure else {},
-    )
+    final = result(landing.paths, landing.already_landed)
     warnings: list[str] = []
     if ctx.metrics:
         try:
-            await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, log, landing.new_bytes)
+            await record_run(ctx.metrics, ctx.fetcher.store, final, job.key, log, landing.new_bytes)
         except StateStoreError as exc:
             # Bookkeeping (recovered failures, last success) must never cost a landed document
             # its completion: the run's status stands, and the completion still goes out.
             warnings.append(ctx.redactor(f"run bookkeeping not written to the state store: {exc}"))
-        record_quality(ctx.metrics, result)
+        record_quality(ctx.metrics, final)
     try:
-        published = await ctx.events.publish(completion_message(result, job, ctx), result.source)
+        published = await ctx.events.publish(completion_message(final, job, ctx), final.source)
     except OutboxError as exc:
         # Our own storage is full or read-only and the publisher refused too: the completion could
         # be neither kept nor sent, so the run fails `landing` (exit 17) and says where it stopped.
         return dataclasses.replace(
-            result,
+            final,
             status=RunStatus.FAILED,
             failure_class=Outcome.LANDING,
             error_type=Outcome.LANDING.value,
             error_message=ctx.redactor(f"the completion could not be written: {exc}"),
-            warnings=(*result.warnings, *warnings),
+            warnings=(*final.warnings, *warnings),
         )
     warnings += [published] if published else []
-    return dataclasses.replace(result, warnings=(*result.warnings, *warnings)) if warnings else result
+    return dataclasses.replace(final, warnings=(*final.warnings, *warnings)) if warnings else final
 
 
 async def _fetch_all(
@@ -289,7 +306,13 @@ def _landed_bytes(scraper: Scraper[Any], parsed: Parsed, pages: Sequence[Page]) 
 
 
 async def _land(
-    job: Job, document: bytes | None, parsed: Parsed, game_date: str, ctx: RunContext, landing: _Landing
+    job: Job,
+    document: bytes | None,
+    parsed: Parsed,
+    game_date: str,
+    ctx: RunContext,
+    landing: _Landing,
+    intend: Callable[[Mapping[str, bytes]], Awaitable[None]],
 ) -> None:
     if document is None:
         return
@@ -300,6 +323,10 @@ async def _land(
     for _ in range(MAX_TIMESTAMP_BUMPS):
         values["timestamp"] = utc_stamp(moment)
         path = job.entry.path.format(**values)
+        objects = {path: document}
+        if parsed.raw_artifact is not None and job.entry.raw_path:
+            objects[job.entry.raw_path.format(**values)] = parsed.raw_artifact
+        await intend(objects)
         try:
             landing.paths.append(await ctx.sink.create(path, document, CONTENT_TYPES["json"]))
             landing.new_bytes += len(document)

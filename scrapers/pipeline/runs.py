@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -397,11 +397,20 @@ class RunManager:
             error_message=reason,
         )
         try:
+            # The run may have got as far as landing or publishing: the delivery finishes what it
+            # started instead of sending a second completion, and says which one went out.
+            delivered = await ctx.events.interrupted(completion_message(result, job, ctx), result.source)
+            result = _as_delivered(result, delivered.message)
+            warning = delivered.warning
+        except OSError as exc:
+            warning = f"the completion of an interrupted run was not written: {exc}"
+        try:
             if ctx.metrics:
                 await record_run(ctx.metrics, ctx.fetcher.store, result, job.key, AttemptLog(), 0)
-            warning = await ctx.events.publish(completion_message(result, job, ctx), result.source)
-        except (OSError, StateStoreError) as exc:
-            warning = f"the completion of an interrupted run was not written: {exc}"
+        except StateStoreError as exc:
+            warning = "; ".join(
+                filter(None, (warning, f"run bookkeeping not written to the state store: {exc}"))
+            )
         log.warning("run cut off", extra={"scraper": record.scraper, "reason": reason})
         if warning:
             result = dataclasses.replace(result, warnings=(warning,))
@@ -428,6 +437,23 @@ class _DeadlineContext(RunContext):
         if self.deadline_seconds is None or self.deadline_seconds >= policy.deadline_seconds:
             return policy
         return dataclasses.replace(policy, deadline_seconds=self.deadline_seconds)
+
+
+def _as_delivered(result: RunResult, message: Mapping[str, Any]) -> RunResult:
+    """The cut-off result, corrected to the completion that went out: a run stopped after its
+    document landed reports that document, so its summary and its completion agree."""
+    if message.get("status") == result.status.value:
+        return result
+    metadata = message.get("metadata", {})
+    return dataclasses.replace(
+        result,
+        status=RunStatus(message["status"]),
+        record_count=int(message.get("record_count", 0)),
+        landed=tuple(metadata.get("landed_paths", ())),
+        failure_class=None,
+        error_type=None,
+        error_message=None,
+    )
 
 
 def _warn(text: str) -> None:

@@ -1,5 +1,6 @@
-"""The run manager's and the service's knobs: the environment's `COURTSIDE_SERVICE_*` settings
-(validated in scrapers.core.settings) plus the fixed ones no deployment has needed to change."""
+"""The run manager's and the service's knobs: the environment's `COURTSIDE_SERVICE_*` settings and
+COURTSIDE_JOB_DEADLINE (validated in scrapers.core.settings) plus the fixed ones no deployment has
+needed to change."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class ServiceSettings:
     fan_out_concurrency: int = _DEFAULTS.service_fan_out_concurrency
     max_batch_jobs: int = 100
     # The longest one run may take (the source's own deadline applies when shorter); a request
-    # may ask for less with `deadline_seconds`.
-    job_deadline_seconds: float = _DEFAULTS.service_job_deadline
+    # may ask for less with `deadline_seconds`. Every mode reads it (COURTSIDE_JOB_DEADLINE).
+    job_deadline_seconds: float = _DEFAULTS.job_deadline
     # After the deadline the fetch budget has already ended the attempt honestly; this margin lets
     # parse and landing finish before the run is cut off.
     deadline_grace_seconds: float = 5.0
@@ -39,6 +40,9 @@ class ServiceSettings:
     # A connection must send a complete request head within this long of opening or of its last
     # answer, else it is closed (slowloris); an idle keep-alive connection closes after it too.
     header_timeout_seconds: float = _DEFAULTS.service_header_timeout
+    # Once its head has arrived, a request's body must arrive within this long, else 408 and the
+    # connection is closed: a body dripped a byte at a time would hold its handler for ever.
+    body_timeout_seconds: float = _DEFAULTS.service_body_timeout
     retry_after_seconds: int = 5
     ready_timeout_seconds: float = 5.0
     retained_runs: int = 1000  # finished runs GET /runs/{id} still knows
@@ -56,9 +60,10 @@ class ServiceSettings:
             scraper_concurrency=settings.service_scraper_concurrency.default,
             scraper_concurrency_overrides=dict(settings.service_scraper_concurrency.overrides),
             fan_out_concurrency=settings.service_fan_out_concurrency,
-            job_deadline_seconds=settings.service_job_deadline,
+            job_deadline_seconds=settings.job_deadline,
             shutdown_timeout_seconds=settings.service_shutdown_timeout,
             header_timeout_seconds=settings.service_header_timeout,
+            body_timeout_seconds=settings.service_body_timeout,
         )
 
     def problems(self, registry: Registry) -> list[str]:

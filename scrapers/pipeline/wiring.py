@@ -7,7 +7,6 @@ of its requests, exactly as a one-job container does for its single job.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,15 +21,12 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
 from scrapers.core.settings import Locations, Settings
-from scrapers.events.completion import CompletionMessage, EventSink
 from scrapers.http.fetch import Fetcher
 from scrapers.metrics.exposition import push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
-from scrapers.pipeline.outputs import Output, open_output
+from scrapers.pipeline.outputs import RUNS_FOLDER, Output, open_output
 from scrapers.pipeline.runner import RunContext
 from scrapers.pipeline.settings import ServiceSettings
-
-RUNS_FOLDER = "_runs"  # run summaries, beside the landed documents
 
 Warn = Callable[[str], None]
 
@@ -126,12 +122,12 @@ async def open_core(
         raise
     # A Cloud Run task's execution, so a failed task of a big execution can be found from its event.
     execution = env.execution
-    events: EventSink = _ExecutionTagged(output.delivery, execution) if execution else output.delivery
+    output.delivery.tags = execution
     context = RunContext(
         registry=registry,
         fetcher=fetcher,
         sink=output.sink,
-        events=events,
+        events=output.delivery,
         redactor=redactor,
         trigger_source=trigger_source or ("replay" if replay else "cli"),
         clock=clock or SystemClock(),
@@ -161,15 +157,3 @@ async def environment_problems(env: Settings, registry: Registry) -> list[str]:
         except ProxyConfigError as exc:
             problems.append(str(exc))
     return problems
-
-
-@dataclass(frozen=True)
-class _ExecutionTagged:
-    """The completion of a Cloud Run job's task names its execution and task index."""
-
-    inner: EventSink
-    execution: Mapping[str, str]
-
-    async def publish(self, message: CompletionMessage, source: str) -> str | None:
-        tagged = dataclasses.replace(message, metadata={**message.metadata, **self.execution})
-        return await self.inner.publish(tagged, source)

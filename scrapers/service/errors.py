@@ -20,7 +20,8 @@ HTTP status of a run (each failure class carries its own: `Outcome.http_status`;
 A fan-out answers the highest code among its parent and children (200: every run ended success,
 no_data or partial). Every code above carries the run's view with its typed result. Requests that
 start nothing answer 400 (malformed, unknown scraper, bad options, a batch larger than the in-flight
-cap), 401, 404, 405, 413, 429 or 503 (shutting down) with `{"error": ...}`.
+cap), 401, 404, 405, 408 (the body did not arrive in time), 413, 429 or 503 (shutting down) with
+`{"error": ...}`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ class Unauthorized(ServiceError):
 
 class NotFound(ServiceError):
     status = 404
+
+
+class RequestTimeout(ServiceError):
+    """The request body did not arrive in time; the connection closes, since the rest of it may
+    still be on its way and would otherwise be read as the next request."""
+
+    status = 408
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Connection": "close"}
 
 
 class PayloadTooLarge(ServiceError):

@@ -13,6 +13,7 @@ GET  /openapi.yaml    this API's description
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -25,7 +26,7 @@ from scrapers.core.errors import InvalidOptions, OptionError, UnknownScraperErro
 from scrapers.metrics.exposition import metrics_handler
 from scrapers.pipeline.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
 from scrapers.pipeline.runs import RunRecord
-from scrapers.service.errors import BadRequest, NotFound, ShuttingDown, TooManyRequests
+from scrapers.service.errors import BadRequest, NotFound, RequestTimeout, ShuttingDown, TooManyRequests
 from scrapers.service.readiness import OK, readiness
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def add_routes(app: web.Application) -> None:
 async def scrape(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     wait = _wait(request)
-    body = await request.read()
+    body = await _read_body(request)
     if body.strip():
         if set(request.query) - CONTROL_PARAMS:
             raise BadRequest("send the job either as a JSON body or in the query string, not both")
@@ -71,7 +72,7 @@ async def scrape(request: web.Request) -> web.StreamResponse:
 
 async def batch(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
-    raw = _decode(await request.read())
+    raw = _decode(await _read_body(request))
     items = raw.get("jobs") if isinstance(raw, Mapping) else raw
     limit = service.settings.max_batch_jobs
     if not isinstance(items, list) or not 0 < len(items) <= limit:
@@ -161,12 +162,15 @@ async def ready(request: web.Request) -> web.StreamResponse:
 async def republish(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     delivery = service.core.output.delivery
-    older_than = _seconds_param(request, "older_than", delivery.sweep_age)
+    older_than = _seconds_param(request, "older_than", 0.0)
     report = await delivery.sweep(older_than)
     body = {
         "sent": len(report.sent),
         "failed": len(report.failed),
         "skipped": report.skipped,
+        "settled": len(report.settled),
+        "pruned": report.pruned,
+        "uncertain": report.uncertain,
         "errors": sorted({service.core.redactor(error) for error in report.errors}),
         "older_than_seconds": older_than,
     }
@@ -182,6 +186,20 @@ async def openapi(request: web.Request) -> web.StreamResponse:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """The whole body within the body timeout. The header timeout ends once the head is in, and
+    aiohttp bounds a body's size but not its pace: one dripped a byte every few seconds would hold
+    this handler (and its connection) for as long as the client likes."""
+    seconds = request.app[SERVICE].settings.body_timeout_seconds
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout(
+            f"the request body did not arrive within {seconds:g}s", body_timeout_seconds=seconds
+        ) from None
 
 
 def _decode(body: bytes) -> Any:

@@ -9,12 +9,21 @@ from prometheus_client import Counter, Gauge
 from scrapers.metrics.fleet import FleetMetrics
 
 # Bounded: one value per way a request can be turned away.
-REJECTIONS = ("bad_request", "unauthorized", "not_found", "too_large", "in_flight_cap", "shutting_down")
+REJECTIONS = (
+    "bad_request",
+    "unauthorized",
+    "not_found",
+    "slow_body",
+    "too_large",
+    "in_flight_cap",
+    "shutting_down",
+)
 _BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
     404: "not_found",
     405: "bad_request",
+    408: "slow_body",
     413: "too_large",
     429: "in_flight_cap",
     503: "shutting_down",

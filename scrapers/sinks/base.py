@@ -17,3 +17,8 @@ class Sink(Protocol):
     async def read(self, path: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
         ...
+
+    async def prune(self, folder: str, older_than: float) -> int:
+        """Delete the objects under `folder` written more than `older_than` seconds ago (our own
+        records, such as run summaries; never landed documents). Returns how many."""
+        ...

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path, PurePosixPath
 
 from scrapers.core.errors import AlreadyLandedError
@@ -23,6 +25,19 @@ class FileSink:
     async def read(self, path: str) -> bytes | None:
         target = self._resolve(path)
         return await asyncio.to_thread(lambda: target.read_bytes() if target.exists() else None)
+
+    async def prune(self, folder: str, older_than: float) -> int:
+        return await asyncio.to_thread(self._prune, self._resolve(folder), time.time() - older_than)
+
+    @staticmethod
+    def _prune(root: Path, cutoff: float) -> int:
+        removed = 0
+        for path in root.rglob("*") if root.is_dir() else ():
+            with contextlib.suppress(FileNotFoundError):  # another sweep removed it first
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def _create(self, path: str, data: bytes) -> str:
         target = self._resolve(path)

@@ -9,6 +9,8 @@ the standard Google ones (ADC); `STORAGE_EMULATOR_HOST` points the library at an
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -90,12 +92,22 @@ class GcsBucket:
         return self._bucket
 
     async def create(self, name: str, data: bytes, content_type: str) -> None:
+        """Create-only: AlreadyLandedError when the object exists."""
+        await self._upload(name, data, content_type, if_generation_match=0)
+
+    async def write(self, name: str, data: bytes, content_type: str) -> None:
+        """Create or replace (only for objects the caller owns, such as its outbox entry)."""
+        await self._upload(name, data, content_type, if_generation_match=None)
+
+    async def _upload(
+        self, name: str, data: bytes, content_type: str, if_generation_match: int | None
+    ) -> None:
         def upload() -> None:
             blob = self._handle().blob(name)
             blob.upload_from_string(
                 data,
                 content_type=content_type,
-                if_generation_match=0,
+                if_generation_match=if_generation_match,
                 retry=RETRY,
                 timeout=CALL_TIMEOUT_SECONDS,
             )
@@ -133,12 +145,18 @@ class GcsBucket:
             raise GcsError(f"stat of {SCHEME}{self.location.bucket}/{name} failed: {exc}") from None
 
     async def list(self, prefix: str) -> list[str]:
-        def names() -> list[str]:
+        return [info.name for info in await self.entries(prefix)]
+
+    async def entries(self, prefix: str) -> Sequence[ObjectInfo]:
+        """Every object under `prefix`, sorted by name, with its generation and update time."""
+
+        def listing() -> Sequence[ObjectInfo]:
             listed = self._handle().list_blobs(prefix=prefix, retry=RETRY, timeout=CALL_TIMEOUT_SECONDS)
-            return sorted(blob.name for blob in listed)
+            infos = [ObjectInfo(blob.name, int(blob.generation), blob.updated) for blob in listed]
+            return sorted(infos, key=lambda info: info.name)
 
         try:
-            return await asyncio.to_thread(names)
+            return await asyncio.to_thread(listing)
         except FAILURES as exc:
             raise GcsError(f"listing {SCHEME}{self.location.bucket}/{prefix} failed: {exc}") from None
 
@@ -175,3 +193,10 @@ class GcsSink:
 
     async def read(self, path: str) -> bytes | None:
         return await self.bucket.read(self.bucket.location.name(path))
+
+    async def prune(self, folder: str, older_than: float) -> int:
+        cutoff, removed = time.time() - older_than, 0
+        for info in await self.bucket.entries(self.bucket.location.name(folder.rstrip("/") + "/")):
+            if info.updated is not None and info.updated.timestamp() < cutoff:
+                removed += await self.bucket.delete(info.name, if_generation_match=info.generation)
+        return removed

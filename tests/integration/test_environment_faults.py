@@ -106,6 +106,9 @@ def test_a_corrupt_outbox_entry_is_quarantined_and_the_others_are_sent(tmp_path:
         async def send(self, message: object, attributes: object) -> None:
             raise PublishError("down")
 
+        async def delivered(self, execution_id: str) -> None:
+            return None
+
     async def leave_pending() -> None:
         delivery = local_delivery(out, Down())
         for name in ("kept-1", "kept-2"):

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import threading
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,16 @@ from typing import Any
 import pytest
 import yaml
 
+from proxy.state import MemoryStore
+from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
+from scrapers.core.request import Request
+from scrapers.http.attempts import AttemptLog
+from scrapers.http.fetch import Fetcher
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, Upstream, respond
 from tests.harness.upstream import drip, gzip_bomb, stream
+from tests.integration.test_core_scenarios import BASE, PATH, policy
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +135,33 @@ def test_a_body_past_the_source_limit_is_structural_with_one_completion(
     record_property("peak_rss_mib", round(ran.peak_rss_mib))
     print(f"peak RSS {ran.peak_rss_mib:.0f} MiB")
     _assert_failed(ran, Outcome.STRUCTURAL, f"body larger than {LIMIT} bytes")
+
+
+def test_a_gzip_bomb_is_stopped_one_bounded_step_past_the_limit() -> None:
+    """What the fetch allocates while reading a bomb, traced by tracemalloc (zlib's output buffers
+    are Python bytes): bounded by the limit and one decoding step (encoding.STEP), not by what one
+    network read inflates to. httpx's decoder inflates each 64 KiB read whole, ~64 MB of zeros at once."""
+
+    async def scenario() -> tuple[ScrapeError, int]:
+        async with Upstream({PATH: gzip_bomb(256 * 1024 * 1024)}) as upstream:
+            fetcher = Fetcher(store=MemoryStore(), upstream_overrides={BASE: upstream.url})
+            pol = policy(max_body_bytes=LIMIT, transient_retries=0, retry_budget=0)
+            tracemalloc.start()
+            try:
+                with pytest.raises(ScrapeError) as caught:
+                    await fetcher.fetch(Request(BASE + PATH), pol, AttemptLog(), fetcher.budget(pol))
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+                await fetcher.aclose()
+            return caught.value, peak
+
+    error, peak = asyncio.run(scenario())
+    assert error.outcome is Outcome.STRUCTURAL
+    assert f"body larger than {LIMIT} bytes" in str(error)
+    # Measured: 3 MiB (the body kept up to LIMIT, one STEP past it, the client's own objects);
+    # before, 144 MiB. The bound leaves room for the client, never for one unbounded inflate.
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize(

@@ -297,10 +297,11 @@ SCENARIOS: dict[str, Scenario] = {
     "failure-redis-state-unreachable": Scenario(
         ODDS, recorded, _failed(Outcome.TRANSIENT), state="redis_closed", reaches_upstream=False
     ),
-    # the completion outbox cannot be written after a proxied fetch used every secret: the
-    # completion goes straight to the publisher, with a warning
+    # the completion outbox cannot be written after a proxied fetch used every secret: the run's
+    # intent cannot be kept, so nothing lands (`landing`), and the completion goes straight to the
+    # publisher, with a warning
     "outbox-unwritable-after-proxied-fetch": Scenario(
-        BP, recorded, frozenset({EXIT_OK}), proxy="credentials", block_outbox=True
+        BP, recorded, _failed(Outcome.LANDING), proxy="credentials", block_outbox=True
     ),
     # crash: httpx refuses the proxy URL the credentials were put into
     "crash-proxy-url-unsupported-scheme": Scenario(
@@ -496,11 +497,14 @@ def test_the_run_took_its_path_and_used_the_secrets(runs: dict[str, Run | BaseEx
     elif run.code == EXIT_USAGE:
         assert "error:" in run.stderr, run.context
     elif scenario.block_outbox:
-        # The outbox refused the entry: the completion was published directly, and the run says so.
+        # The outbox refused the intent: nothing landed, the completion was published directly,
+        # and the run says so.
         result = json.loads(run.stdout)
         assert any("published without an outbox entry" in warning for warning in result["warnings"])
+        assert "nothing landed, the outbox failed" in result["error_message"]
+        assert result["landed"] == []
         events = (run.out / "_events" / "completions.jsonl").read_text(encoding="utf-8").splitlines()
-        assert [json.loads(line)["status"] for line in events] == [result["status"]] == ["success"]
+        assert [json.loads(line)["status"] for line in events] == [result["status"]] == ["failed"]
     else:
         result = json.loads(run.stdout)
         assert result["scraper"] == job.scraper

@@ -1,6 +1,6 @@
 """What a hostile client cannot do to `scrapers serve`: hold connections open by never finishing a
-request head (slowloris), crash authentication with bytes that are not UTF-8, or queue a batch the
-in-flight cap could never admit.
+request head (slowloris) or by dripping a request body, crash authentication with bytes that are not
+UTF-8, or queue a batch the in-flight cap could never admit.
 
 The connection tests drive real `scrapers serve` processes over raw loopback sockets, because what
 is tested is what the server does with bytes no HTTP client library would send. A closed connection
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import resource
 import sys
@@ -28,6 +29,7 @@ from tests.service.harness import SCOREBOARD, running_service
 from tests.service.test_lifecycle import SECRET, ServiceProcess
 
 HEADER_TIMEOUT = 0.5
+BODY_TIMEOUT = 0.5
 HANG_GUARD = 60.0
 HEAD = b"GET /health HTTP/1.1\r\nHost: courtside\r\n"
 
@@ -188,6 +190,94 @@ def test_stalled_connections_past_the_file_limit_do_not_keep_a_request_from_bein
             for reader, writer in stalled:
                 await _closed_without_an_answer(reader)
                 writer.close()
+
+    asyncio.run(scenario())
+
+
+# --- body-read timeout ---------------------------------------------------------------------------
+
+
+def _post_head(path: bytes, length: int) -> bytes:
+    return (
+        b"POST %s HTTP/1.1\r\nHost: courtside\r\nAuthorization: Bearer %s\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (path, SECRET.encode(), length)
+    )
+
+
+async def _head_and_body(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HANG_GUARD)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await asyncio.wait_for(reader.readexactly(length), HANG_GUARD)
+
+
+def test_a_request_body_dripped_past_the_body_timeout_is_answered_408_and_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    job = json.dumps({"scraper": "nbac_scoreboard_v2", "gamedate": "2024-01-15"}).encode()
+    # Trailing spaces are valid JSON: the declared body is well-formed, it just arrives too slowly.
+    bodies = {b"/scrape": job.ljust(4096), b"/batch": json.dumps([json.loads(job)]).encode().ljust(4096)}
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with (
+            Upstream({}) as upstream,
+            serve(tmp_path, upstream, COURTSIDE_SERVICE_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT)) as (
+                service,
+                host,
+                port,
+            ),
+        ):
+            for path, body in bodies.items():
+                # The head arrives at once, then the body one byte at a time, never its last byte.
+                opened = loop.time()
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(_post_head(path, len(body)))
+                answered = asyncio.create_task(_head_and_body(reader))
+                sent = 0
+                with contextlib.suppress(ConnectionError):
+                    while sent < len(body) - 1 and not answered.done():
+                        writer.write(body[sent : sent + 1])
+                        await writer.drain()
+                        sent += 1
+                        # Paces the drip; returns at once when the server answers.
+                        await asyncio.wait({answered}, timeout=BODY_TIMEOUT / 5)
+                head, answer = await answered
+                assert head.startswith(b"HTTP/1.1 408"), head
+                assert b"Connection: close" in head, "the rest of the body may still be on its way"
+                assert loop.time() - opened >= BODY_TIMEOUT, "answered before the timeout: not by it"
+                error = json.loads(answer)
+                assert error["body_timeout_seconds"] == BODY_TIMEOUT
+                assert f"within {BODY_TIMEOUT:g}s" in error["error"]
+                writer.close()
+                line = await asyncio.wait_for(service.line(_access_to(path.decode())), HANG_GUARD)
+                assert line["httpRequest"]["status"] == 408
+
+            # Nothing was admitted: no run in flight, no completion, two rejections counted.
+            health = await _answer(host, port, HEAD + b"Connection: close\r\n\r\n")
+            assert b'"in_flight": 0' in health
+            assert not (tmp_path / "_events").exists(), "a refused request must not count as a run"
+            metrics = await _answer(
+                host,
+                port,
+                b"GET /metrics HTTP/1.1\r\nHost: courtside\r\nAuthorization: Bearer %s\r\n"
+                b"Connection: close\r\n\r\n" % SECRET.encode(),
+            )
+            assert b'scraper_service_rejected_requests_total{reason="slow_body"} 2.0' in metrics
+
+            # A body sent in time still runs (the upstream answers 404: one not_found completion).
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(_post_head(b"/scrape", len(job)) + job)
+            await writer.drain()
+            head, answer = await _head_and_body(reader)
+            writer.close()
+            assert head.startswith(b"HTTP/1.1 502"), head
+            assert json.loads(answer)["result"]["failure_class"] == "not_found"
+            events = (tmp_path / "_events" / "completions.jsonl").read_text().splitlines()
+            assert [json.loads(event)["error_type"] for event in events] == ["not_found"]
 
     asyncio.run(scenario())
 

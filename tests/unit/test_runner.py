@@ -50,7 +50,8 @@ def _run(
             events=local_delivery(tmp_path / "out"),
             clock=CLOCK,
             redactor=fetcher.redactor,
-            new_run_id=lambda: "run00001",
+            # One id per run, as in production: an outbox refuses a second entry for an execution.
+            new_run_id=lambda: f"run{len(list((tmp_path / 'out').glob('_outbox/*/*.json'))) + 1:05d}",
         )
         try:
             return await run_job(prepare(registry, "oddsa_events", {"game_date": date}, CLOCK), ctx)

@@ -43,10 +43,13 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
     ("GCP_PROJECT", "old-platform-project", "project", "old-platform-project"),
     ("COURTSIDE_TOPIC", "completions", "topic", "completions"),
     ("COURTSIDE_PUBLISH_TIMEOUT", "2.5", "publish_timeout", 2.5),
+    ("COURTSIDE_OUTBOX_RETENTION_SECONDS", "3600", "outbox_retention", 3600.0),
     ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023", "storage_emulator_host", "http://127.0.0.1:9023"),
     ("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085", "pubsub_emulator_host", "127.0.0.1:8085"),
     ("COURTSIDE_PUSHGATEWAY", "http://gw:9091", "pushgateway", "http://gw:9091"),
     ("COURTSIDE_SHUTDOWN_GRACE_SECONDS", "1.5", "shutdown_grace", 1.5),
+    ("COURTSIDE_JOB_DEADLINE", "60", "job_deadline", 60.0),
+    ("COURTSIDE_SERVICE_JOB_DEADLINE", "45", "job_deadline", 45.0),  # its old name, still read
     ("COURTSIDE_SERVICE_HOST", "0.0.0.0", "service_host", "0.0.0.0"),
     ("PORT", "0", "port", 0),
     ("COURTSIDE_SERVICE_TOKEN", "token-5678", "service_token", SecretStr("token-5678")),
@@ -59,9 +62,9 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
         ScraperConcurrency(default=2, overrides={"bdl_games": 1, "oddsa_player_props": 5}),
     ),
     ("COURTSIDE_SERVICE_FAN_OUT_CONCURRENCY", "16", "service_fan_out_concurrency", 16),
-    ("COURTSIDE_SERVICE_JOB_DEADLINE", "60", "service_job_deadline", 60.0),
     ("COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT", "0.2", "service_shutdown_timeout", 0.2),
     ("COURTSIDE_SERVICE_HEADER_TIMEOUT_SECONDS", "2.5", "service_header_timeout", 2.5),
+    ("COURTSIDE_SERVICE_BODY_TIMEOUT_SECONDS", "3.5", "service_body_timeout", 3.5),
     ("CLOUD_RUN_JOB", "nba", "cloud_run_job", "nba"),
     ("CLOUD_RUN_EXECUTION", "nba-x7k2p", "cloud_run_execution", "nba-x7k2p"),
     ("CLOUD_RUN_TASK_INDEX", "3", "cloud_run_task_index", "3"),
@@ -122,6 +125,21 @@ def test_the_standard_project_variable_wins_over_the_old_one() -> None:
     assert settings.project == "new"
 
 
+def test_the_job_deadline_under_its_new_name_wins_over_the_old_one() -> None:
+    settings = Settings.from_env({"COURTSIDE_SERVICE_JOB_DEADLINE": "45", "COURTSIDE_JOB_DEADLINE": "60"})
+
+    assert settings.job_deadline == 60.0
+
+
+def test_a_bad_value_is_reported_under_the_spelling_that_was_set() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"COURTSIDE_SERVICE_JOB_DEADLINE": "15m"})
+
+    (message,) = caught.value.problems
+    assert message.startswith("COURTSIDE_SERVICE_JOB_DEADLINE='15m': ")
+    assert message.endswith("(example: COURTSIDE_SERVICE_JOB_DEADLINE=900)")
+
+
 def test_only_the_given_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COURTSIDE_OUT", "/from/the/process")
     monkeypatch.setenv("ODDS_API_KEY", "process-key")
@@ -148,7 +166,8 @@ def test_a_whole_scraper_concurrency_setting_without_a_default_keeps_the_default
         ("COURTSIDE_SERVICE_MAX_IN_FLIGHT", "0", "greater than 0", "32"),
         ("COURTSIDE_SERVICE_MAX_BODY_BYTES", "-5", "greater than 0", "65536"),
         ("COURTSIDE_SERVICE_FAN_OUT_CONCURRENCY", "1.5", "valid integer", "8"),
-        ("COURTSIDE_SERVICE_JOB_DEADLINE", "15m", "valid number", "900"),
+        ("COURTSIDE_JOB_DEADLINE", "15m", "valid number", "900"),
+        ("COURTSIDE_SERVICE_BODY_TIMEOUT_SECONDS", "0", "greater than 0", "15"),
         ("COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT", "0", "greater than 0", "8"),
         ("COURTSIDE_PUBLISH_TIMEOUT", "soon", "valid number", "30"),
         ("PORT", "http", "valid integer", "8080"),
@@ -239,6 +258,7 @@ def test_service_settings_come_from_the_settings() -> None:
             "COURTSIDE_SERVICE_JOB_DEADLINE": "60",
             "COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT": "0.5",
             "COURTSIDE_SERVICE_HEADER_TIMEOUT_SECONDS": "3",
+            "COURTSIDE_SERVICE_BODY_TIMEOUT_SECONDS": "4",
         }
     )
 
@@ -254,6 +274,7 @@ def test_service_settings_come_from_the_settings() -> None:
         "job_deadline_seconds": 60.0,
         "shutdown_timeout_seconds": 0.5,
         "header_timeout_seconds": 3.0,
+        "body_timeout_seconds": 4.0,
     }
     assert {name: getattr(service, name) for name in expected} == expected
     assert (service.concurrency_for("bdl_games"), service.concurrency_for("bdl_injuries")) == (1, 2)

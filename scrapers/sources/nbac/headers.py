@@ -8,8 +8,8 @@ say another version or platform is an easy bot signal.
 
 Bump PROFILE_VERSION whenever a value changes, so a change in block rates can be traced to it.
 
-Accept-Encoding is deliberately absent: httpx sets it to exactly the encodings it can decode, and
-advertising `br`/`zstd` without their decoders installed would yield bodies we cannot read.
+Accept-Encoding is deliberately absent: the core sets it to exactly the encodings it decodes
+(scrapers.http.encoding), and advertising `br`/`zstd` would yield bodies we cannot read.
 """
 
 from __future__ import annotations
