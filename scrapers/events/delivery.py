@@ -41,6 +41,7 @@ EVENTS_FILE = "_events/completions.jsonl"
 OUTBOX_FOLDER = "_outbox"
 DEFAULT_RETENTION_SECONDS = 7 * 86400.0
 REMEMBERED_SENDS = 1024
+STOP_WAIT_SECONDS = 3.0
 INTERRUPTED_BEFORE_LANDING = "the run was interrupted before its document landed"
 
 
@@ -80,6 +81,8 @@ class CompletionDelivery:
         self.retention_seconds = retention_seconds
         # Added to every completion's metadata (a Cloud Run task's execution and index).
         self.tags: Mapping[str, str] = {}
+        # How long a run being stopped waits for its own publish in flight.
+        self.stop_wait_seconds = STOP_WAIT_SECONDS
         # Folders of our own records in the sink (run summaries), pruned with the sent entries.
         self.retained_folders: tuple[str, ...] = ()
         self._open: dict[str, OutboxEntry] = {}  # this process's runs whose entry is not finished
@@ -138,7 +141,17 @@ class CompletionDelivery:
         in_flight = self._sending.get(message.execution_id)
         if in_flight is not None:
             sending, task = in_flight
-            return Delivered(sending.message, await asyncio.shield(task))
+            # A stopping process has seconds, not the publish timeout (Cloud Run: 10 s, then
+            # SIGKILL): a publish still hanging after a short wait is left to finish or fail on
+            # its own; if the process ends first, a sweep takes the entry over.
+            done, _ = await asyncio.wait({task}, timeout=self.stop_wait_seconds)
+            if not done:
+                return Delivered(
+                    sending.message,
+                    f"completion still being published when the run was stopped; it stays in the "
+                    f"{self.outbox.description} for a sweep if the publish does not complete",
+                )
+            return Delivered(sending.message, task.result())
         if message.execution_id in self._done:
             return self._done[message.execution_id]  # its own send ended just before the cut-off
         entry = self._open.get(message.execution_id)

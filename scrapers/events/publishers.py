@@ -7,7 +7,6 @@ import errno
 import json
 import os
 from collections.abc import Mapping
-from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,9 +116,22 @@ class PubSubPublisher:
 
     async def send(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
         data = json.dumps(dict(message), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        budget = self.timeout * self.RETRY_SHARE
+        retry = Retry(
+            predicate=_RETRYABLE, initial=0.1, maximum=min(budget, 5.0), multiplier=1.3, timeout=budget
+        )
+        # The library's future is bridged into the loop, never waited on by a thread: a process
+        # stopping (SIGTERM) is not held at exit by a pool thread blocked on a hung publish.
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[None] = loop.create_future()
         try:
-            await asyncio.to_thread(self._publish, data, dict(attributes))
-        except (GoogleAPIError, RetryError, TimeoutError, FuturesTimeout) as exc:
+            future = self._client.publish(
+                self.topic_path, data, retry=retry, timeout=budget, **dict(attributes)
+            )
+            future.add_done_callback(lambda done: loop.call_soon_threadsafe(_settle, outcome, done))
+            await asyncio.wait_for(asyncio.shield(outcome), self.timeout)
+        except (GoogleAPIError, RetryError, TimeoutError, RuntimeError) as exc:
+            # RuntimeError: the client was stopped (the process is closing its output).
             raise PublishError(f"publish to {self.topic_path} failed: {type(exc).__name__}: {exc}") from None
 
     async def delivered(self, execution_id: str) -> None:
@@ -127,16 +139,18 @@ class PubSubPublisher:
         # deduplicate on the `execution_id` attribute.
         return None
 
-    def _publish(self, data: bytes, attributes: dict[str, str]) -> None:
-        budget = self.timeout * self.RETRY_SHARE
-        retry = Retry(
-            predicate=_RETRYABLE, initial=0.1, maximum=min(budget, 5.0), multiplier=1.3, timeout=budget
-        )
-        future = self._client.publish(self.topic_path, data, retry=retry, timeout=budget, **attributes)
-        future.result(timeout=self.timeout)
-
     def close(self) -> None:
         self._client.stop()
+
+
+def _settle(outcome: asyncio.Future[None], done: Any) -> None:
+    if outcome.done():
+        return  # the caller gave up waiting (its timeout); the library's result is not needed
+    error = done.exception()
+    if error is None:
+        outcome.set_result(None)
+    else:
+        outcome.set_exception(error)
 
 
 # What the library's own default retries on a publish (its generated Publish config).

@@ -175,7 +175,9 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         verdict = evaluate(type(scraper), parsed.document, job.option_texts())
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
-        await _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing, intend)
+        await _not_abandoned(
+            _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing, intend)
+        )
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
     except OutboxError as exc:
@@ -216,6 +218,20 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         )
     warnings += [published] if published else []
     return dataclasses.replace(final, warnings=(*final.warnings, *warnings)) if warnings else final
+
+
+async def _not_abandoned(step: Coroutine[Any, Any, None]) -> None:
+    """Run an irreversible step to its end even when the run is cancelled meanwhile (its deadline,
+    shutdown), then let the cancellation through. An abandoned write would still complete in its
+    thread after the cut-off had reported the document as not landed."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: the cut-off settles the run by what landed
+        raise
 
 
 async def _fetch_all(

@@ -331,6 +331,47 @@ def test_job_killed_between_landing_and_publishing_is_recovered_by_republish(clo
     assert landed[0] in [n for n in cloud.objects("landing/nba-com/")]
 
 
+def test_sigterm_while_pubsub_hangs_exits_in_seconds_and_the_sweep_delivers_once(cloud: Cloud) -> None:
+    """Cloud Run sends SIGTERM, then SIGKILL 10 s later: a run stuck in a publish that would take
+    the whole publish timeout (600 s here) must still exit promptly, and its completion must
+    reach Pub/Sub exactly once through the next sweep."""
+    with socket_that_never_answers() as silent:
+        job = subprocess.Popen(
+            [sys.executable, "-m", "scrapers", *RUN_ARGS, "--out", cloud.out],
+            cwd=PROJECT_ROOT,
+            env=cli_env(
+                cloud,
+                PUBSUB_EMULATOR_HOST=silent,
+                COURTSIDE_PUBLISH_TIMEOUT="600",
+                COURTSIDE_SHUTDOWN_GRACE_SECONDS="1",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_objects(cloud, "landing/nba-com/", job)
+            started = time.monotonic()
+            job.send_signal(signal.SIGTERM)
+            # Bounded by the test's guard, far below the publish timeout: a process that waited
+            # for its publish would fail here instead of hanging the suite.
+            stdout, stderr = job.communicate(timeout=120)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.wait()
+    print(f"exit {time.monotonic() - started:.1f}s after SIGTERM")
+    result = json.loads(stdout)
+    assert result["status"] == "success", stderr.decode()
+    assert any("still being published" in warning for warning in result["warnings"])
+
+    swept = cli(cloud, "republish", "--out", cloud.out)
+
+    assert swept.returncode == 0, swept.stderr
+    (message,) = cloud.pull(expected=1)
+    assert message["data"]["execution_id"] == result["run_id"]
+    assert message["data"]["status"] == "success"
+
+
 def wait_for_objects(cloud: Cloud, prefix: str, process: subprocess.Popen[bytes]) -> list[str]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
