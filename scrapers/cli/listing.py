@@ -67,7 +67,13 @@ def scraper_table_markdown(registry: Registry) -> str:
         options = "<br>".join(f"`{spec.describe()}`" for spec in entry.options) or "-"
         aliases = f" (alias {', '.join(entry.aliases)})" if entry.aliases else ""
         lands = str(entry.load_class().lands) + (f"; differs: {entry.differs}" if entry.differs else "")
-        cells = [f"`{name}`{aliases}: {entry.description}", entry.source, options, lands, f"`{entry.path}`"]
+        cells = [
+            f"`{name}`{aliases}: {entry.description}",
+            entry.source,
+            options,
+            lands,
+            f"`{entry.path_shape}`",
+        ]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -110,7 +116,7 @@ def scraper_help(entry: ScraperEntry, command: str = "run") -> str:
         f"usage: scrapers {command} {entry.name} [--OPTION VALUE ...] [--out DIR|gs://...] [--json]",
         "",
         entry.description,
-        f"source: {entry.source}; lands: {entry.load_class().lands} at {entry.path}",
+        f"source: {entry.source}; lands: {entry.load_class().lands} at {entry.path_shape}",
         "",
         "options:" if entry.options else "options: none",
     ]

@@ -40,7 +40,7 @@ class QualityPolicy:
 
 
 ENTRY_KEYS = frozenset(
-    {"name", "class", "source", "description", "path", "raw_path", "aliases", "quality", "differs"}
+    {"name", "class", "source", "description", "path", "raw_path", "entity", "aliases", "quality", "differs"}
 )
 QUALITY_KEYS = frozenset(spec.name for spec in dataclasses.fields(QualityPolicy))
 
@@ -53,11 +53,23 @@ class ScraperEntry:
     description: str
     path: str
     raw_path: str | None = None
+    # Entity segments, one per filtering option (`team_{team_id}`): each whose options are set
+    # joins the folder before the file name, so two jobs filtered differently never compete for
+    # one object path (the old contract's `<date>/[<entity>/]<timestamp>` shape).
+    entity: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     quality: QualityPolicy = field(default_factory=QualityPolicy)
     # Where the landed document deliberately differs from what the old platform's production
     # landed (a documented old bug it does not repeat); shown in the README's scraper table.
     differs: str | None = None
+
+    @property
+    def path_shape(self) -> str:
+        """The path template as a reader sees it: the entity folder, when declared, in brackets."""
+        if not self.entity:
+            return self.path
+        folder, _, name = self.path.rpartition("/")
+        return f"{folder}/[{'-'.join(self.entity)}/]{name}"
 
     def load_class(self) -> type[Scraper[Any]]:
         module_name, _, class_name = self.target.partition(":")
@@ -196,10 +208,17 @@ def _load_entry(raw: object, index: int, problems: list[str]) -> ScraperEntry | 
         description=str(raw["description"]),
         path=str(raw["path"]),
         raw_path=raw.get("raw_path"),
+        entity=tuple(str(segment) for segment in _as_list(raw.get("entity"))),
         aliases=tuple(str(alias) for alias in raw_aliases),
         quality=_load_quality(name, raw.get("quality"), problems),
         differs=str(raw["differs"]) if raw.get("differs") else None,
     )
+
+
+def _as_list(raw: object) -> list[object]:
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, list) else [raw]
 
 
 def _load_quality(name: str, raw: object, problems: list[str]) -> QualityPolicy:
@@ -256,6 +275,19 @@ def _check_entry(entry: ScraperEntry) -> list[str]:
                     f"{entry.name}: path placeholder '{{{placeholder}}}' in '{template}' "
                     "is filled by no option and not provided by the scraper"
                 )
+    options = {spec.name for spec in entry.options}
+    for segment in entry.entity:
+        try:
+            names = placeholders(segment)
+        except ValueError as exc:
+            problems.append(f"{entry.name}: entity '{segment}' is not a valid template: {exc}")
+            continue
+        if not names or "/" in segment or not set(names) <= options:
+            problems.append(
+                f"{entry.name}: entity '{segment}' must be one path segment naming options "
+                f"({', '.join(sorted(options)) or 'none'}), e.g. team_{{team_id}}"
+            )
+        in_paths.update(names)
     problems.extend(_unpatterned_ids(entry, in_paths))
     if cls.date_option is not None:
         date_spec = entry.option(cls.date_option)

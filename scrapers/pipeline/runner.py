@@ -14,7 +14,6 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from proxy.state import StateStoreError
@@ -42,9 +41,6 @@ from scrapers.sinks.base import Sink
 
 # Guard: an upstream that keeps handing out cursors must not keep a job alive forever.
 MAX_PAGES_PER_JOB = 2000
-# Same-second landings with different content get the next free second (the path contract only
-# has second resolution); this bounds how far we look.
-MAX_TIMESTAMP_BUMPS = 30
 CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf"}
 # What one placeholder of an object path may become: letters, digits, `_`, `-` and `.`, starting
 # with a letter, digit or `_` (so never `.`, `..` or a hidden name), at most 128 characters.
@@ -175,9 +171,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         verdict = evaluate(type(scraper), parsed.document, job.option_texts())
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
-        await _not_abandoned(
-            _land(job, _landed_bytes(scraper, parsed, pages), parsed, game_date, ctx, landing, intend)
-        )
+        document = _landed_bytes(scraper, parsed, pages)
+        await _not_abandoned(_land(job, document, parsed, game_date, ctx, landing, intend, run_id))
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
     except OutboxError as exc:
@@ -329,16 +324,20 @@ async def _land(
     ctx: RunContext,
     landing: _Landing,
     intend: Callable[[Mapping[str, bytes]], Awaitable[None]],
+    run_id: str,
 ) -> None:
     if document is None:
         return
     values = {name: str(value) for name, value in job.option_texts().items() if not isinstance(value, list)}
     values.update({**parsed.path_values, "date": game_date})
-    _check_segments(job.entry, values)
-    moment = ctx.clock.now()
-    for _ in range(MAX_TIMESTAMP_BUMPS):
-        values["timestamp"] = utc_stamp(moment)
-        path = job.entry.path.format(**values)
+    template = _with_entity(job.entry, values)
+    _check_segments(job.entry, template, values)
+    stamp = utc_stamp(ctx.clock.now())
+    # The object's second first (the contract's name); when another document holds it, this run's
+    # own id after it: unique, so any number of runs can land in one second, and never a name
+    # from the future (the old bump to the next second did both wrong).
+    for values["timestamp"] in (stamp, f"{stamp}-{run_id}"):
+        path = template.format(**values)
         objects = {path: document}
         if parsed.raw_artifact is not None and job.entry.raw_path:
             objects[job.entry.raw_path.format(**values)] = parsed.raw_artifact
@@ -352,9 +351,8 @@ async def _land(
                 landing.paths.append(ctx.sink.uri(path))
                 landing.already_landed = True
                 break
-            moment += timedelta(seconds=1)
     else:
-        raise OSError(f"no free timestamp for {job.entry.path} within {MAX_TIMESTAMP_BUMPS} seconds")
+        raise OSError(f"{path} exists already with other bytes, although it carries this run's id")
     if parsed.raw_artifact is not None and job.entry.raw_path:
         raw_path = job.entry.raw_path.format(**values)
         try:
@@ -364,7 +362,20 @@ async def _land(
             landing.paths.append(ctx.sink.uri(raw_path))
 
 
-def _check_segments(entry: ScraperEntry, values: Mapping[str, str]) -> None:
+def _with_entity(entry: ScraperEntry, values: Mapping[str, str]) -> str:
+    """The path template with the job's entity folder before the file name, when its options set one."""
+    segments = [
+        segment.format(**values)
+        for segment in entry.entity
+        if all(values.get(name) not in (None, "", "None") for name in placeholders(segment))
+    ]
+    if not segments:
+        return entry.path
+    folder, _, name = entry.path.rpartition("/")
+    return f"{folder}/{'-'.join(segments)}/{name}"
+
+
+def _check_segments(entry: ScraperEntry, template: str, values: Mapping[str, str]) -> None:
     """Every value a path template uses must be one safe segment, whatever filled it.
 
     Options are checked against their patterns when they resolve; this is the last guard for what
@@ -372,8 +383,8 @@ def _check_segments(entry: ScraperEntry, values: Mapping[str, str]) -> None:
     `/`, `..`, `?` or control character would write outside the scraper's folder or split an object
     name. Refused before anything lands, as a structural failure with its completion.
     """
-    for template in filter(None, (entry.path, entry.raw_path)):
-        for name in placeholders(template):
+    for filled in filter(None, (template, entry.raw_path)):
+        for name in placeholders(filled):
             value = values.get(name, "")
             if name != "timestamp" and not SAFE_SEGMENT.fullmatch(value):
                 raise ScrapeError(

@@ -174,7 +174,7 @@ def test_second_demo_never_overwrites_and_reports_identical_documents_as_already
     for event in second:
         landed = Path(event["metadata"]["gcs_path"])
         # Same bytes: reported already landed. Different bytes (documents that carry their run id,
-        # like the injury report's metadata): the next free second, never the old file.
+        # like the injury report's metadata): beside it with the run's id, never the old file.
         assert event["metadata"]["already_landed"] == (landed in before), landed
     assert sum(event["metadata"]["already_landed"] for event in second) >= len(second) - 3
 

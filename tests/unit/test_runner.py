@@ -129,8 +129,9 @@ def test_rerun_never_overwrites_and_reports_already_landed(tmp_path: Path) -> No
     changed = EVENTS_JSON.replace(b"evt1", b"evt2")
     third = _run(tmp_path, lambda request: httpx.Response(200, content=changed))
     assert not third.already_landed
-    # Same frozen second, different content: the next free second, never the old file.
-    assert Path(third.landed[0]).name == "20240116_030001.json"
+    # Same frozen second, different content: beside it, named by the run's id, never the old file
+    # and never a later second.
+    assert Path(third.landed[0]).name == f"20240116_030000-{third.run_id}.json"
     assert Path(first.landed[0]).read_bytes() == original
 
 
