@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test setup clean readme
+.PHONY: demo test setup clean readme test-image
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -22,6 +22,14 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 	wait $$pid; integration=$$?; \
 	echo "--- tests/integration"; cat $$log; rm -f $$log; \
 	test $$rest -eq 0 -a $$integration -eq 0
+
+# The image, built and run in a test (README "Container"); not part of `make test`. The local
+# Debian base is built once per version of its recipe (the tag carries the script's checksum).
+IMAGE_BASE ?= courtside-base:bookworm-$(shell cksum tests/image/prepare.sh | cut -d' ' -f1)
+
+test-image: $(STAMP)  ## build the image on a local Debian base, run demo, a replayed job and the service in it
+	bash tests/image/prepare.sh $(IMAGE_BASE)
+	COURTSIDE_IMAGE_BASE=$(IMAGE_BASE) $(BIN)/pytest -q -p no:cacheprovider tests/image
 
 setup: $(STAMP)
 

@@ -67,6 +67,9 @@ class NullSink:
     async def create(self, path: str, data: bytes, content_type: str) -> str:
         return self.uri(path)
 
+    async def write(self, path: str, data: bytes, content_type: str) -> str:
+        return self.uri(path)
+
     async def read(self, path: str) -> bytes | None:
         return None
 

@@ -4,11 +4,9 @@ Tier choice follows crawlee's idea: per target host, a small error score per tie
 clean responses and with time. Only `blocked`/`proxy` outcomes raise it (the caller decides which
 outcomes those are), so origin 5xx never push traffic to the expensive tier.
 
-Breakers are pybreaker circuits, one per (proxy, host): a proxy blocked by one site may still serve
-another. pybreaker has no asyncio support, so the caller wraps the awaited request in
-`breaker.calling()`. State crosses processes through `SnapshotStorage`: loaded from the store
-before each use and written back only when it changed (pybreaker's storages reset an already-zero
-counter after every success; writing that each time once exhausted a database's write quota).
+Breakers are circuits of one (proxy, host) each (a proxy blocked by one site may still serve
+another), shared by the whole fleet through the store: see proxy/breakers.py. The caller asks the
+breaker for a passage before sending (`enter`) and settles it afterwards (`settle`).
 """
 
 from __future__ import annotations
@@ -16,15 +14,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-import pybreaker
-
+from proxy.breakers import BREAKER_NAMESPACE, BreakerListener, ProxyBreaker
 from proxy.config import ProxyConfig, ProxyEndpoint, Tier
 from proxy.state import StateStore
 
-BREAKER_NAMESPACE = "breaker"
+__all__ = [
+    "BREAKER_NAMESPACE",
+    "TIER_NAMESPACE",
+    "BreakerListener",
+    "PoolSettings",
+    "ProxyBreaker",
+    "ProxyPool",
+]
+
 TIER_NAMESPACE = "tier"
 _NEGLIGIBLE_SCORE = 0.01
 
@@ -41,98 +44,6 @@ class PoolSettings:
     half_life_seconds: float = 1800.0
 
 
-class SnapshotStorage(pybreaker.CircuitMemoryStorage):
-    """pybreaker's memory storage that knows whether anything actually changed."""
-
-    def __init__(self) -> None:
-        super().__init__(pybreaker.STATE_CLOSED)
-        self.dirty = False
-
-    @property
-    def state(self) -> str:
-        return str(self._state)
-
-    @state.setter
-    def state(self, state: str) -> None:
-        self.dirty |= state != self._state
-        self._state = state
-
-    def increment_counter(self) -> None:
-        super().increment_counter()
-        self.dirty = True
-
-    def reset_counter(self) -> None:
-        self.dirty |= self._fail_counter != 0
-        super().reset_counter()
-
-    @property
-    def opened_at(self) -> datetime | None:
-        return self._opened_at
-
-    @opened_at.setter
-    def opened_at(self, moment: datetime) -> None:
-        self.dirty |= moment != self._opened_at
-        self._opened_at = moment
-
-    def snapshot(self) -> dict[str, Any]:
-        opened = self._opened_at.isoformat() if self._opened_at else None
-        return {"state": self._state, "failures": self._fail_counter, "opened_at": opened}
-
-    def restore(self, value: dict[str, Any]) -> None:
-        self._state = str(value.get("state", pybreaker.STATE_CLOSED))
-        self._fail_counter = int(value.get("failures", 0))
-        opened = value.get("opened_at")
-        self._opened_at = datetime.fromisoformat(opened) if opened else None
-        self.dirty = False
-
-
-class ProxyBreaker:
-    """One proxy's circuit for one host."""
-
-    def __init__(
-        self,
-        endpoint: ProxyEndpoint,
-        host: str,
-        settings: PoolSettings,
-        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
-    ) -> None:
-        self.endpoint = endpoint
-        self.host = host
-        self.key = f"{endpoint.tier}/{endpoint.name}/{host}"
-        self.storage = SnapshotStorage()
-        self.circuit = pybreaker.CircuitBreaker(
-            fail_max=settings.breaker_fail_max,
-            reset_timeout=settings.breaker_reset_seconds,
-            state_storage=self.storage,
-            name=self.key,
-            # Re-raise our own failure instead of CircuitBreakerError, so the caller keeps the class.
-            throw_new_error_on_trip=False,
-            listeners=list(listeners),
-        )
-        self.probing = False
-
-    @property
-    def state(self) -> str:
-        return self.storage.state
-
-    def admits(self, now: datetime | None = None) -> bool:
-        """Closed: yes. Open: only once the reset timeout passed. Half-open: one probe at a time."""
-        state = self.storage.state
-        if state == pybreaker.STATE_CLOSED:
-            return True
-        if self.probing:
-            return False
-        if state == pybreaker.STATE_HALF_OPEN:
-            return True
-        opened = self.storage.opened_at
-        elapsed = ((now or datetime.now(UTC)) - opened).total_seconds() if opened else float("inf")
-        return elapsed >= self.circuit.reset_timeout
-
-    @property
-    def will_probe(self) -> bool:
-        return self.storage.state != pybreaker.STATE_CLOSED
-
-
 class ProxyPool:
     def __init__(
         self,
@@ -140,7 +51,7 @@ class ProxyPool:
         store: StateStore,
         settings: PoolSettings | None = None,
         clock: Callable[[], float] = time.time,
-        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
+        listeners: Sequence[BreakerListener] = (),
     ) -> None:
         self.config = config
         self.store = store
@@ -198,21 +109,21 @@ class ProxyPool:
         return {name: float(score) * factor for name, score in dict(value.get("scores", {})).items()}
 
     async def breaker(self, endpoint: ProxyEndpoint, host: str) -> ProxyBreaker:
-        """The breaker of (proxy, host), refreshed from the store: another process may have opened it."""
+        """The breaker of (proxy, host), refreshed from the store: another process may have moved it."""
         key = f"{endpoint.tier}/{endpoint.name}/{host}"
         breaker = self._breakers.get(key)
         if breaker is None:
-            breaker = self._breakers[key] = ProxyBreaker(endpoint, host, self.settings, self._listeners)
-        if not breaker.probing:
-            stored = await self.store.get(BREAKER_NAMESPACE, key)
-            if stored is not None:
-                breaker.storage.restore(stored)
+            breaker = self._breakers[key] = ProxyBreaker(
+                endpoint,
+                host,
+                self.store,
+                fail_max=self.settings.breaker_fail_max,
+                reset_seconds=self.settings.breaker_reset_seconds,
+                listeners=self._listeners,
+                clock=self._clock,
+            )
+        await breaker.refresh()
         return breaker
-
-    async def save(self, breaker: ProxyBreaker) -> None:
-        if breaker.storage.dirty:
-            await self.store.put(BREAKER_NAMESPACE, breaker.key, breaker.storage.snapshot())
-            breaker.storage.dirty = False
 
     def breakers(self) -> list[ProxyBreaker]:
         return list(self._breakers.values())

@@ -22,7 +22,7 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from scrapers.core.errors import BadConfiguration
 from scrapers.core.settings import Settings
@@ -587,3 +587,354 @@ async def put_if_changed(
         return False
     await store.put(namespace, key, value, ttl_seconds)
     return True
+
+
+# --------------------------------------------------------------------------- counter totals and leases
+#
+# Used by scrapers/metrics/totals.py so counters add up across one-job containers. Kept in one block
+# of module functions (not Protocol methods) because they touch each store's internals; a store that
+# is none of the three is a programming error (TypeError).
+#
+# * ``add_totals`` adds deltas to the named numbers of one JSON object and returns every total, in
+#   one atomic step per store: Redis runs a Lua script (GET, add, SET), SQLite a BEGIN IMMEDIATE
+#   transaction (other processes' writers wait on the file lock), memory a call without ``await``.
+#   The value stays an ordinary JSON object, so ``get``/``items`` read it like any other.
+# * ``acquire_lease``/``release_lease``: a key held by one owner until it is released or expires
+#   (Redis SET NX PX; SQLite an upsert that only replaces an expired row). Expiry frees a lease
+#   whose holder died.
+
+_ADD_TOTALS_LUA = """
+local raw = redis.call('GET', KEYS[1])
+local totals = {}
+if raw then totals = cjson.decode(raw) end
+for name, delta in pairs(cjson.decode(ARGV[1])) do
+    totals[name] = (totals[name] or 0) + delta
+end
+local encoded = cjson.encode(totals)
+if next(totals) == nil then encoded = '{}' end
+redis.call('SET', KEYS[1], encoded)
+return encoded
+"""
+_RELEASE_LEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _lease_value(owner: str) -> str:
+    return _encode({"owner": owner})
+
+
+def _totals(value: dict[str, Any], where: str) -> dict[str, float]:
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()):
+        raise StateStoreError(f"corrupt totals at {where}: every value must be a number")
+    return {name: float(v) for name, v in value.items()}
+
+
+async def add_totals(
+    store: StateStore, namespace: str, key: str, deltas: dict[str, float]
+) -> dict[str, float]:
+    """Add ``deltas`` to the numbers stored at ``namespace``/``key`` atomically; return all totals.
+
+    A name not stored yet starts at 0, so a zero delta creates it. The key never expires.
+    """
+    _check_namespace(namespace)
+    _check_key(key)
+    _encode(dict(deltas))  # rejects NaN and non-numbers before anything is written
+    if isinstance(store, MemoryStore):
+        raw = store._live(namespace, key, store._clock())
+        where = f"memory:{namespace}:{key}"
+        totals = {} if raw is None else _totals(_decode(raw, where), where)
+        for name, delta in deltas.items():
+            totals[name] = totals.get(name, 0.0) + delta
+        store._data[(namespace, key)] = (_encode(totals), None)
+        return totals
+    if isinstance(store, SqliteStore):
+        where = f"{store.path}:{namespace}:{key}"
+        raw_totals = await store._run(_sqlite_add_totals, store, namespace, key, dict(deltas), where)
+        return raw_totals
+    if isinstance(store, RedisStore):
+        name = store._key(namespace, key)
+        try:
+            raw = await store._client.eval(_ADD_TOTALS_LUA, 1, name, _encode(dict(deltas)))
+        except (RedisError, OSError) as exc:
+            raise store._error(exc) from None
+        return _totals(_decode(raw, name), name)
+    raise TypeError(f"add_totals: unsupported store {store!r}")
+
+
+def _sqlite_add_totals(
+    store: SqliteStore, namespace: str, key: str, deltas: dict[str, float], where: str
+) -> dict[str, float]:
+    conn = store._connection()
+    # IMMEDIATE takes the write lock before the read, so no other process adds in between.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            f"SELECT value FROM state WHERE namespace = ? AND key = ? AND {_LIVE}",
+            (namespace, key, time.time()),
+        ).fetchone()
+        totals = {} if row is None else _totals(_decode(str(row[0]), where), where)
+        for name, delta in deltas.items():
+            totals[name] = totals.get(name, 0.0) + delta
+        conn.execute(
+            "INSERT INTO state (namespace, key, value, expires_at) VALUES (?, ?, ?, NULL) "
+            "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = NULL",
+            (namespace, key, _encode(totals)),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return totals
+
+
+async def acquire_lease(store: StateStore, namespace: str, key: str, owner: str, ttl_seconds: float) -> bool:
+    """Take the lease ``namespace``/``key`` for ``owner`` unless someone holds it; True if taken."""
+    _check_namespace(namespace)
+    _check_key(key)
+    _expires_at(ttl_seconds, 0.0)
+    value = _lease_value(owner)
+    if isinstance(store, MemoryStore):
+        now = store._clock()
+        if store._live(namespace, key, now) is not None:
+            return False
+        store._data[(namespace, key)] = (value, _expires_at(ttl_seconds, now))
+        return True
+    if isinstance(store, SqliteStore):
+        return await store._run(_sqlite_acquire_lease, store, namespace, key, value, ttl_seconds)
+    if isinstance(store, RedisStore):
+        px = max(1, math.ceil(ttl_seconds * 1000))
+        try:
+            taken = await store._client.set(store._key(namespace, key), value, nx=True, px=px)
+        except (RedisError, OSError) as exc:
+            raise store._error(exc) from None
+        return bool(taken)
+    raise TypeError(f"acquire_lease: unsupported store {store!r}")
+
+
+def _sqlite_acquire_lease(
+    store: SqliteStore, namespace: str, key: str, value: str, ttl_seconds: float
+) -> bool:
+    now = time.time()
+    # Inserted, or an expired holder's row replaced: RETURNING yields a row. A live holder: none.
+    rows = (
+        store._connection()
+        .execute(
+            "INSERT INTO state (namespace, key, value, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (namespace, key) DO UPDATE "
+            "SET value = excluded.value, expires_at = excluded.expires_at "
+            "WHERE state.expires_at IS NOT NULL AND state.expires_at <= ? RETURNING 1",
+            (namespace, key, value, _expires_at(ttl_seconds, now), now),
+        )
+        .fetchall()
+    )
+    return bool(rows)
+
+
+async def release_lease(store: StateStore, namespace: str, key: str, owner: str) -> None:
+    """Give the lease back if ``owner`` still holds it (an expired and re-taken lease is not ours)."""
+    _check_namespace(namespace)
+    value = _lease_value(owner)
+    if isinstance(store, MemoryStore):
+        if store._live(namespace, key, store._clock()) == value:
+            del store._data[(namespace, key)]
+        return
+    if isinstance(store, SqliteStore):
+        await store._run(_sqlite_release_lease, store, namespace, key, value)
+        return
+    if isinstance(store, RedisStore):
+        try:
+            await store._client.eval(_RELEASE_LEASE_LUA, 1, store._key(namespace, key), value)
+        except (RedisError, OSError) as exc:
+            raise store._error(exc) from None
+        return
+    raise TypeError(f"release_lease: unsupported store {store!r}")
+
+
+def _sqlite_release_lease(store: SqliteStore, namespace: str, key: str, value: str) -> None:
+    store._connection().execute(
+        "DELETE FROM state WHERE namespace = ? AND key = ? AND value = ?", (namespace, key, value)
+    )
+
+
+# --------------------------------------------------------------------------- fleet-wide rate budget
+#
+# Used by scrapers/http/fleet_budget.py: the per-host rate budget every process of a fleet draws on.
+# Only Redis can run it (a script Redis executes to its end before any other command), so this takes
+# a RedisStore, not any StateStore; SQLite and memory keep a limiter per process.
+
+
+async def run_script(
+    store: RedisStore, lua: str, namespace: str, key: str, args: Sequence[str | int | float]
+) -> Any:
+    """Run ``lua`` atomically on the one key ``courtside:<namespace>:<key>`` and return its reply.
+
+    EVALSHA, loading the script on the first NOSCRIPT: the script's text crosses the network once
+    per server, not once per call. Errors are StateStoreErrors without credentials.
+    """
+    _check_namespace(namespace)
+    _check_key(key)
+    script = store._client.register_script(lua)  # only hashes the text; nothing is sent here
+    try:
+        return await script(keys=[store._key(namespace, key)], args=list(args))
+    except (RedisError, OSError) as exc:
+        raise store._error(exc) from None
+
+
+# --------------------------------------------------------------------------- compare-and-set
+#
+# Used by proxy/breakers.py, so the fleet's processes change one circuit without losing each
+# other's updates: a failure counted by one process is never overwritten by another's stale copy,
+# and only one process moves a circuit from open to probing. Module functions like the counter
+# totals and leases block, for the same reason (they touch each store's internals).
+#
+# ``compare_and_set`` writes a JSON object only if the key still holds exactly the value the caller
+# read (``None``: no live value), in one atomic step per store: Redis a Lua script comparing the
+# stored string, SQLite one conditional UPDATE (or an INSERT that only replaces an expired row),
+# memory a call without ``await``. Values compare as canonical JSON (``_encode``: sorted keys, no
+# spaces), which is what ``put`` and this function store. The written key never expires.
+
+_COMPARE_AND_SET_LUA = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+    if current then return 0 end
+elseif current ~= ARGV[1] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+async def compare_and_set(
+    store: StateStore, namespace: str, key: str, expected: dict[str, Any] | None, value: dict[str, Any]
+) -> bool:
+    """Store ``value`` if the key's live value still equals ``expected``; True if this call wrote.
+
+    The caller retries with a fresh read when it lost (False): someone else wrote in between.
+    """
+    _check_namespace(namespace)
+    _check_key(key)
+    raw = _encode(value)
+    before = None if expected is None else _encode(expected)
+    if isinstance(store, MemoryStore):
+        if store._live(namespace, key, store._clock()) != before:
+            return False
+        store._data[(namespace, key)] = (raw, None)
+        return True
+    if isinstance(store, SqliteStore):
+        return await store._run(_sqlite_compare_and_set, store, namespace, key, before, raw)
+    if isinstance(store, RedisStore):
+        return bool(await run_script(store, _COMPARE_AND_SET_LUA, namespace, key, [before or "", raw]))
+    raise TypeError(f"compare_and_set: unsupported store {store!r}")
+
+
+def _sqlite_compare_and_set(
+    store: SqliteStore, namespace: str, key: str, before: str | None, raw: str
+) -> bool:
+    conn, now = store._connection(), time.time()
+    if before is None:
+        # Inserted, or an expired row replaced: RETURNING yields a row. A live value: none.
+        rows = conn.execute(
+            "INSERT INTO state (namespace, key, value, expires_at) VALUES (?, ?, ?, NULL) "
+            "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = NULL "
+            "WHERE state.expires_at IS NOT NULL AND state.expires_at <= ? RETURNING 1",
+            (namespace, key, raw, now),
+        ).fetchall()
+        return bool(rows)
+    # One statement: SQLite's write lock makes the comparison and the write one step.
+    updated = conn.execute(
+        f"UPDATE state SET value = ?, expires_at = NULL WHERE namespace = ? AND key = ? AND value = ? "
+        f"AND {_LIVE}",
+        (raw, namespace, key, before, now),
+    )
+    return updated.rowcount == 1
+
+
+# --------------------------------------------------------------------------- atomic read-modify-write
+#
+# Used by scrapers/pipeline/ledger.py (the job ledger: a job's claim and its terminal status must be
+# decided in one step, or two workers given the same redelivered message would both run it). A
+# module function like the block above, for the same reason: it reaches into each store.
+#
+# ``change`` sees the current value (None when absent) and returns the value to store, or None to
+# leave the key as it is (no write). It may run more than once (Redis retries it when another
+# client wrote the key in between), so it must be a pure function of its argument. Values written
+# here never expire.
+
+Change = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+
+
+async def read_modify_write(
+    store: StateStore, namespace: str, key: str, change: Change
+) -> dict[str, Any] | None:
+    """Apply ``change`` to ``namespace``/``key`` atomically; return the value stored afterwards.
+
+    Redis: WATCH, GET, MULTI/SET/EXEC, retried when the key changed meanwhile (optimistic: a Lua
+    script cannot run Python). SQLite: one BEGIN IMMEDIATE transaction, so another process' writer
+    waits on the file lock. Memory: a call without ``await`` in between.
+    """
+    _check_namespace(namespace)
+    _check_key(key)
+    if isinstance(store, MemoryStore):
+        raw = store._live(namespace, key, store._clock())
+        current = None if raw is None else _decode(raw, f"memory:{namespace}:{key}")
+        changed = change(current)
+        if changed is None:
+            return current
+        store._data[(namespace, key)] = (_encode(changed), None)
+        return _normalise(changed)
+    if isinstance(store, SqliteStore):
+        where = f"{store.path}:{namespace}:{key}"
+        return await store._run(_sqlite_read_modify_write, store, namespace, key, change, where)
+    if isinstance(store, RedisStore):
+        return await _redis_read_modify_write(store, store._key(namespace, key), change)
+    raise TypeError(f"read_modify_write: unsupported store {store!r}")
+
+
+def _sqlite_read_modify_write(
+    store: SqliteStore, namespace: str, key: str, change: Change, where: str
+) -> dict[str, Any] | None:
+    conn = store._connection()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute(
+            f"SELECT value FROM state WHERE namespace = ? AND key = ? AND {_LIVE}",
+            (namespace, key, time.time()),
+        ).fetchone()
+        current = None if row is None else _decode(str(row[0]), where)
+        changed = change(current)
+        if changed is not None:
+            conn.execute(
+                "INSERT INTO state (namespace, key, value, expires_at) VALUES (?, ?, ?, NULL) "
+                "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = NULL",
+                (namespace, key, _encode(changed)),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return current if changed is None else _normalise(changed)
+
+
+async def _redis_read_modify_write(store: RedisStore, name: str, change: Change) -> dict[str, Any] | None:
+    try:
+        async with store._client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(name)
+                    raw = await pipe.get(name)
+                    current = None if raw is None else _decode(raw, name)
+                    changed = change(current)
+                    if changed is None:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return current
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.set(name, _encode(changed))
+                    await pipe.execute()
+                    return _normalise(changed)
+                except WatchError:
+                    continue  # another client wrote the key between our read and our write
+    except (RedisError, OSError) as exc:
+        raise store._error(exc) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ import httpx
 
 from scrapers.core.clock import Clock, FrozenClock, SystemClock
 from scrapers.core.errors import EXIT_USAGE, OptionError, UsageError
+from scrapers.core.logs import structured
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
@@ -37,6 +39,16 @@ Handler = Callable[[argparse.Namespace, list[str], Redactor], int]
 # Errors of a run that mean "this input cannot run" exit like a bad command line: an unrecorded
 # request in replay, a fan-out child the parent's ids made invalid, a missing key or setting.
 USAGE_ERRORS = frozenset({"invalid_options", "replay_miss", "configuration"})
+log = logging.getLogger("scrapers.cli")
+
+
+def tell(text: str, level: int = logging.ERROR, **fields: Any) -> None:
+    """What a command says besides its output: a plain line on stderr for a person, or a log line
+    (at `level`, with `fields`) when the process logs JSON, so every stderr line is one object."""
+    if structured():
+        log.log(level, text, extra=fields)
+    else:
+        print(text, file=sys.stderr, flush=True)
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -199,7 +211,7 @@ def _metric_scrapers(registry: Registry, planned: list[PlannedJob]) -> list[Scra
     The push is grouped by scraper and the Pushgateway sets that label on every pushed series, so
     another scraper's zero series would collide with them and the gateway would refuse the push."""
     names = {plan.job.entry.name for plan in planned}
-    names |= {plan.fan_out.child for plan in planned if plan.fan_out is not None}
+    names |= {fan_out.child for plan in planned for fan_out in plan.fan_out}
     return [registry.get(name) for name in sorted(names)]
 
 
@@ -215,12 +227,12 @@ def _signals_interrupt(interrupt: Interrupt) -> Iterator[None]:
 
     def received(number: signal.Signals) -> None:
         if interrupt.requested.is_set():
-            print(f"{number.name} again: cutting the runs off now", file=sys.stderr)
+            tell(f"{number.name} again: cutting the runs off now", logging.WARNING)
         else:
-            print(
+            tell(
                 f"{number.name}: no new runs; runs in flight get {grace:g}s, then are cut off "
                 f"({number.name} again cuts them off now)",
-                file=sys.stderr,
+                logging.WARNING,
             )
         interrupt.request(number.name)
 
@@ -257,7 +269,8 @@ def finish(ran: Ran, *, as_json: bool, views: bool = False) -> int:
     elif results:
         report(results, as_json=as_json)
     for run in runs:
-        if run.error is None:
+        # In JSON, each run's own outcome line has already said it, with its run id and severity.
+        if run.error is None or structured():
             continue
         # One run needs no name; among many, each error says whose it is.
         name = f"{run.scraper} {run.label}: " if run.label else f"{run.scraper}: "

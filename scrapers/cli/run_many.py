@@ -6,18 +6,24 @@
 
 Runs go through the same run manager as the service (per-scraper slots, bounded fan-out, one
 fetcher with its limiters and breakers). Progress goes to stderr: one updating line on a terminal,
-one plain line per finished run otherwise; the results table (or --json) goes to stdout.
+one plain line per finished run otherwise (with JSON logs, the runs' own log lines instead); the
+results table (or --json) goes to stdout.
+
+With --file on a task of many (a Cloud Run job's tasks, a Kubernetes indexed Job's pods), each task
+runs its share of the file: job i on task i % count (shards.py), and says which on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
 from scrapers.cli.common import (
+    Ran,
     add_output_flags,
     add_replay_flags,
     finish,
@@ -25,8 +31,11 @@ from scrapers.cli.common import (
     read_settings,
     replay_clock,
     run_planned,
+    tell,
 )
+from scrapers.cli.shards import shard_of
 from scrapers.core.errors import UsageError
+from scrapers.core.logs import structured
 from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, load_registry
 from scrapers.core.settings import locations
@@ -75,10 +84,28 @@ def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor
     registry = load_registry(env.registry)
     replay = args.replay is not None
     clock = replay_clock(args.at, replay)
+    # Every job of the file is planned on every task, so a bad one fails them all alike (exit 2).
     planned = [plan_job(request, registry, clock) for request in _requests(args, extra, registry)]
+    shard = shard_of(env)
+    if shard is not None and args.file:
+        picked = shard.picks(planned)
+        positions = [position for position, _ in picked]
+        tell(
+            shard.describe(positions, len(planned)),
+            logging.INFO,
+            shard={"index": shard.index, "count": shard.count, "jobs": [p + 1 for p in positions]},
+        )
+        planned = [plan for _, plan in picked]
+        if not planned:
+            return finish(Ran([], ""), as_json=False, views=args.json)
+    elif shard is not None and shard.count > 1:
+        tell(
+            f"{shard.count} tasks run the same command: only --file jobs are split between tasks",
+            logging.WARNING,
+        )
     where = locations(registry, args.out, args.replay or None, env)
     transport = ReplayTransport(where.fixtures) if replay else None
-    progress = Progress(sys.stderr)
+    progress = Progress(sys.stderr, quiet=structured())
     try:
         ran = run_planned(
             registry,
@@ -119,7 +146,7 @@ def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) ->
         if not sep or not name:
             raise UsageError(f"--child-option '{pair}' is not NAME=VALUE")
         children[name] = value
-    fan_out = not args.no_fan_out and registry.get(args.scraper).load_class().fan_out is not None
+    fan_out = not args.no_fan_out and any(f.default for f in registry.get(args.scraper).load_class().fan_out)
     if children and not fan_out:
         raise UsageError(f"--child-option needs a fan-out parent ({describe_fan_outs(registry)})")
     return [JobRequest(args.scraper, parse_option_flags(extra), fan_out=fan_out, child_options=children)]
@@ -128,14 +155,17 @@ def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) ->
 class Progress:
     """A single updating line on a terminal; one plain line per finished run otherwise."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, quiet: bool = False) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        self.quiet = quiet  # JSON logs: each run's own log lines say it, one object a line
+        self.tty = stream.isatty() and not quiet
         self.runs: dict[str, RunRecord] = {}
         self.reported: set[str] = set()
         self.last = ""
 
     def update(self, record: RunRecord) -> None:
+        if self.quiet:
+            return
         self.runs[record.run_id] = record
         for child in record.children:
             self.runs.setdefault(child.run_id, child)

@@ -23,8 +23,11 @@ def declaration_problems(registry: Registry) -> list[str]:
                 f"{name}: {entry.target} declares no validator; add `validator = validators.<function>`, "
                 f"a function of (document, options) in {_validators_module(entry)}"
             )
-        if cls.fan_out is not None:
-            problems.extend(_fan_out_problems(registry, name, cls.fan_out))
+        for fan_out in cls.fan_out:
+            problems.extend(_fan_out_problems(registry, name, fan_out))
+        children = [fan_out.child for fan_out in cls.fan_out]
+        if len(set(children)) != len(children):
+            problems.append(f"{name}: declares one child twice in its fan-out ({', '.join(children)})")
     return problems
 
 

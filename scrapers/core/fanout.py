@@ -56,6 +56,31 @@ class EventRef:
 FanOutRef = GameRef | EventRef
 
 
+def ref_from_dict(value: Mapping[str, Any]) -> FanOutRef:
+    """The ref its `to_dict()` wrote (kept in the job ledger); ValueError for anything else."""
+    kind = value.get("kind")
+    if kind == "game":
+        return GameRef(
+            game_id=str(value["game_id"]),
+            game_date=str(value["game_date"]),
+            game_code=value.get("game_code"),
+            away_team=value.get("away_team"),
+            home_team=value.get("home_team"),
+        )
+    if kind == "event":
+        source = value.get("source")
+        if source not in ("oddsapi", "bettingpros"):
+            raise ValueError(f"event ref of an unknown source {source!r}")
+        return EventRef(
+            event_id=str(value["event_id"]),
+            source=source,
+            commence_time=value.get("commence_time"),
+            away_team=value.get("away_team"),
+            home_team=value.get("home_team"),
+        )
+    raise ValueError(f"not a fan-out ref: kind {kind!r}")
+
+
 @dataclass(frozen=True)
 class Child:
     """One child job planned from one ref."""
@@ -78,3 +103,6 @@ class FanOut:
     child: str  # the child's registry name
     filled: tuple[str, ...]  # child options every ref fills; a request cannot override them
     plan: ChildPlan
+    # Run when a fan-out is asked for without naming children (`fan_out: true`, `run-many`,
+    # `backfill`); False: only when named, e.g. a child that costs credits or a second feed.
+    default: bool = True

@@ -19,6 +19,11 @@ class Outcome(StrEnum):
     STRUCTURAL = "structural"
     # Not an attempt's outcome but a run's failure class: our own sink or outbox could not be written.
     LANDING = "landing"
+    # Not an attempt's outcome but a run's failure class, decided before anything is sent: the job's
+    # minimum request count cannot fit its deadline even at its host's highest allowed rate. The
+    # same job fails the same way until it is split or given a longer deadline, so it is neither
+    # retried nor a false positive (the data may exist; no better fetch policy would get it).
+    INFEASIBLE = "infeasible"
 
     @property
     def is_clean(self) -> bool:
@@ -37,7 +42,8 @@ class Outcome(StrEnum):
         not_found/auth/structural 502: the upstream answered, and the same request fails again
         until something changes. blocked/proxy/rate_limited 503: our egress or the upstream's limits,
         retry. landing 503: our own storage is unavailable, retry. transient 504: the upstream did
-        not answer in time (also a run cut off by its deadline or by shutdown).
+        not answer in time (also a run cut off by its deadline or by shutdown). infeasible 422: the
+        job as asked cannot fit its deadline; the same request is refused again.
         """
         return _HTTP_STATUS[self]
 
@@ -58,6 +64,8 @@ _EXIT_CODES = {
     Outcome.TRANSIENT: 15,
     Outcome.STRUCTURAL: 16,
     Outcome.LANDING: 17,
+    # 18 is `republish`'s "completions still pending" (scrapers/cli/common.py).
+    Outcome.INFEASIBLE: 19,
 }
 _HTTP_STATUS = {
     Outcome.OK: 200,
@@ -70,9 +78,11 @@ _HTTP_STATUS = {
     Outcome.RATE_LIMITED: 503,
     Outcome.LANDING: 503,
     Outcome.TRANSIENT: 504,
+    Outcome.INFEASIBLE: 422,
 }
-# What an attempt can be classified as (every member but the run-level `landing`).
-ATTEMPT_OUTCOMES = tuple(outcome for outcome in Outcome if outcome is not Outcome.LANDING)
+# What an attempt can be classified as (every member but the run-level `landing` and `infeasible`).
+RUN_ONLY_OUTCOMES = frozenset({Outcome.LANDING, Outcome.INFEASIBLE})
+ATTEMPT_OUTCOMES = tuple(outcome for outcome in Outcome if outcome not in RUN_ONLY_OUTCOMES)
 FALSE_POSITIVE_CLASSES = frozenset({Outcome.BLOCKED, Outcome.PROXY, Outcome.RATE_LIMITED, Outcome.TRANSIENT})
 
 

@@ -114,8 +114,14 @@ class Registry:
 
 
 def default_registry_path() -> Path:
-    """The project's registry.yaml; a deployment names another with COURTSIDE_REGISTRY (Settings)."""
-    return Path(__file__).resolve().parents[2] / "registry.yaml"
+    """The registry.yaml the package ships (package data, so an installed wheel has it); a
+    deployment names another with COURTSIDE_REGISTRY (Settings).
+
+    In a checkout, `scrapers/registry.yaml` is a symbolic link to the project's `registry.yaml`,
+    the one copy everyone edits; resolving it keeps the project root as the registry's root, where
+    `tests/fixtures` is found.
+    """
+    return (Path(__file__).resolve().parents[1] / "registry.yaml").resolve()
 
 
 def load_registry(path: Path | None = None) -> Registry:

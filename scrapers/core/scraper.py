@@ -90,9 +90,9 @@ class Scraper(ABC, Generic[OptionsT]):
     # carries their verdict; without one the verdict is a warning and `scrapers check` fails.
     # Read it from the class (`cls.validator`): through an instance Python would bind it.
     validator: ClassVar[Validator | None] = None
-    # Per-game or per-event child jobs built from `Parsed.fan_out` (the service's `fan_out: true`,
-    # `scrapers run-many`); None for a scraper without children.
-    fan_out: ClassVar[FanOut | None] = None
+    # Per-game or per-event child jobs built from `Parsed.fan_out`, one FanOut per child scraper
+    # (the service's `fan_out`, `run-many`, `backfill`, a worker's messages); () without children.
+    fan_out: ClassVar[tuple[FanOut, ...]] = ()
     # Box-score scrapers: the per-player lines `scrapers quality-compare` joins across sources, a
     # function of the source's `lines.py`. Read it from the class, like `validator`.
     lines: ClassVar[LineExtractor | None] = None
@@ -125,6 +125,16 @@ class Scraper(ABC, Generic[OptionsT]):
         default) means quota-free, and such a job is never refused.
         """
         return 0
+
+    def minimum_requests(self, opts: OptionsT) -> int:
+        """Requests the job sends at least, known before anything is sent (pages included).
+
+        The runner refuses a job whose minimum cannot fit its deadline at its host's allowed rate
+        (`infeasible`). The default, the first requests, is always true; a paginated scraper that
+        knows a lower bound of its pages (a catalogue that only grows) says so, and must never
+        overstate it: an overstated minimum refuses a job that would have fit.
+        """
+        return len(self.requests(opts))
 
     @abstractmethod
     def parse(self, opts: OptionsT, pages: Sequence[Page], ctx: ParseContext) -> Parsed:

@@ -15,6 +15,7 @@ declared here. `Settings.secret(name)` answers both from the environment it was 
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     FilePath,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
@@ -47,6 +49,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from scrapers.core.errors import SettingsError
+from scrapers.core.logs import LogFormat
 from scrapers.core.registry import Registry
 
 # A secret read by variable name: the three API keys, proxy credentials, a scraper's SecretRef.
@@ -148,6 +151,26 @@ class Settings(BaseSettings):
     topic: str = _setting(
         "COURTSIDE_TOPIC", "nba-phase1-scrapers-complete", "the Pub/Sub topic of completions", "my-topic"
     )
+    jobs_topic: str = _setting(
+        "COURTSIDE_JOBS_TOPIC",
+        "courtside-jobs",
+        "the Pub/Sub topic of the work queue: `enqueue` and `backfill --enqueue` publish jobs to it, and "
+        "a worker publishes fan-out children to it",
+        "courtside-jobs",
+    )
+    jobs_subscription: str = _setting(
+        "COURTSIDE_JOBS_SUBSCRIPTION",
+        "courtside-jobs-worker",
+        "the pull subscription of the jobs topic that `scrapers worker` drains (`--subscription` wins)",
+        "courtside-jobs-worker",
+    )
+    claim_seconds: PositiveFloat = _setting(
+        "COURTSIDE_CLAIM_SECONDS",
+        60.0,
+        "seconds a job's claim in the ledger lasts without renewal: a worker renews it while the run is "
+        "in flight, so a killed worker's job is free again this long after the kill",
+        "60",
+    )
     publish_timeout: PositiveFloat = _setting(
         "COURTSIDE_PUBLISH_TIMEOUT",
         60.0,
@@ -176,6 +199,13 @@ class Settings(BaseSettings):
         "a Prometheus Pushgateway a one-job container (and the service at shutdown) pushes to",
         "http://pushgateway:9091",
     )
+    git_commit: str | None = _setting(
+        "COURTSIDE_GIT_COMMIT",
+        None,
+        "the git commit the image was built from (e.g. `--build-arg` into an `ENV`): the `revision` label "
+        "of `scraper_build_info`",
+        "9b6703e",
+    )
     shutdown_grace: PositiveFloat = _setting(
         "COURTSIDE_SHUTDOWN_GRACE_SECONDS",
         5.0,
@@ -194,8 +224,12 @@ class Settings(BaseSettings):
         "900",
     )
     # --- the HTTP service
-    service_host: str = _setting(
-        "COURTSIDE_SERVICE_HOST", "127.0.0.1", "the address `serve` listens on (`--host` wins)", "0.0.0.0"
+    service_host: str | None = _setting(
+        "COURTSIDE_SERVICE_HOST",
+        None,
+        "the address `serve` listens on (`--host` wins); unset: `0.0.0.0` where a platform routes traffic "
+        "to the container (`K_SERVICE`, `PORT` or `KUBERNETES_SERVICE_HOST` set), `127.0.0.1` elsewhere",
+        "0.0.0.0",
     )
     port: Annotated[int, Field(ge=0, le=65535)] = _setting(
         "PORT", 8080, "the port `serve` listens on (Cloud Run sets it; `--port` wins)", "8080"
@@ -254,6 +288,47 @@ class Settings(BaseSettings):
     )
     cloud_run_task_attempt: str | None = _setting(
         "CLOUD_RUN_TASK_ATTEMPT", None, "the task's attempt (set by Cloud Run)", "0"
+    )
+    cloud_run_task_count: PositiveInt | None = _setting(
+        "CLOUD_RUN_TASK_COUNT",
+        None,
+        "the tasks of the execution (set by Cloud Run): `run-many --file` runs job i of the file on task "
+        "i % count",
+        "4",
+    )
+    # --- set by the platform a container runs on: the service's address and the log format follow
+    k_service: str | None = _setting(
+        "K_SERVICE",
+        None,
+        "the Cloud Run service (set by Cloud Run): `serve` listens on every interface, logs are JSON",
+        "courtside",
+    )
+    kubernetes_service_host: str | None = _setting(
+        "KUBERNETES_SERVICE_HOST",
+        None,
+        "set by Kubernetes in every pod: `serve` listens on every interface, logs are JSON",
+        "10.96.0.1",
+    )
+    job_completion_index: NonNegativeInt | None = _setting(
+        "JOB_COMPLETION_INDEX",
+        None,
+        "the pod's index in a Kubernetes indexed Job (set by Kubernetes): `run-many --file` runs job i of "
+        "the file on index i % COURTSIDE_TASK_COUNT",
+        "3",
+    )
+    task_count: PositiveInt | None = _setting(
+        "COURTSIDE_TASK_COUNT",
+        None,
+        "the indexed Job's `completions` (Kubernetes does not pass it to the pod); required with "
+        "JOB_COMPLETION_INDEX",
+        "4",
+    )
+    log_format: LogFormat = _setting(
+        "COURTSIDE_LOG_FORMAT",
+        LogFormat.AUTO,
+        "`json` (one Cloud Logging object a line) or `text`; `auto`: JSON for `serve` and on a platform "
+        "(`K_SERVICE`, `CLOUD_RUN_JOB` or `KUBERNETES_SERVICE_HOST` set), text otherwise",
+        "json",
     )
 
     _environment: Mapping[str, str] = PrivateAttr(default_factory=dict)
@@ -321,6 +396,16 @@ class Settings(BaseSettings):
         """Every declared secret that is set, for the redactor to mask before anything is logged."""
         declared = [*self.api_keys.values(), self.service_token]
         return [secret.get_secret_value() for secret in declared if secret is not None]
+
+    @property
+    def platform(self) -> str | None:
+        """The container platform this process runs on, by the variables it sets in every container:
+        `cloud_run` (K_SERVICE on a service, CLOUD_RUN_JOB on a job's task), `kubernetes`, or None."""
+        if self.k_service or self.cloud_run_job:
+            return "cloud_run"
+        if self.kubernetes_service_host:
+            return "kubernetes"
+        return None
 
     @property
     def execution(self) -> dict[str, str]:
@@ -430,6 +515,8 @@ def _kind(field: FieldInfo) -> str:
         return "`N,SCRAPER=N,...`"
     if typing.get_origin(annotation) is dict:
         return "`BASE=URL,...`"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return ", ".join(f"`{member.value}`" for member in annotation)
     kinds: dict[object, str] = {
         str: "text",
         int: "integer",

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pybreaker
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
+from proxy.breakers import Passage
 from proxy.config import DIRECT_ONLY, ProxyConfig, ProxyEndpoint, Tier
 from proxy.pool import ProxyBreaker, ProxyPool
 from proxy.state import MemoryStore, StateStore
@@ -37,22 +38,24 @@ from scrapers.http.classify import (
 )
 from scrapers.http.decode import to_page
 from scrapers.http.encoding import ACCEPT_ENCODING, BodyDecoder
+from scrapers.http.fleet_budget import SharedLimiter, fleet_store
 from scrapers.http.observer import BreakerTransitions, FetchObserver, NullObserver
 from scrapers.http.policy import JobBudget, SourcePolicy
 from scrapers.http.quota import QuotaTracker
-from scrapers.http.ratelimit import AdaptiveLimiter, RateChange, RateLimitWaitExceeded, RateSettings
+from scrapers.http.ratelimit import (
+    AdaptiveLimiter,
+    HostLimiter,
+    LocalLimiter,
+    RateChange,
+    RateLimitWaitExceeded,
+    RateSettings,
+    least_seconds,
+)
 
 LIMITER_NAMESPACE = "limiter"
 UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)
 MOVE_ON = frozenset({Outcome.BLOCKED, Outcome.PROXY})
 RETRY_HERE = frozenset({Outcome.TRANSIENT, Outcome.RATE_LIMITED})
-
-
-class _ProxyFault(Exception):
-    """Raised inside `breaker.calling()` so pybreaker counts a blocked/proxy outcome as a failure."""
-
-    def __init__(self, verdict: Classified) -> None:
-        self.verdict = verdict
 
 
 class _RetryHere(Exception):
@@ -110,7 +113,10 @@ class Fetcher:
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
         self.throttle = throttle
         self._clients: dict[str, httpx.AsyncClient] = {}
-        self._limiters: dict[str, AdaptiveLimiter] = {}
+        self._limiters: dict[str, HostLimiter] = {}
+        # Creating a limiter reads the store (an await): without the lock, concurrent first
+        # requests to a host each built one, each with a full bucket.
+        self._creating = asyncio.Lock()
         self._pending_rates: dict[str, float] = {}
 
     async def aclose(self) -> None:
@@ -190,28 +196,28 @@ class Fetcher:
                         if not exc.paused and previous:
                             raise previous[-1] from None
                         raise
-                    if route.breaker is not None and not route.breaker.admits():
-                        # A concurrent request opened this proxy's circuit while we waited for the
-                        # token: nothing is sent, so the token goes back and no tier score rises.
-                        limiter.refund(ticket)
+                    passage = await route.breaker.enter() if route.breaker is not None else None
+                    if route.breaker is not None and passage is None:
+                        # The circuit opened while we waited for the token (here or in another
+                        # process), or another request holds its one probe: nothing is sent, so
+                        # the token goes back and no tier score rises.
+                        await limiter.refund(ticket)
                         skipped = Classified(
                             Outcome.PROXY, f"circuit of proxy {route.breaker.endpoint.name} is open"
                         )
                         raise _MovedOn(ScrapeError(Outcome.PROXY, skipped.reason), skipped)
-                    # Built outside the breaker: a missing key is not the proxy's fault.
-                    outgoing = self._outgoing(route)
-                    verdict, page, headers = await self._attempt(route, outgoing)
+                    verdict, page, headers = await self._attempt(route, passage)
                     if headers is not None:
                         # Also outside the breaker: a state-store hiccup must not open a proxy.
                         await self._observe_quota(route, headers)
                     if page is not None:
-                        limiter.on_success(ticket)
+                        await limiter.on_success(ticket)
                         await self.pool.record(request.host, route.tier.name, raises_score=False, clean=True)
                         await self._flush_rates()
                         return page
                     error = ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}")
                     if verdict.outcome is Outcome.RATE_LIMITED:
-                        limiter.on_rate_limited(ticket, verdict.retry_after)
+                        await limiter.on_rate_limited(ticket, verdict.retry_after)
                         await self._flush_rates()
                         if verdict.retry_after is not None and verdict.retry_after > budget.remaining:
                             raise ScrapeError(
@@ -224,7 +230,7 @@ class Fetcher:
                         raise _RetryHere(error, verdict.retry_after)
                     if verdict.outcome in MOVE_ON:
                         if verdict.outcome is Outcome.PROXY:
-                            limiter.refund(ticket)  # the proxy failed; the host never saw the request
+                            await limiter.refund(ticket)  # the proxy failed; the host never saw it
                         await self.pool.record(request.host, route.tier.name, raises_score=True, clean=False)
                         raise _MovedOn(error, verdict)
                     raise error
@@ -232,27 +238,22 @@ class Fetcher:
             raise exhausted.error from None
         raise AssertionError("tenacity returned without an outcome")  # pragma: no cover
 
-    async def _attempt(self, route: _Route, outgoing: httpx.Request) -> _Sent:
+    async def _attempt(self, route: _Route, passage: Passage | None) -> _Sent:
+        """One attempt; through a proxy, its passage is settled with the breaker whatever happens."""
         breaker = route.breaker
-        if breaker is None:
-            return await self._send(route, outgoing)
-        breaker.probing = breaker.will_probe
+        if breaker is None or passage is None:
+            return await self._send(route, self._outgoing(route))
+        sent: _Sent | None = None
         try:
-            with breaker.circuit.calling():
-                sent = await self._send(route, outgoing)
-                if sent[0].outcome in MOVE_ON:
-                    raise _ProxyFault(sent[0])
-                return sent
-        except _ProxyFault as fault:
-            return fault.verdict, None, None
-        except pybreaker.CircuitBreakerError:
-            # Opened by a concurrent request between admits() and now: move on, do not send.
-            return Classified(Outcome.PROXY, f"circuit of proxy {breaker.endpoint.name} is open"), None, None
+            # A missing key raises here, before anything is sent: not the proxy's fault, so the
+            # breaker learns nothing (and a probe's lease goes back).
+            sent = await self._send(route, self._outgoing(route))
+            # A proxy fault's headers are the proxy's or a block page's: nothing to learn from.
+            return (sent[0], None, None) if sent[0].outcome in MOVE_ON else sent
         finally:
-            breaker.probing = False
-            await self.pool.save(breaker)
+            await breaker.settle(passage, failed=None if sent is None else sent[0].outcome in MOVE_ON)
             if self._observed.get(breaker.key) != breaker.state:
-                # Recount only when a circuit's state moved (here, or restored from another
+                # Recount only when a circuit's state moved (here, or read from another
                 # process): not on every proxied attempt.
                 self._observed[breaker.key] = breaker.state
                 self.observer.breakers_changed(self.pool.breakers())
@@ -345,20 +346,64 @@ class Fetcher:
             self._clients[key] = client
         return client
 
-    async def _limiter(self, host: str, policy: SourcePolicy) -> AdaptiveLimiter:
+    async def _limiter(self, host: str, policy: SourcePolicy) -> HostLimiter:
         limiter = self._limiters.get(host)
-        if limiter is None:
-            # Start from the rate the fleet learned last time (another process, an earlier run).
-            stored = await self.store.get(LIMITER_NAMESPACE, host)
-            limiter = AdaptiveLimiter(
+        if limiter is not None:
+            return limiter
+        async with self._creating:
+            limiter = self._limiters.get(host)
+            if limiter is None:
+                limiter = await self._new_limiter(host, policy)
+                self._limiters[host] = limiter
+                self.observer.limiter_rate(policy.name, host, limiter.rate)
+        return limiter
+
+    async def _new_limiter(self, host: str, policy: SourcePolicy) -> HostLimiter:
+        settings = policy.rate_for(host) if self.throttle else UNTHROTTLED
+        shared = fleet_store(self.store) if self.throttle else None
+        if shared is not None:
+            # Redis: one budget (tokens, pause, learned rate) for every process of the fleet. The
+            # rate lives in the budget itself, so a change only updates the gauge here.
+            def gauge(change: RateChange) -> None:
+                self.observer.limiter_rate(policy.name, change.host, change.new_rate)
+
+            return SharedLimiter(shared, host, settings, on_change=gauge)
+        # Memory or SQLite: a bucket per process, starting from the rate learned last time.
+        stored = await self.store.get(LIMITER_NAMESPACE, host) if self.throttle else None
+        return LocalLimiter(
+            AdaptiveLimiter(
                 host,
-                policy.rate_for(host) if self.throttle else UNTHROTTLED,
-                initial_rate=float(stored["rate"]) if stored and "rate" in stored and self.throttle else None,
+                settings,
+                initial_rate=float(stored["rate"]) if stored and "rate" in stored else None,
                 on_change=lambda change: self._remember_rate(change, policy.name),
             )
-            self._limiters[host] = limiter
-            self.observer.limiter_rate(policy.name, host, limiter.rate)
-        return limiter
+        )
+
+    def admit(self, requests: Sequence[Request], minimum: int, policy: SourcePolicy) -> None:
+        """Refuse up front a job that cannot fit its deadline at its hosts' allowed rates.
+
+        `requests` are the job's first requests; `minimum` is how many requests it sends at least
+        (its scraper's count, never fewer than the first requests), the pages beyond the first
+        requests going to the first request's host, where pagination stays. A job is refused only
+        when even a full bucket followed by the host's ceiling rate takes longer than the deadline:
+        `infeasible`, before anything is sent. Replay (no throttle) is never refused.
+        """
+        if not self.throttle or not requests:
+            return
+        counts = Counter(request.host for request in requests)
+        counts[requests[0].host] += max(0, minimum - len(requests))
+        for host, count in sorted(counts.items()):
+            settings = policy.rate_for(host)
+            needed = least_seconds(settings, count)
+            if needed > policy.deadline_seconds:
+                per_minute = settings.ceiling * 60
+                raise ScrapeError(
+                    Outcome.INFEASIBLE,
+                    f"{count} requests to {host} need at least {needed:.0f}s at its highest allowed rate "
+                    f"({per_minute:g}/min, burst {settings.burst}), more than the job's "
+                    f"{policy.deadline_seconds:g}s deadline; nothing was sent (split the job, e.g. with a "
+                    f"filter, or give it a longer deadline)",
+                )
 
     def rates(self) -> dict[str, float]:
         return {host: limiter.rate for host, limiter in self._limiters.items()}

@@ -7,9 +7,7 @@ The core imports no metrics: it calls an observer, and the metrics package imple
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
-
-import pybreaker
+from typing import Protocol
 
 from proxy.pool import ProxyBreaker
 from scrapers.core.outcome import Outcome
@@ -71,12 +69,12 @@ class NullObserver:
         pass
 
 
-class BreakerTransitions(pybreaker.CircuitBreakerListener):
-    """pybreaker's listener, forwarding state changes by tier and provider (circuit `tier/provider/host`)."""
+class BreakerTransitions:
+    """A breaker listener (proxy.breakers.BreakerListener), forwarding the transitions this process
+    makes by tier and provider."""
 
     def __init__(self, observer: FetchObserver) -> None:
         self.observer = observer
 
-    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        tier, provider, _host = str(cb.name).split("/", 2)
-        self.observer.breaker_transition(tier, provider, str(new_state.name))
+    def state_change(self, breaker: ProxyBreaker, old: str, new: str) -> None:
+        self.observer.breaker_transition(breaker.endpoint.tier, breaker.endpoint.name, new)

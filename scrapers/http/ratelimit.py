@@ -19,17 +19,23 @@ Shape: waiters queue FIFO and only the head of the queue ever sleeps (for its to
 That keeps grants in arrival order, makes cancellation trivial (a token is taken and returned in one
 synchronous step, never across an await) and means a fake clock that advances when the limiter
 sleeps is exact, since there is never more than one sleeper per limiter.
+
+Where the budget lives: this module's `AdaptiveLimiter` is one process's bucket (memory and SQLite
+state; only the learned rate is persisted). With Redis state the fetcher uses
+`fleet_budget.SharedLimiter` instead, one budget for every process of the fleet. Both are used
+through `HostLimiter`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
@@ -40,6 +46,10 @@ Sleep = Callable[[float], Awaitable[None]]
 # Slack for float arithmetic: a head that slept exactly (1 - tokens) / rate must find a whole token
 # even when the sum lands a hair below 1.0, or it would spin on ever-smaller sleeps.
 _EPSILON = 1e-9
+# A Retry-After pause is lengthened by up to this share at random (never shortened): processes
+# refused together must not all come back in the same instant, draw 429s together again, and send
+# less than the host allows.
+RETRY_AFTER_JITTER = 0.2
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,15 @@ class RateSettings:
 
 @dataclass(frozen=True)
 class Ticket:
-    """Proof of one grant. The generation says which rate the request was sent under."""
+    """Proof of one grant. The generation says which rate the request was sent under.
+
+    A fleet-wide grant (scrapers/http/fleet_budget.py) also names its slot: the schedule's epoch
+    and the slot's time on the shared clock, so the slot can be given back.
+    """
 
     generation: int
+    epoch: int = 0
+    slot: int = 0
 
 
 @dataclass(frozen=True)
@@ -308,6 +324,67 @@ class AdaptiveLimiter:
     def _notify(self, old: float, reason: Literal["decrease", "increase"]) -> None:
         if self._on_change is not None:
             self._on_change(RateChange(self.host, old, self._rate, reason))
+
+
+def jittered(retry_after: float | None, rng: random.Random) -> float | None:
+    """A positive Retry-After lengthened by up to RETRY_AFTER_JITTER of itself, at random."""
+    if retry_after is None or not math.isfinite(retry_after) or retry_after <= 0:
+        return retry_after
+    return retry_after * (1.0 + rng.uniform(0.0, RETRY_AFTER_JITTER))
+
+
+def least_seconds(settings: RateSettings, requests: int) -> float:
+    """The shortest time `requests` requests to one host can take: a full bucket spent at once, the
+    rest at the highest rate the host is configured to allow (its ceiling). Up-front admission
+    refuses a job only when even this is longer than its deadline, so it never refuses one that
+    could have fit."""
+    return max(0, requests - settings.burst) / settings.ceiling
+
+
+class HostLimiter(Protocol):
+    """One host's budget as the fetcher uses it, wherever it lives: this process (`LocalLimiter`)
+    or the fleet's Redis (`fleet_budget.SharedLimiter`)."""
+
+    host: str
+    settings: RateSettings
+
+    @property
+    def rate(self) -> float: ...
+
+    async def acquire(self, *, deadline: float | None = None) -> Ticket: ...
+
+    async def refund(self, ticket: Ticket) -> None: ...
+
+    async def on_success(self, ticket: Ticket) -> bool: ...
+
+    async def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool: ...
+
+
+class LocalLimiter:
+    """A `HostLimiter` kept in this process (memory and SQLite state): an `AdaptiveLimiter`, with
+    jitter on Retry-After. Its transitions stay synchronous; only the protocol is async."""
+
+    def __init__(self, limiter: AdaptiveLimiter, rng: random.Random | None = None) -> None:
+        self.limiter = limiter
+        self.host = limiter.host
+        self.settings = limiter.settings
+        self._rng = rng or random.Random()
+
+    @property
+    def rate(self) -> float:
+        return self.limiter.rate
+
+    async def acquire(self, *, deadline: float | None = None) -> Ticket:
+        return await self.limiter.acquire(deadline=deadline)
+
+    async def refund(self, ticket: Ticket) -> None:
+        self.limiter.refund(ticket)
+
+    async def on_success(self, ticket: Ticket) -> bool:
+        return self.limiter.on_success(ticket)
+
+    async def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
+        return self.limiter.on_rate_limited(ticket, jittered(retry_after, self._rng))
 
 
 class LimiterRegistry:

@@ -16,14 +16,30 @@ False positives, as counted here:
 Data quality (scrapers/quality): checks run and failed by scraper and check (check names are fixed
 strings in each source's validators, so the label stays bounded), runs by verdict, and the time of
 the last `fail` verdict (a gauge, so a one-job container's push still shows it).
+
+Build and process: `scraper_build_info` (1, labelled with the package version, the git revision
+when the deployment sets COURTSIDE_GIT_COMMIT, and Python's version) is a fleet series, pushed with
+every group so the gateway shows which release each scraper last ran. The process, Python-platform
+and GC collectors live in a separate `runtime` registry: /metrics serves them, a push does not (a
+finished container's CPU seconds and open files describe nothing that is still running).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import platform
 from collections import Counter as CounterOf
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 from proxy.pool import ProxyBreaker
 from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome, RunStatus
@@ -36,10 +52,34 @@ BREAKER_STATES = ("closed", "open", "half-open")
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 45.0, 90.0)
 
 
+UNKNOWN = "unknown"
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("courtside")
+    except importlib.metadata.PackageNotFoundError:
+        return UNKNOWN  # run from a source tree that was never installed
+
+
 class FleetMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, revision: str | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.runtime = CollectorRegistry()
+        ProcessCollector(registry=self.runtime)
+        PlatformCollector(registry=self.runtime)
+        GCCollector(registry=self.runtime)
+        # What this process's counting series already added to the fleet totals, by series id
+        # (scrapers/metrics/totals.py); a push adds only what they gained since.
+        self.folded: dict[str, float] = {}
         r = self.registry
+        self.build_info = Gauge(
+            "scraper_build_info",
+            "Always 1: the running release (package version, git revision, Python version)",
+            ["version", "revision", "python_version"],
+            registry=r,
+        )
+        self.build_info.labels(package_version(), revision or UNKNOWN, platform.python_version()).set(1)
         self.attempts = Counter(
             "scraper_attempts",
             "HTTP attempts by classified outcome",

@@ -3,7 +3,8 @@
 Every key except the few below is an option of the scraper, resolved exactly as the CLI resolves
 `--name value` (date keywords in America/New_York, the same messages for the same mistakes).
 
-Service keys: `fan_out` (bool: expand per game / per event, see fanout.py), `child_options`
+Service keys: `fan_out` (true: expand per game / per event into the parent's default children; a
+list of child scraper names: those children; see fanout.py), `child_options`
 (options added to every child), `deadline_seconds` (at most the service's job deadline),
 `workflow` (the completion's `metadata.workflow`) and `source` (the completion's
 `trigger_source`; the old executor sent `CONTROLLER`). The old service's `group` and `debug` are
@@ -48,7 +49,7 @@ class MalformedJob(CourtsideError):
 class JobRequest:
     scraper: str
     options: Mapping[str, object]
-    fan_out: bool = False
+    fan_out: bool | tuple[str, ...] = False  # True: the default children; names: those
     child_options: Mapping[str, object] = field(default_factory=dict)
     deadline_seconds: float | None = None
     workflow: str | None = None
@@ -59,7 +60,7 @@ class JobRequest:
 class PlannedJob:
     request: JobRequest
     job: Job
-    fan_out: FanOut | None  # the parent's declared children, when the request asks to fan out
+    fan_out: tuple[FanOut, ...]  # the parent's children the request asks for; () for none
 
 
 def read_job(raw: object, known: list[str]) -> JobRequest:
@@ -75,7 +76,7 @@ def read_job(raw: object, known: list[str]) -> JobRequest:
     return JobRequest(
         scraper=scraper.strip(),
         options={str(k): v for k, v in raw.items() if k not in RESERVED_KEYS},
-        fan_out=_flag(raw.get("fan_out"), "fan_out"),
+        fan_out=_fan_out(raw.get("fan_out")),
         child_options=dict(child_options),
         deadline_seconds=_seconds(raw.get("deadline_seconds")),
         workflow=_label(raw.get("workflow"), "workflow"),
@@ -124,10 +125,20 @@ def read_job_file(text: str, known: list[str]) -> list[JobRequest]:
 def plan_job(request: JobRequest, registry: Registry, clock: Clock) -> PlannedJob:
     """Resolve the scraper and its options; UnknownScraperError or InvalidOptions as in the CLI."""
     job = prepare(registry, request.scraper, request.options, clock)
-    fan_out = fan_out_for(job, request.child_options, registry, clock) if request.fan_out else None
-    if request.child_options and fan_out is None:
+    fan_out = (
+        fan_out_for(job, request.child_options, registry, clock, request.fan_out) if request.fan_out else ()
+    )
+    if request.child_options and not fan_out:
         raise MalformedJob("'child_options' needs \"fan_out\": true")
     return PlannedJob(request, job, fan_out)
+
+
+def _fan_out(value: object) -> bool | tuple[str, ...]:
+    if isinstance(value, list) and value and all(isinstance(name, str) and name for name in value):
+        return tuple(value)
+    if isinstance(value, list):
+        raise MalformedJob("'fan_out' is true, false or a list of child scraper names")
+    return _flag(value, "fan_out")
 
 
 def _flag(value: object, name: str) -> bool:

@@ -92,6 +92,10 @@ class RunContext:
     workflow: str | None = None
     metrics: FleetMetrics | None = None
     new_run_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:8])
+    # Told the result the run will have if its objects land, and their paths, after the outbox
+    # intent and before anything lands: the job ledger keeps it, so a claimant after a crash
+    # settles the job by what the dead run landed.
+    landing_hook: Callable[[RunResult, Sequence[str]], Awaitable[None]] | None = None
 
     def policy(self, source: str) -> SourcePolicy:
         return SourcePolicy.from_settings(source, self.registry.sources[source].settings)
@@ -149,10 +153,13 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     async def intend(objects: Mapping[str, bytes]) -> None:
         # The completion this run sends if these objects land, durable before any of them does.
         uris = [ctx.sink.uri(path) for path in objects]
-        message = completion_message(result(uris, False), job, ctx)
+        intended = result(uris, False)
+        message = completion_message(intended, job, ctx)
         await ctx.events.intend(
             message, job.entry.source, {path: digest(data) for path, data in objects.items()}
         )
+        if ctx.landing_hook is not None:
+            await ctx.landing_hook(intended, list(objects))
 
     try:
         policy = ctx.policy(job.entry.source)
@@ -161,6 +168,9 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         ctx.fetcher.check_credentials(first)
         hosts = [request.host for request in first]
         await ctx.fetcher.quota.ensure_reserve(policy.quota, hosts, scraper.quota_cost(opts))
+        # Up-front admission: a job too large for its deadline at its hosts' allowed rates fails
+        # `infeasible` now, instead of fetching pages for minutes and throwing them away.
+        ctx.fetcher.admit(first, scraper.minimum_requests(opts), policy)
         pages = await _fetch_all(scraper, opts, policy, log, ctx.fetcher.budget(policy), ctx)
         # Parses are pure but can be slow (a gamebook PDF takes ~80 ms): off the event loop, so a
         # service's other runs and its health checks are not held up.

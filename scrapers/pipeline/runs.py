@@ -15,14 +15,13 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from proxy.state import StateStoreError
+from proxy.state import StateStore, StateStoreError
 from scrapers.core.clock import eastern_today
 from scrapers.core.errors import (
     BadConfiguration,
@@ -32,23 +31,27 @@ from scrapers.core.errors import (
     UnknownScraperError,
 )
 from scrapers.core.fanout import Child
+from scrapers.core.logs import OUTCOME_LOGGER, RUN_ID, run_level
 from scrapers.core.outcome import Outcome, RunStatus
 from scrapers.core.result import RunResult
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.policy import SourcePolicy
 from scrapers.metrics.runs import record_run
 from scrapers.pipeline.admission import InFlightGate, ScraperSlots
-from scrapers.pipeline.fanout import expand
+from scrapers.pipeline.fanout import child_options_for, expand
 from scrapers.pipeline.jobs import JobRequest, PlannedJob
+from scrapers.pipeline.ledger import JobId
 from scrapers.pipeline.runner import Job, RunContext, completion_message, prepare, run_job
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import Core
 
-# The run a log line belongs to (the service's JSON logs read it).
-RUN_ID: ContextVar[str | None] = ContextVar("courtside_run_id", default=None)
-log = logging.getLogger("scrapers.service")
+log = logging.getLogger("scrapers.runs")
+# A run's start and outcome (a job command in text mode leaves them out: its table says the same).
+outcomes = logging.getLogger(OUTCOME_LOGGER)
 
 RUN_ID_HEX = 16
+# What a run that could not run at all logs at: the caller's input is a warning, ours an error.
+_ERROR_LEVELS = {"invalid_options": logging.WARNING, "replay_miss": logging.WARNING}
 
 
 class RunState(StrEnum):
@@ -79,7 +82,7 @@ class RunRecord:
     finished_at: float | None = None
     result: RunResult | None = None
     error: RunError | None = None
-    child_scraper: str | None = None  # set for a fan-out parent
+    child_scraper: str | None = None  # set for a fan-out parent: its children's scrapers, `a, b`
     children: list[RunRecord] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -147,7 +150,56 @@ def _iso(moment: float | None) -> str | None:
 
 
 Listener = Callable[[RunRecord], None]
+LandingHook = Callable[[RunResult, Sequence[str]], Awaitable[None]]
 _UNBOUNDED = contextlib.nullcontext()
+
+
+class RunBoard:
+    """Every run's view, written to the shared state store on every change, so any replica behind
+    a load balancer answers GET /runs/{id} (the service uses it when the store is Redis).
+
+    Writes go out one at a time in the order of the changes, and a view changed again before its
+    write left is written once, in its latest form: a slow store delays views but never reorders
+    them. A store that cannot be written is logged once per outage; the run itself goes on, and
+    the replica that runs it still answers from memory.
+    """
+
+    NAMESPACE = "runs"
+
+    def __init__(self, store: StateStore, ttl_seconds: float) -> None:
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def publish(self, record: RunRecord) -> None:
+        self._pending[record.run_id] = record.view()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="run-board")
+
+    async def flush(self) -> None:
+        """Return once every view published so far is written (or its write failed)."""
+        while self._writer is not None and not self._writer.done():
+            # shielded: a request that stops waiting does not stop the writes
+            await asyncio.shield(self._writer)
+
+    async def lookup(self, run_id: str) -> dict[str, Any] | None:
+        """A run's last written view; StateStoreError when the store cannot be read."""
+        return await self.store.get(self.NAMESPACE, run_id)
+
+    async def _write(self) -> None:
+        while self._pending:
+            run_id = next(iter(self._pending))
+            view = self._pending.pop(run_id)
+            try:
+                await self.store.put(self.NAMESPACE, run_id, view, self.ttl_seconds)
+            except StateStoreError as exc:
+                if not self._failing:
+                    log.warning("run state not shared: other replicas answer 404 for it: %s", exc)
+                self._failing = True
+            else:
+                self._failing = False
 
 
 class RunManager:
@@ -159,8 +211,10 @@ class RunManager:
         trigger_source: str,
         on_change: Listener | None = None,
         push_metrics: bool = False,
+        board: RunBoard | None = None,
     ) -> None:
         self.core = core
+        self.board = board
         # One-job containers push their metrics to the Pushgateway after each run; a service and
         # run-many expose or print theirs instead.
         self.push_metrics = push_metrics
@@ -174,24 +228,42 @@ class RunManager:
         self._on_change = on_change
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._landing_hooks: dict[str, LandingHook] = {}
 
     # ------------------------------------------------------------------ admission and lookup
 
     def try_admit(self, count: int = 1) -> bool:
         return self.accepting and self.gate.try_acquire(count)
 
-    def submit(self, planned: PlannedJob) -> RunRecord:
-        """Start an admitted job (the caller holds one slot of the gate, released when it ends)."""
+    def submit(self, planned: PlannedJob, *, on_landing: LandingHook | None = None) -> RunRecord:
+        """Start an admitted job (the caller holds one slot of the gate, released when it ends).
+
+        `on_landing` hears the intended result and the object paths before the run lands anything
+        (the job ledger of a claimed job keeps them; see RunContext.landing_hook)."""
         record = self._record(planned.job.entry.name, planned.job.option_texts())
-        if planned.fan_out is not None:
-            record.child_scraper = planned.fan_out.child
+        if on_landing is not None:
+            self._landing_hooks[record.run_id] = on_landing
+        if planned.fan_out:
+            record.child_scraper = ", ".join(fan_out.child for fan_out in planned.fan_out)
         task = asyncio.create_task(self._top_level(record, planned), name=f"run-{record.run_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if self.board is not None:
+            self.board.publish(record)  # queued: known to every replica from the start
         return record
 
     def get(self, run_id: str) -> RunRecord | None:
         return self._runs.get(run_id)
+
+    async def view(self, run_id: str) -> dict[str, Any] | None:
+        """A run's view: from memory when it runs here, else from the shared store (another
+        replica's run); None when neither knows it. StateStoreError when the store cannot be read."""
+        record = self._runs.get(run_id)
+        if record is not None:
+            return record.view()
+        if self.board is None:
+            return None
+        return await self.board.lookup(run_id)
 
     @property
     def in_flight(self) -> int:
@@ -203,6 +275,8 @@ class RunManager:
         self.accepting = False
         tasks = set(self._tasks)
         if not tasks:
+            if self.board is not None:
+                await self.board.flush()
             return 0
         waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(asyncio.wait(tasks))}
         if now is not None:
@@ -216,6 +290,8 @@ class RunManager:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self.board is not None:
+            await self.board.flush()  # the final views, before the store closes
         return len(pending)
 
     # ------------------------------------------------------------------ running
@@ -250,34 +326,37 @@ class RunManager:
     async def _top_level(self, record: RunRecord, planned: PlannedJob) -> None:
         try:
             await self._run(record, planned.job, planned.request)
-            if planned.fan_out is not None and record.result is not None and record.result.ok:
-                children, skipped = expand(
-                    planned.fan_out, planned.job, record.result, planned.request.child_options
-                )
-                record.skipped = skipped
+            if planned.fan_out and record.result is not None and record.result.ok:
+                children: list[tuple[str, Child]] = []
+                for fan_out in planned.fan_out:
+                    extra = child_options_for(
+                        self.core.context.registry, fan_out, planned.request.child_options
+                    )
+                    planned_children, skipped = expand(fan_out, planned.job, record.result.fan_out, extra)
+                    children.extend((fan_out.child, child) for child in planned_children)
+                    record.skipped.extend(skipped)
                 await self._fan_out(record, planned, children)
         except Exception as exc:  # a bug outside the run itself: reported on the run, never lost in a task
             log.exception("run manager error", extra={"scraper": record.scraper})
             if record.error is None and record.result is None:
                 record.error = RunError("internal", self.core.redactor(f"{type(exc).__name__}: {exc}"), 500)
         finally:
+            self._landing_hooks.pop(record.run_id, None)
             self._finish(record)
             self.gate.release()
 
-    async def _fan_out(self, parent: RunRecord, planned: PlannedJob, children: list[Child]) -> None:
-        fan_out = planned.fan_out
-        assert fan_out is not None
+    async def _fan_out(
+        self, parent: RunRecord, planned: PlannedJob, children: list[tuple[str, Child]]
+    ) -> None:
         bound = asyncio.Semaphore(self.settings.fan_out_concurrency)
         jobs: list[tuple[RunRecord, Job | None]] = []
-        for child in children:
+        for scraper, child in children:
             try:
-                job = prepare(
-                    self.core.context.registry, fan_out.child, child.options, self.core.context.clock
-                )
+                job = prepare(self.core.context.registry, scraper, child.options, self.core.context.clock)
             except (InvalidOptions, OptionError, UnknownScraperError) as exc:
                 # The parent's ids do not make a valid child (an upstream oddity): reported, not run.
                 texts = {name: str(value) for name, value in child.options.items()}
-                record = self._record(fan_out.child, texts, parent=parent, label=child.label)
+                record = self._record(scraper, texts, parent=parent, label=child.label)
                 record.error = RunError("invalid_options", self.core.redactor(str(exc)), 400)
                 jobs.append((record, None))
             else:
@@ -307,6 +386,7 @@ class RunManager:
             f.name: getattr(self.core.context, f.name) for f in dataclasses.fields(RunContext)
         }
         values.update(
+            landing_hook=self._landing_hooks.get(record.run_id),
             new_run_id=lambda: record.run_id,
             trigger_source=request.trigger or self.trigger_source,
             workflow=request.workflow,
@@ -316,7 +396,7 @@ class RunManager:
             async with bound or _UNBOUNDED, self.slots(job.entry.name):
                 record.state, record.started_at = RunState.RUNNING, time.time()
                 self._changed(record)
-                log.info("run started", extra={"scraper": record.scraper, "options": record.options})
+                outcomes.info("run started", extra={"scraper": record.scraper, "options": record.options})
                 await self._attempt(record, job, ctx, seconds)
             self._changed(record)
         except asyncio.CancelledError:
@@ -325,7 +405,9 @@ class RunManager:
                 where = "while running" if record.state is RunState.RUNNING else "before it started"
                 reason = f"interrupted by {self.stopped_by} {where}"
                 record.result = await self._cut_off(record, job, ctx, reason)
-                await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics)
+                await self.core.after_run(
+                    record.result, _warn, push_metrics=self.push_metrics, job=JobId.of(job)
+                )
             raise
         finally:
             RUN_ID.reset(token)
@@ -352,28 +434,33 @@ class RunManager:
         else:
             record.result = result
         if record.error is not None:
-            # The run's view carries the error; a bad input here is the caller's, not a service fault.
-            log.info(
+            await self._record_error(record, job)
+            # The run's view carries the error; a bad input is the caller's (WARNING), the rest ours.
+            outcomes.log(
+                _ERROR_LEVELS.get(record.error.type, logging.ERROR),
                 "run could not be completed: %s",
                 record.error.message,
                 extra={
                     "scraper": record.scraper,
                     "error_type": record.error.type,
+                    "error_message": record.error.message,
                 },
             )
             return
         assert record.result is not None
-        await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics)
-        log.info(
-            "run finished",
-            extra={
-                "scraper": record.scraper,
-                "status": record.result.status.value,
-                "record_count": record.result.record_count,
-                "failure_class": record.result.error_type,
-                "duration_seconds": round(record.result.duration_seconds, 3),
-            },
-        )
+        await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics, job=JobId.of(job))
+        _log_outcome(record.result)
+
+    async def _record_error(self, record: RunRecord, job: Job) -> None:
+        """A run that could not be carried out is the job's latest status too (a replay miss, a
+        missing key): `backfill status` counts it failed, and a retry may follow."""
+        ledger, error = self.core.ledger, record.error
+        if ledger is None or error is None:
+            return
+        try:
+            await ledger.record_error(JobId.of(job), record.run_id, error.type, error.http_status)
+        except StateStoreError as exc:
+            _warn(self.core.redactor(f"job ledger not written to the state store: {exc}"))
 
     async def _cut_off(self, record: RunRecord, job: Job, ctx: RunContext, reason: str) -> RunResult:
         """A run stopped from outside still reports: a failed result and its completion."""
@@ -424,6 +511,12 @@ class RunManager:
     def _changed(self, record: RunRecord) -> None:
         if self._on_change is not None:
             self._on_change(record)
+        if self.board is not None:
+            # A child's change is its parent's too (the parent's view counts its children).
+            current: RunRecord | None = record
+            while current is not None:
+                self.board.publish(current)
+                current = self._runs.get(current.parent_id) if current.parent_id else None
 
 
 @dataclass
@@ -458,6 +551,32 @@ def _as_delivered(result: RunResult, message: Mapping[str, Any]) -> RunResult:
 
 def _warn(text: str) -> None:
     log.warning(text)
+
+
+def _log_outcome(result: RunResult) -> None:
+    """One line per finished run, at the severity of its outcome, saying why it ended as it did."""
+    status = result.status.value
+    if not result.ok:
+        summary = f"{status} ({result.error_type}): {result.error_message or '-'}"
+    elif result.status is RunStatus.NO_DATA:
+        summary = f"{status}: {result.no_data_reason or '-'}"
+    else:
+        summary = f"{status}, {result.record_count} records"
+    fields = {
+        "scraper": result.scraper,
+        "status": status,
+        "record_count": result.record_count,
+        "failure_class": result.error_type,
+        "error_message": result.error_message,
+        "no_data_reason": result.no_data_reason,
+        "duration_seconds": round(result.duration_seconds, 3),
+    }
+    outcomes.log(
+        run_level(result.status, result.failure_class),
+        "run finished: %s",
+        summary,
+        extra={name: value for name, value in fields.items() if value is not None},
+    )
 
 
 @dataclass

@@ -46,6 +46,9 @@ class ServiceSettings:
     retry_after_seconds: int = 5
     ready_timeout_seconds: float = 5.0
     retained_runs: int = 1000  # finished runs GET /runs/{id} still knows
+    # With a shared (Redis) state store: how long any replica still answers GET /runs/{id} for a
+    # run, counted from the run's last change.
+    shared_run_ttl_seconds: float = 24 * 3600.0
 
     def concurrency_for(self, scraper: str) -> int:
         return self.scraper_concurrency_overrides.get(scraper, self.scraper_concurrency)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from proxy.config import DIRECT_ONLY, ProxyConfigError, load_proxy_config
-from proxy.state import MemoryStore, StateConfigError, StateStore, open_store
+from proxy.state import MemoryStore, StateConfigError, StateStore, StateStoreError, open_store
 from scrapers.core.clock import Clock, SystemClock
 from scrapers.core.errors import AlreadyLandedError
 from scrapers.core.redact import Redactor
@@ -22,8 +22,9 @@ from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
 from scrapers.core.settings import Locations, Settings
 from scrapers.http.fetch import Fetcher
-from scrapers.metrics.exposition import push
+from scrapers.metrics.exposition import MetricsNotPushed, push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
+from scrapers.pipeline.ledger import JobId, Ledger
 from scrapers.pipeline.outputs import RUNS_FOLDER, Output, open_output
 from scrapers.pipeline.runner import RunContext
 from scrapers.pipeline.settings import ServiceSettings
@@ -43,9 +44,16 @@ class Core:
     redactor: Redactor
     execution: Mapping[str, str]
     pushgateway: str | None = None
+    # The job ledger of this output (see ledger.py); None only for a Core assembled by hand.
+    ledger: Ledger | None = None
 
-    async def after_run(self, result: RunResult, warn: Warn, *, push_metrics: bool = True) -> None:
-        """The run's trail: a summary beside the output, and (one-job containers) a Pushgateway push."""
+    async def after_run(
+        self, result: RunResult, warn: Warn, *, push_metrics: bool = True, job: JobId | None = None
+    ) -> None:
+        """The run's trail: the job's ledger entry, a summary beside the output, and (one-job
+        containers) a Pushgateway push."""
+        if job is not None:
+            await self.record(job, result, warn)
         summary = json.dumps({**result.to_dict(), **self.execution}, ensure_ascii=False, indent=2)
         try:
             await self.output.sink.create(
@@ -57,9 +65,28 @@ class Core:
             warn(self.redactor(f"run summary not written: {exc}"))
         if push_metrics and self.pushgateway:
             try:
-                await push(self.metrics, self.pushgateway, result.scraper)
-            except OSError as exc:  # urllib's URLError/HTTPError are OSErrors
+                # The scraper's counter totals from the shared store, so containers add up.
+                await push(self.metrics, self.store, self.pushgateway, {"scraper": result.scraper})
+            except (OSError, MetricsNotPushed) as exc:  # urllib's URLError/HTTPError are OSErrors
                 warn(self.redactor(f"metrics not pushed to {self.pushgateway}: {exc}"))
+
+    async def record(self, job: JobId, result: RunResult, warn: Warn) -> None:
+        """The run's status becomes its job's latest in the ledger, mirrored beside the data.
+
+        Bookkeeping never changes a run's outcome: a ledger that cannot be written is a warning
+        (the job then looks unfinished and a backfill runs it again; landing stays create-only).
+        """
+        if self.ledger is None:
+            return
+        try:
+            entry = await self.ledger.record(job, result)
+        except StateStoreError as exc:
+            warn(self.redactor(f"job ledger not written to the state store: {exc}"))
+            return
+        try:
+            await self.ledger.mirror(entry)
+        except OSError as exc:
+            warn(self.redactor(f"job ledger not mirrored beside the data: {exc}"))
 
     async def aclose(self) -> None:
         try:
@@ -68,7 +95,11 @@ class Core:
             try:
                 await self.store.aclose()
             finally:
-                self.output.close()
+                try:
+                    if self.ledger is not None and self.ledger.store is not self.store:
+                        await self.ledger.store.aclose()
+                finally:
+                    self.output.close()
 
 
 async def open_core(
@@ -93,10 +124,12 @@ async def open_core(
         redactor.add(secret)  # masked from the first log line on, used or not
     output = open_output(where.out, env)
     store: StateStore | None = None
+    ledger_store: StateStore | None = None
     try:
         store = MemoryStore() if replay else open_store(env.state)
+        ledger_store = open_ledger_store(env, replay) if replay else store
         proxies = DIRECT_ONLY if replay else load_proxy_config(env.proxies_file)
-        metrics = FleetMetrics()
+        metrics = FleetMetrics(revision=env.git_commit)
         metrics.initialise(
             [(entry.name, entry.source) for entry in scrapers],
             proxies.names(),
@@ -116,6 +149,8 @@ async def open_core(
             observer=FetchMetrics(metrics),
         )
     except BaseException:
+        if ledger_store is not None and ledger_store is not store:
+            await ledger_store.aclose()
         if store is not None:
             await store.aclose()
         output.close()
@@ -133,7 +168,16 @@ async def open_core(
         clock=clock or SystemClock(),
         metrics=metrics,
     )
-    return Core(output, store, metrics, fetcher, context, redactor, execution, env.pushgateway)
+    assert ledger_store is not None  # set together with `store`, before anything could raise
+    ledger = Ledger(ledger_store, where.out, output.sink)
+    return Core(output, store, metrics, fetcher, context, redactor, execution, env.pushgateway, ledger)
+
+
+def open_ledger_store(env: Settings, replay: bool) -> StateStore:
+    """Where the job ledger lives: the state store. A replay keeps breakers and limits in memory,
+    but honours a store named explicitly (COURTSIDE_STATE) for its ledger, so a replayed backfill
+    resumes and a fleet of replaying workers agrees on what is done."""
+    return MemoryStore() if replay and not env.state else open_store(env.state)
 
 
 async def environment_problems(env: Settings, registry: Registry) -> list[str]:

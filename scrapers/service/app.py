@@ -11,6 +11,7 @@ import httpx
 import yaml
 from aiohttp import web
 
+from proxy.state import RedisStore
 from scrapers.core.clock import Clock
 from scrapers.core.errors import RegistryError, SettingsError
 from scrapers.core.options import OptionSpec, OptionType
@@ -18,11 +19,11 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry
 from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import RESERVED_KEYS
-from scrapers.pipeline.runs import RunManager
+from scrapers.pipeline.runs import RunBoard, RunManager
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import Core, open_core
 from scrapers.service import routes
-from scrapers.service.middleware import access_log_middleware, error_middleware
+from scrapers.service.middleware import access_log_middleware, error_middleware, trace_middleware
 from scrapers.service.protection import auth_middleware, body_limit_middleware
 from scrapers.service.service_metrics import ServiceMetrics
 
@@ -71,7 +72,11 @@ async def open_service(
         trigger_source="replay" if replay else "service",
         env=env,
     )
-    manager = RunManager(core, settings, trigger_source=core.context.trigger_source)
+    # A Redis store is shared by the replicas behind one load balancer: each writes its runs' views
+    # there, so any of them answers GET /runs/{id}. SQLite and memory are one machine's, one process's.
+    shared = isinstance(core.store, RedisStore)
+    board = RunBoard(core.store, settings.shared_run_ttl_seconds) if shared else None
+    manager = RunManager(core, settings, trigger_source=core.context.trigger_source, board=board)
     metrics = ServiceMetrics(core.metrics, lambda: manager.in_flight)
     return Service(registry, settings, core, manager, metrics, replay, _version(), time.time())
 
@@ -81,6 +86,7 @@ def create_app(service: Service) -> web.Application:
         # aiohttp answers 413 itself past this, also for bodies that do not declare their length.
         client_max_size=service.settings.max_body_bytes,
         middlewares=[
+            trace_middleware(),
             access_log_middleware(),
             error_middleware(service.metrics),
             auth_middleware(service.settings.token),

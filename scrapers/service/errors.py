@@ -12,6 +12,8 @@ HTTP status of a run (each failure class carries its own: `Outcome.http_status`;
 | failed: landing (sink or outbox not writable)     | 503  | our own storage is unavailable: retry        |
 | failed: transient (timeouts and 5xx after the     | 504  | the upstream did not answer in time; also a  |
 |   retry budget)                                   |      | run cut off by its deadline or by shutdown   |
+| failed: infeasible (refused before sending: the   | 422  | the same request is refused again: split the |
+|   job cannot fit its deadline at the host's rate) |      | job or give it a longer deadline             |
 | could not run: replay without a recording, a      | 400  | bad input (the CLI exits 2 for the same)     |
 |   fan-out child the parent's ids made invalid     |      |                                              |
 | could not run: state store unreachable            | 503  |                                              |
@@ -20,8 +22,9 @@ HTTP status of a run (each failure class carries its own: `Outcome.http_status`;
 A fan-out answers the highest code among its parent and children (200: every run ended success,
 no_data or partial). Every code above carries the run's view with its typed result. Requests that
 start nothing answer 400 (malformed, unknown scraper, bad options, a batch larger than the in-flight
-cap), 401, 404, 405, 408 (the body did not arrive in time), 413, 429 or 503 (shutting down) with
-`{"error": ...}`.
+cap), 401, 404, 405, 408 (the body did not arrive in time), 413, 429 or 503 (shutting down; or, for
+GET /runs/{id} of a run not in this replica, the shared state store unreachable) with
+`{"error": ...}`. POST /pubsub/push answers Pub/Sub's way: pubsub.py.
 """
 
 from __future__ import annotations
@@ -86,6 +89,20 @@ class TooManyRequests(ServiceError):
 
     def __init__(self, message: str, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(ServiceError):
+    """Something the answer needs is unreachable for now (the shared state store): retry."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after_seconds=retry_after)
         self.retry_after = retry_after
 
     @property

@@ -11,13 +11,11 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
-from prometheus_client import push_to_gateway
 
 from scrapers.core.errors import CourtsideError
-from scrapers.metrics.exposition import PUSH_JOB, PUSH_TIMEOUT_SECONDS
+from scrapers.metrics.exposition import MetricsNotPushed, push
 from scrapers.service.app import Service, create_app
 
 log = logging.getLogger("scrapers.service")
@@ -109,22 +107,15 @@ async def shutdown(service: Service, runner: web.AppRunner) -> None:
     if gateway:
         try:
             await _push(service, gateway)
-        except OSError as exc:  # urllib's URLError/HTTPError are OSErrors
+        except (OSError, MetricsNotPushed) as exc:  # urllib's URLError/HTTPError are OSErrors
             log.warning("metrics not pushed to %s: %s", gateway, exc)
     log.info("stopped")
 
 
 async def _push(service: Service, gateway: str) -> None:
-    parts = urlsplit(gateway if "://" in gateway else f"http://{gateway}")
-    address = f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
-    await asyncio.to_thread(
-        push_to_gateway,
-        address,
-        job=PUSH_JOB,
-        registry=service.core.metrics.registry,
-        grouping_key=PUSH_GROUP,
-        timeout=PUSH_TIMEOUT_SECONDS,
-    )
+    # Counter totals from the shared store, as a job container pushes: the next instance's shutdown
+    # push adds to this one's instead of replacing it with counters that started at zero.
+    await push(service.core.metrics, service.core.store, gateway, PUSH_GROUP)
 
 
 def _url(runner: web.AppRunner, host: str) -> str:

@@ -2,7 +2,9 @@
 
 POST /scrape          one job (JSON body, or the query string); ?wait=false answers 202
 POST /batch           several jobs, validated together, all 202 or none started
-GET  /runs/{run_id}   progress and results (fan-out children included)
+GET  /runs/{run_id}   progress and results (fan-out children included); with a Redis state store,
+                      any replica answers for a run of any other
+POST /pubsub/push     a Pub/Sub push subscription's endpoint: the message's data is a job (pubsub.py)
 GET  /scrapers        the registry: names, options, fan-out children
 GET  /health          liveness: the process answers (no remote dependency)
 GET  /ready           readiness: state store and sink reachable
@@ -14,19 +16,31 @@ GET  /openapi.yaml    this API's description
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from proxy.state import StateStoreError
 from scrapers.core.errors import InvalidOptions, OptionError, UnknownScraperError
 from scrapers.metrics.exposition import metrics_handler
 from scrapers.pipeline.jobs import MalformedJob, PlannedJob, job_from_query, plan_job, read_job
 from scrapers.pipeline.runs import RunRecord
-from scrapers.service.errors import BadRequest, NotFound, RequestTimeout, ShuttingDown, TooManyRequests
+from scrapers.service.errors import (
+    BadRequest,
+    NotFound,
+    RequestTimeout,
+    ShuttingDown,
+    TooManyRequests,
+    Unavailable,
+)
+from scrapers.service.pubsub import ACK, ACK_NOTHING_TO_RUN, MalformedPush, push_status, read_push
 from scrapers.service.readiness import OK, readiness
 
 if TYPE_CHECKING:
@@ -35,6 +49,10 @@ if TYPE_CHECKING:
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 OPENAPI: web.AppKey[str | None] = web.AppKey("openapi")
 CONTROL_PARAMS = frozenset({"wait"})
+# What run ids look like (RunManager): anything else is no run, without asking the shared store.
+RUN_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
+PUBSUB_TRIGGER = "pubsub"  # the completion's trigger_source, unless the job names its own `source`
+log = logging.getLogger("scrapers.service")
 
 
 def add_routes(app: web.Application) -> None:
@@ -42,6 +60,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/scrape", scrape)
     app.router.add_post("/batch", batch)
     app.router.add_get("/runs/{run_id}", run_status)
+    app.router.add_post("/pubsub/push", pubsub_push)
     app.router.add_get("/scrapers", scrapers)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
@@ -63,6 +82,7 @@ async def scrape(request: web.Request) -> web.StreamResponse:
     planned = _plan(service, raw)
     record = _submit(service, [planned])[0]
     if not wait:
+        await _shared(service)
         return _accepted(record)
     await record.finished.wait()
     return web.json_response(
@@ -90,14 +110,59 @@ async def batch(request: web.Request) -> web.StreamResponse:
             f"{len(problems)} of {len(items)} jobs are invalid; none was started", problems=problems
         )
     records = _submit(service, planned)
+    await _shared(service)
     return web.json_response({"runs": [_summary(record) for record in records]}, status=202)
 
 
 async def run_status(request: web.Request) -> web.StreamResponse:
-    record = request.app[SERVICE].manager.get(request.match_info["run_id"])
-    if record is None:
+    service = request.app[SERVICE]
+    run_id = request.match_info["run_id"]
+    view = None
+    if RUN_ID_PATTERN.fullmatch(run_id):
+        try:
+            view = await service.manager.view(run_id)
+        except StateStoreError as exc:
+            raise Unavailable(
+                service.core.redactor(f"runs of other replicas are unknown: state store: {exc}"),
+                service.settings.retry_after_seconds,
+            ) from None
+    if view is None:
         raise NotFound("no such run (finished runs are kept for a while, then forgotten)")
-    return web.json_response(record.view())
+    return web.json_response(view)
+
+
+async def pubsub_push(request: web.Request) -> web.StreamResponse:
+    """One job from a Pub/Sub push subscription: acked (2xx) unless a redelivery may succeed."""
+    service = request.app[SERVICE]
+    body = await _read_body(request)
+    try:
+        push = read_push(body)
+    except MalformedPush as exc:
+        log.warning("Pub/Sub push acknowledged without a run: %s", exc)
+        return web.Response(status=ACK_NOTHING_TO_RUN)
+    try:
+        planned = _plan(service, push.job)
+    except BadRequest as exc:
+        # A job that does not plan now never will: redelivering it would only fail again.
+        log.warning(
+            "Pub/Sub message acknowledged without a run: %s",
+            exc.message,
+            extra={**push.log_fields(), **exc.details},
+        )
+        return web.Response(status=ACK_NOTHING_TO_RUN)
+    if planned.request.trigger is None:
+        planned = dataclasses.replace(
+            planned, request=dataclasses.replace(planned.request, trigger=PUBSUB_TRIGGER)
+        )
+    record = _submit(service, [planned])[0]  # 429 and 503 (shutting down): Pub/Sub redelivers later
+    await record.finished.wait()
+    status = push_status(record)
+    log.info(
+        "Pub/Sub message %s",
+        "acknowledged" if status == ACK else f"refused with {status}: Pub/Sub delivers it again",
+        extra={**push.log_fields(), "run_id": record.run_id, "status": status},
+    )
+    return web.json_response(record.view(), status=status, headers={"X-Run-Id": record.run_id})
 
 
 async def scrapers(request: web.Request) -> web.StreamResponse:
@@ -106,6 +171,7 @@ async def scrapers(request: web.Request) -> web.StreamResponse:
     for name in registry.names():
         entry = registry.scrapers[name]
         fan_out = entry.load_class().fan_out
+        default = [child.child for child in fan_out if child.default]
         rows.append(
             {
                 "name": name,
@@ -113,7 +179,8 @@ async def scrapers(request: web.Request) -> web.StreamResponse:
                 "description": entry.description,
                 "aliases": list(entry.aliases),
                 "path": entry.path,
-                "fan_out": fan_out.child if fan_out else None,
+                "fan_out": default[0] if default else None,
+                "children": [{"scraper": child.child, "default": child.default} for child in fan_out],
                 "options": [
                     {
                         "name": spec.name,
@@ -258,6 +325,13 @@ def _submit(service: Service, planned: list[PlannedJob]) -> list[RunRecord]:
             max_in_flight=service.settings.max_in_flight,
         )
     return [manager.submit(job) for job in planned]
+
+
+async def _shared(service: Service) -> None:
+    """With a shared store, the runs just admitted are written there before the answer goes out,
+    so a poll of their URL through a load balancer finds them on any replica."""
+    if service.manager.board is not None:
+        await service.manager.board.flush()
 
 
 def _summary(record: RunRecord) -> dict[str, Any]:

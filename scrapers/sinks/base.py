@@ -14,6 +14,11 @@ class Sink(Protocol):
         """Write a new object and return its URI; raise AlreadyLandedError if it exists."""
         ...
 
+    async def write(self, path: str, data: bytes, content_type: str) -> str:
+        """Create or replace an object and return its URI: only for our own records (the job
+        ledger's mirror), never for landed documents, which are create-only."""
+        ...
+
     async def read(self, path: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
         ...

@@ -22,6 +22,9 @@ class FileSink:
     async def create(self, path: str, data: bytes, content_type: str) -> str:
         return await asyncio.to_thread(self._create, path, data)
 
+    async def write(self, path: str, data: bytes, content_type: str) -> str:
+        return await asyncio.to_thread(self._write, path, data)
+
     async def read(self, path: str) -> bytes | None:
         target = self._resolve(path)
         return await asyncio.to_thread(lambda: target.read_bytes() if target.exists() else None)
@@ -54,6 +57,21 @@ class FileSink:
             raise AlreadyLandedError(str(target)) from None
         finally:
             os.unlink(temp_name)
+        return str(target)
+
+    def _write(self, path: str, data: bytes) -> str:
+        target = self._resolve(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".writing-")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            # rename() replaces atomically: a reader sees the old object or the new one, never half.
+            os.replace(temp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
         return str(target)
 
     def _resolve(self, path: str) -> Path:

@@ -191,6 +191,10 @@ class GcsSink:
         await self.bucket.create(self.bucket.location.name(path), data, content_type)
         return self.uri(path)
 
+    async def write(self, path: str, data: bytes, content_type: str) -> str:
+        await self.bucket.write(self.bucket.location.name(path), data, content_type)
+        return self.uri(path)
+
     async def read(self, path: str) -> bytes | None:
         return await self.bucket.read(self.bucket.location.name(path))
 

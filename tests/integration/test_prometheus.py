@@ -211,6 +211,20 @@ def test_promtool_unit_tests_of_every_alert_pass() -> None:
     assert silent == names, "every alert needs a non-firing case"
 
 
+def test_every_alert_has_a_runbook_url_naming_its_readme_section() -> None:
+    headings = set()
+    fenced = False
+    for line in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        fenced ^= line.startswith("```")
+        if not fenced and line.startswith("#"):
+            # GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens.
+            headings.add(re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-"))
+    for rule in _alert_rules():
+        page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert (page, anchor) == ("README.md", rule["alert"].lower())
+        assert anchor in headings, f"README.md has no section for {rule['alert']}"
+
+
 def test_quota_reserve_alert_matches_the_registry_reserve() -> None:
     quota = load_registry().sources["oddsapi"].settings.quota
     assert quota is not None
@@ -458,17 +472,21 @@ async def _assert_rules_evaluate_and_nothing_alerts(api: PrometheusAPI, promethe
 # --- Pushgateway ------------------------------------------------------------------------------------------
 
 
-def test_push_groups_by_scraper_only_and_the_next_push_replaces_the_group(pushgateway: str) -> None:
+def test_push_groups_by_scraper_only_and_the_next_push_replaces_gauges_and_adds_to_counters(
+    pushgateway: str,
+) -> None:
     async def scenario() -> None:
+        store = MemoryStore()  # the state store the containers share (Redis in a fleet)
         first = FleetMetrics()
         first.runs.labels("bdl_games", "failed").inc()
         first.failed_runs.labels("bdl_games", "transient").inc()
         first.last_run.labels("bdl_games").set(1_705_370_400)
-        await push(first, pushgateway, "bdl_games")
+        await push(first, store, pushgateway, {"scraper": "bdl_games"})
 
         other = FleetMetrics()
         other.runs.labels("espn_scoreboard", "success").inc()
-        await push(other, pushgateway.removeprefix("http://"), "espn_scoreboard")  # host:port works too
+        # host:port works too
+        await push(other, store, pushgateway.removeprefix("http://"), {"scraper": "espn_scoreboard"})
 
         pushed = await _pushed_samples(pushgateway)
         assert pushed["scraper_runs_total"] == {
@@ -486,14 +504,19 @@ def test_push_groups_by_scraper_only_and_the_next_push_replaces_the_group(pushga
 
         again = FleetMetrics()
         again.runs.labels("bdl_games", "success").inc()
-        await push(again, pushgateway, "bdl_games")
+        await push(again, store, pushgateway, {"scraper": "bdl_games"})
 
         replaced = await _pushed_samples(pushgateway)
+        # Counters are the group's totals, so the next container's push adds to them...
         assert replaced["scraper_runs_total"] == {
+            (("job", PUSH_JOB), ("scraper", "bdl_games"), ("status", "failed")): 1.0,
             (("job", PUSH_JOB), ("scraper", "bdl_games"), ("status", "success")): 1.0,
             (("job", PUSH_JOB), ("scraper", "espn_scoreboard"), ("status", "success")): 1.0,
         }
-        assert "scraper_failed_runs_total" not in replaced
+        assert replaced["scraper_failed_runs_total"] == {
+            (("failure_class", "transient"), ("job", PUSH_JOB), ("scraper", "bdl_games")): 1.0
+        }
+        # ...and gauges are the last container's view.
         assert "scraper_last_run_timestamp_seconds" not in replaced
 
     asyncio.run(scenario())

@@ -162,7 +162,8 @@ def test_sigterm_during_a_run_finishes_it_then_exits_0(tmp_path: Path) -> None:
     messages = [entry["message"] for entry in service.lines]
     assert messages[-2:] == ["outbox swept", "stopped"]
     _check_log_lines(service, run_id)
-    assert "run finished" in [entry["message"] for entry in service.lines if entry.get("run_id") == run_id]
+    of_run = [entry for entry in service.lines if entry.get("run_id") == run_id]
+    assert "run finished: success, 4 records" in [entry["message"] for entry in of_run]
 
 
 def test_sigterm_past_the_shutdown_timeout_cuts_runs_off_with_a_completion_each(tmp_path: Path) -> None:
@@ -206,7 +207,7 @@ def _check_log_lines(service: ServiceProcess, run_id: str) -> None:
     """Cloud Logging fields on every line, the run id on the run's lines, no secret anywhere."""
     for entry in service.lines:
         assert {"severity", "message", "time"} <= set(entry), entry
-        assert entry["severity"] in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        assert entry["severity"] in {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"}
     assert not any(SECRET in line for line in service.raw)
     of_run = [entry["message"] for entry in service.lines if entry.get("run_id") == run_id]
     assert "run started" in of_run

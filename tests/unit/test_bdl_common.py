@@ -118,7 +118,7 @@ CASES = (
         PlayersOptions(team_id=23, search=None),
         ("bdl_players-team-23",),
         ("--teamId", "23"),
-        "ball-dont-lie/players/{date}",
+        "ball-dont-lie/players/{date}/team_23",  # a filtered job lands in its entity folder
         3,
     ),
     Case(

@@ -445,12 +445,12 @@ def test_leaders_may_omit_meta_but_a_cursor_is_followed() -> None:
 @pytest.mark.parametrize(
     ("scraper", "flags", "folder", "records", "metadata"),
     [
-        ("bdl_team_detail", ("--teamId", "23"), "team-detail/{date}", 1, {}),
-        ("bdl_player_detail", ("--playerId", "901101"), "player-detail/{date}", 1, {}),
+        ("bdl_team_detail", ("--teamId", "23"), "team-detail/{date}/team_23", 1, {}),
+        ("bdl_player_detail", ("--playerId", "901101"), "player-detail/{date}/player_901101", 1, {}),
         (
             "bdl_game_detail",
             ("--gameId", "1037593"),
-            "game-detail/2024-01-15",
+            "game-detail/2024-01-15/game_1037593",
             1,
             {"game_key": "20240115_HOU_PHI", "game_id": 1037593},
         ),
@@ -468,7 +468,13 @@ def test_leaders_may_omit_meta_but_a_cursor_is_followed() -> None:
             2,
             {},
         ),
-        ("bdl_player_leaders", ("--season", "2023", "--statType", "pts"), "player-leaders/{date}", 3, {}),
+        (
+            "bdl_player_leaders",
+            ("--season", "2023", "--statType", "pts"),
+            "player-leaders/{date}/season_2023-24-pts",
+            3,
+            {},
+        ),
     ],
 )
 def test_cli_replay_lands_under_the_path_contract(

@@ -25,7 +25,7 @@ def test_run_name_help_lists_every_option_with_type_default_and_example(
     code, out, _ = _run(["run", name, "--help"], capsys)
     assert code == EXIT_OK
     assert f"scrapers run {name}" in out
-    assert entry.path in out
+    assert entry.path_shape in out
     for spec in entry.options:
         line = next(line for line in out.splitlines() if line.strip().startswith(f"--{spec.name} "))
         assert spec.type.value.upper() in line

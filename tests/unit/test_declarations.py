@@ -68,7 +68,7 @@ class ParentScraper(_Sample):
     """Right: its child is registered and has the one option each ref fills."""
 
     validator = _one_check
-    fan_out = FanOut("sample_child", ("game_code",), _game_code)
+    fan_out = (FanOut("sample_child", ("game_code",), _game_code),)
 
 
 class NoValidatorScraper(_Sample):
@@ -77,12 +77,15 @@ class NoValidatorScraper(_Sample):
 
 class UnregisteredChildScraper(_Sample):
     validator = _one_check
-    fan_out = FanOut("sample_gamebook", ("game_code",), _game_code)
+    fan_out = (FanOut("sample_gamebook", ("game_code",), _game_code),)
 
 
 class UnknownFilledOptionScraper(_Sample):
     validator = _one_check
-    fan_out = FanOut("sample_child", ("game_code", "event_id"), _game_code)
+    fan_out = (
+        FanOut("sample_child", ("game_code", "event_id"), _game_code),
+        FanOut("sample_child", ("game_code",), _game_code, default=False),
+    )
 
 
 def _registry(tmp_path: Path, classes: Mapping[str, str]) -> Path:
@@ -139,6 +142,8 @@ def test_check_reports_a_missing_validator_and_each_fan_out_that_does_not_fit(
     assert lines == [
         "problem: sample_fills_too_much: fan-out child sample_child has no option 'event_id' to fill "
         "(its options: game_code)",
+        "problem: sample_fills_too_much: declares one child twice in its fan-out "
+        "(sample_child, sample_child)",
         "problem: sample_to_nowhere: fan-out child 'sample_gamebook' is not a registered scraper "
         "(name one of registry.yaml's scrapers, e.g. sample_child)",
         f"problem: sample_unchecked: {HERE}:NoValidatorScraper declares no validator; add "
@@ -148,9 +153,18 @@ def test_check_reports_a_missing_validator_and_each_fan_out_that_does_not_fit(
 
 def test_fan_out_and_cross_source_lines_are_found_through_the_registered_classes() -> None:
     registry = load_registry()
-    assert {parent: fan_out.child for parent, fan_out in fan_outs(registry).items()} == {
-        "nbac_scoreboard_v2": "nbac_gamebook_pdf",
-        "oddsa_events": "oddsa_player_props",
+    per_game = {"nbac_gamebook_pdf": True, "nbac_play_by_play": False, "nbac_team_boxscore": False}
+    declared = {
+        parent: {fan_out.child: fan_out.default for fan_out in children}
+        for parent, children in fan_outs(registry).items()
+    }
+    assert declared == {
+        "nbac_scoreboard_v2": per_game,
+        "nbac_schedule_api": dict.fromkeys(per_game, False),
+        "nbac_schedule_cdn": dict.fromkeys(per_game, False),
+        "oddsa_events": {"oddsa_player_props": True, "oddsa_game_lines": False},
+        "oddsa_events_his": {"oddsa_player_props_his": True, "oddsa_game_lines_his": False},
+        "bp_events": {"bp_player_props": True},
     }
     assert list(extractors(registry)) == [
         "bdl_box_scores",

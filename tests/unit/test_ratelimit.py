@@ -1,25 +1,37 @@
-"""The adaptive limiter on a fake clock: no real sleeps, no timing thresholds, exact fake timelines."""
+"""The adaptive limiter on a fake clock: no real sleeps, no timing thresholds, exact fake timelines.
+Also Retry-After jitter and up-front admission (pure arithmetic)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
+import random
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from scrapers.core.outcome import Outcome
+from scrapers.core.errors import ScrapeError
+from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome
+from scrapers.core.request import Request
+from scrapers.http.fetch import Fetcher
+from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import (
+    RETRY_AFTER_JITTER,
     AdaptiveLimiter,
     LimiterRegistry,
+    LocalLimiter,
     RateChange,
     RateLimitWaitExceeded,
     RateSettings,
     Ticket,
+    jittered,
+    least_seconds,
 )
+from scrapers.sources.bdl.players import CATALOGUE_PAGES, BdlPlayers, PlayersOptions
 
 
 @dataclass
@@ -516,3 +528,82 @@ def test_refunds_never_grow_the_bucket_past_its_burst() -> None:
 
     run(main())
     assert fake.now == pytest.approx(1.0)  # two from the burst, the third after one interval
+
+
+# --- Retry-After jitter and up-front admission -----------------------------------------------------
+
+
+def test_retry_after_jitter_only_lengthens_and_by_at_most_a_fifth() -> None:
+    rng = random.Random(17)
+    pauses = [jittered(10.0, rng) for _ in range(500)]
+
+    assert all(p is not None and 10.0 <= p <= 10.0 * (1 + RETRY_AFTER_JITTER) for p in pauses)
+    assert len({round(p or 0.0, 6) for p in pauses}) > 400, "refused processes come back at different times"
+    assert [jittered(value, rng) for value in (None, 0.0, -1.0)] == [None, 0.0, -1.0]
+
+
+def test_a_local_limiter_pauses_for_the_jittered_retry_after() -> None:
+    async def scenario() -> None:
+        fake = FakeTime()
+        local = LocalLimiter(make(fake, settings(rate=10.0)), random.Random(3))
+        ticket = await local.acquire()
+
+        await local.on_rate_limited(ticket, retry_after=5.0)
+
+        assert 5.0 < local.limiter.paused_until <= 5.0 * (1 + RETRY_AFTER_JITTER)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("requests", "burst", "per_minute", "seconds"),
+    [(1, 1, 5, 0.0), (5, 5, 5, 0.0), (26, 1, 5, 300.0), (40, 1, 5, 468.0), (40, 10, 60, 30.0)],
+)
+def test_least_seconds_is_a_full_bucket_then_the_ceiling(
+    requests: int, burst: int, per_minute: float, seconds: float
+) -> None:
+    config = settings(rate=per_minute / 60, burst=burst)
+    assert least_seconds(config, requests) == pytest.approx(seconds)
+
+
+BDL_FREE = settings(rate=5 / 60, burst=1)
+
+
+def test_admission_refuses_a_job_that_cannot_fit_its_deadline_before_anything_is_sent() -> None:
+    fetcher = Fetcher()
+    policy = SourcePolicy(name="bdl", rate=BDL_FREE, deadline_seconds=300.0)
+    first = [Request("https://api.balldontlie.io/v1/players")]
+
+    with pytest.raises(ScrapeError) as refused:
+        fetcher.admit(first, 40, policy)
+
+    assert refused.value.outcome is Outcome.INFEASIBLE
+    assert not refused.value.outcome.is_false_positive_class
+    assert "40 requests to api.balldontlie.io need at least 468s" in str(refused.value)
+    fetcher.admit(first, 26, policy)  # 25 intervals of 12 s: exactly the deadline, admitted
+    fetcher.admit(first, 40, dataclasses.replace(policy, deadline_seconds=600.0))
+    Fetcher(throttle=False).admit(first, 40, policy)  # replay sends nothing anywhere
+
+
+def test_admission_counts_each_host_of_the_first_requests() -> None:
+    policy = SourcePolicy(name="odds", rate=settings(rate=1.0, burst=2), deadline_seconds=10.0)
+    spread = [Request(f"https://h{i % 3}.example.com/e/{i}") for i in range(30)]  # 10 per host
+    Fetcher().admit(spread, len(spread), policy)  # 8 s per host
+
+    one_host = [Request(f"https://h0.example.com/e/{i}") for i in range(13)]
+    with pytest.raises(ScrapeError) as refused:
+        Fetcher().admit(one_host, len(one_host), policy)
+    assert refused.value.outcome is Outcome.INFEASIBLE
+
+
+def test_the_unfiltered_players_catalogue_declares_its_least_pages() -> None:
+    scraper = BdlPlayers()
+    assert scraper.minimum_requests(PlayersOptions(team_id=None, search=None)) == CATALOGUE_PAGES
+    assert scraper.minimum_requests(PlayersOptions(team_id=23, search=None)) == 1
+    assert scraper.minimum_requests(PlayersOptions(team_id=None, search="embiid")) == 1
+
+
+def test_infeasible_has_its_own_exit_code_and_a_terminal_http_status() -> None:
+    assert Outcome.INFEASIBLE.exit_code == 19
+    assert Outcome.INFEASIBLE.http_status == 422
+    assert Outcome.INFEASIBLE not in ATTEMPT_OUTCOMES

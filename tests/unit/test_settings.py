@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from scrapers.core.errors import EXIT_USAGE, SettingsError
+from scrapers.core.logs import LogFormat
 from scrapers.core.registry import load_registry
 from scrapers.core.settings import ScraperConcurrency, Settings
 from scrapers.pipeline.settings import ServiceSettings
@@ -42,11 +43,15 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
     ("GOOGLE_CLOUD_PROJECT", "nba-props-platform", "project", "nba-props-platform"),
     ("GCP_PROJECT", "old-platform-project", "project", "old-platform-project"),
     ("COURTSIDE_TOPIC", "completions", "topic", "completions"),
+    ("COURTSIDE_JOBS_TOPIC", "backfill-jobs", "jobs_topic", "backfill-jobs"),
+    ("COURTSIDE_JOBS_SUBSCRIPTION", "backfill-workers", "jobs_subscription", "backfill-workers"),
+    ("COURTSIDE_CLAIM_SECONDS", "30", "claim_seconds", 30.0),
     ("COURTSIDE_PUBLISH_TIMEOUT", "2.5", "publish_timeout", 2.5),
     ("COURTSIDE_OUTBOX_RETENTION_SECONDS", "3600", "outbox_retention", 3600.0),
     ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9023", "storage_emulator_host", "http://127.0.0.1:9023"),
     ("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085", "pubsub_emulator_host", "127.0.0.1:8085"),
     ("COURTSIDE_PUSHGATEWAY", "http://gw:9091", "pushgateway", "http://gw:9091"),
+    ("COURTSIDE_GIT_COMMIT", "9b6703e", "git_commit", "9b6703e"),
     ("COURTSIDE_SHUTDOWN_GRACE_SECONDS", "1.5", "shutdown_grace", 1.5),
     ("COURTSIDE_JOB_DEADLINE", "60", "job_deadline", 60.0),
     ("COURTSIDE_SERVICE_JOB_DEADLINE", "45", "job_deadline", 45.0),  # its old name, still read
@@ -69,6 +74,12 @@ EVERY_VARIABLE: list[tuple[str, str, str, object]] = [
     ("CLOUD_RUN_EXECUTION", "nba-x7k2p", "cloud_run_execution", "nba-x7k2p"),
     ("CLOUD_RUN_TASK_INDEX", "3", "cloud_run_task_index", "3"),
     ("CLOUD_RUN_TASK_ATTEMPT", "1", "cloud_run_task_attempt", "1"),
+    ("CLOUD_RUN_TASK_COUNT", "4", "cloud_run_task_count", 4),
+    ("K_SERVICE", "courtside", "k_service", "courtside"),
+    ("KUBERNETES_SERVICE_HOST", "10.96.0.1", "kubernetes_service_host", "10.96.0.1"),
+    ("JOB_COMPLETION_INDEX", "3", "job_completion_index", 3),
+    ("COURTSIDE_TASK_COUNT", "4", "task_count", 4),
+    ("COURTSIDE_LOG_FORMAT", "json", "log_format", LogFormat.JSON),
 ]
 SECRETS = {
     "ODDS_API_KEY": "odds-key-1234",
@@ -101,7 +112,8 @@ def test_defaults_of_an_empty_environment() -> None:
     assert settings.upstreams == {}
     assert settings.topic == "nba-phase1-scrapers-complete"
     assert settings.publish_timeout == 60.0
-    assert (settings.service_host, settings.port) == ("127.0.0.1", 8080)
+    assert (settings.service_host, settings.port) == (None, 8080)
+    assert (settings.log_format, settings.platform) == (LogFormat.AUTO, None)
     assert settings.service_scraper_concurrency == ScraperConcurrency(default=4, overrides={})
     assert (settings.api_keys, settings.secret_values(), settings.execution) == ({}, [], {})
 
@@ -183,6 +195,9 @@ def test_a_whole_scraper_concurrency_setting_without_a_default_keeps_the_default
         ),
         ("COURTSIDE_REGISTRY", "/nowhere/registry.yaml", "does not point to a file", "/app/registry.yaml"),
         ("COURTSIDE_PROXIES_FILE", "/nowhere/proxies.yaml", "does not point to a file", "/etc/"),
+        ("COURTSIDE_LOG_FORMAT", "yaml", "'auto', 'json' or 'text'", "json"),
+        ("JOB_COMPLETION_INDEX", "-1", "greater than or equal to 0", "3"),
+        ("COURTSIDE_TASK_COUNT", "0", "greater than 0", "4"),
     ],
 )
 def test_a_bad_value_names_the_variable_the_problem_and_an_example(

@@ -52,6 +52,10 @@ class BdlActivePlayers(BdlScraper[ActivePlayersOptions]):
         return counted(document, len(players), f"BallDontLie lists no active players for {label}")
 
 
+# A lower bound of the unfiltered catalogue's pages (see BdlPlayers.minimum_requests).
+CATALOGUE_PAGES = 40
+
+
 class PlayersOptions(ScraperOptions):
     team_id: int | None = option(
         "int", example="23", aliases=("teamId",), help="only this BallDontLie team id"
@@ -70,6 +74,14 @@ class BdlPlayers(BdlScraper[PlayersOptions]):
 
     def query(self, opts: PlayersOptions) -> Query:
         return present(("team_ids[]", opts.team_id), ("search", opts.search))
+
+    def minimum_requests(self, opts: PlayersOptions) -> int:
+        if opts.team_id is None and opts.search is None:
+            # The catalogue holds every player since 1946 and only grows (about 50 pages of 100 in
+            # 2025): at least CATALOGUE_PAGES, at 5 requests a minute longer than the default
+            # deadline, so the unfiltered job is refused at once rather than after 24 pages.
+            return CATALOGUE_PAGES
+        return 1
 
     def parse(self, opts: PlayersOptions, pages: Sequence[Page], ctx: ParseContext) -> Parsed:
         players = self.rows(pages)

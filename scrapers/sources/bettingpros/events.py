@@ -6,13 +6,13 @@ platform's shape (OLD-PLATFORM 2.3) with `away` taken from the API's `visitor`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from scrapers.core.clock import utc_iso
 from scrapers.core.errors import ParseError
-from scrapers.core.fanout import EventRef
+from scrapers.core.fanout import Child, EventRef, FanOut, FanOutRef
 from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
@@ -51,9 +51,19 @@ class BpEventsOptions(ScraperOptions):
     )
 
 
+def props_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
+    """A date with events -> one props job of that date (every event's offers of one market, the
+    request's `market_type` child option or points). Not one per event id: an event-id job lands
+    under the date it was fetched, which a backfill of past dates would get wrong."""
+    if not isinstance(ref, EventRef):
+        return f"{ref.kind} ref is not an event"
+    return Child(str(parent["game_date"]), {"game_date": parent["game_date"]})
+
+
 class BpEvents(Scraper[BpEventsOptions]):
     options_type = BpEventsOptions
     validator = validators.events
+    fan_out = (FanOut("bp_player_props", ("game_date",), props_child),)
     date_option = "game_date"
 
     def requests(self, opts: BpEventsOptions) -> Sequence[Request]:

@@ -22,11 +22,12 @@ from typing import Any, ClassVar
 
 from scrapers.core.clock import EASTERN, utc_iso
 from scrapers.core.errors import ParseError
+from scrapers.core.fanout import GameRef
 from scrapers.core.options import ScraperOptions, option
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
 from scrapers.core.season import Season
-from scrapers.sources.nbac import headers, validators
+from scrapers.sources.nbac import children, headers, validators
 from scrapers.sources.nbac.result_sets import json_list, json_object, no_content_reason, single_page
 
 API_URL = "https://stats.nba.com/stats/scheduleleaguev2int"
@@ -60,6 +61,9 @@ class ScheduleCdnOptions(ScraperOptions):
 class NbacScheduleApi(Scraper[ScheduleApiOptions]):
     options_type = ScheduleApiOptions
     validator = validators.schedule
+    # The season's completed games, each to its gamebook, play-by-play, team box score: only when
+    # named (a season is ~1,300 games); `backfill --season` reads these plans too.
+    fan_out = children.per_game(gamebooks_by_default=False)
     path_fields: ClassVar[frozenset[str]] = frozenset({PATH_FIELD})
 
     def requests(self, opts: ScheduleApiOptions) -> Sequence[Request]:
@@ -80,6 +84,7 @@ class NbacScheduleApi(Scraper[ScheduleApiOptions]):
 class NbacScheduleCdn(Scraper[ScheduleCdnOptions]):
     options_type = ScheduleCdnOptions
     validator = validators.schedule
+    fan_out = children.per_game(gamebooks_by_default=False)
     path_fields: ClassVar[frozenset[str]] = frozenset({PATH_FIELD})
 
     def requests(self, opts: ScheduleCdnOptions) -> Sequence[Request]:
@@ -192,7 +197,13 @@ def _parsed(
     if not games and reason is None:
         reason = f"the {schedule.season} schedule lists no games yet ({len(schedule.dates)} game dates)"
     path_values = {PATH_FIELD: schedule.season.nba_format}
-    return Parsed(document, record_count=len(games), no_data_reason=reason, path_values=path_values)
+    return Parsed(
+        document,
+        record_count=len(games),
+        no_data_reason=reason,
+        path_values=path_values,
+        fan_out=backfill_refs(games),
+    )
 
 
 def _flatten(schedule: _Schedule) -> list[Game]:
@@ -384,6 +395,34 @@ def _tricodes(game: Mapping[str, Any]) -> tuple[str, str]:
 
 def _valid_teams(game: Mapping[str, Any]) -> bool:
     return all(len(code) == 3 and code.isalpha() for code in _tricodes(game))
+
+
+def backfill_refs(games: Sequence[Mapping[str, Any]]) -> tuple[GameRef, ...]:
+    """The games a season's backfill covers, as per-game refs: completed regular-season and playoff
+    games between valid teams (the old platform's definition, `BACKFILL_DESCRIPTION`), read from
+    the landed document's flattened `games` in their order."""
+    refs: list[GameRef] = []
+    for game in games:
+        if game.get("gameStatus") != 3 or _phase(game) not in ("regular_season", "playoffs"):
+            continue
+        if not _valid_teams(game):
+            continue
+        away, home = _tricodes(game)
+        code, when = game.get("gameCode"), game.get("gameDateEst")
+        try:
+            day = date.fromisoformat(str(when)[:10])
+        except ValueError:
+            continue  # no Eastern date: nothing a per-date or per-game job could be keyed by
+        refs.append(
+            GameRef(
+                game_id=str(game["gameId"]),
+                game_date=day.isoformat(),
+                game_code=code if isinstance(code, str) and code else None,
+                away_team=away,
+                home_team=home,
+            )
+        )
+    return tuple(refs)
 
 
 def season_metadata(games: list[Game], season: Season, scraped_at: str) -> dict[str, Any]:

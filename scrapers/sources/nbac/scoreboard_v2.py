@@ -16,12 +16,12 @@ from datetime import UTC, date
 from typing import Any
 
 from scrapers.core.errors import ParseError
-from scrapers.core.fanout import Child, FanOut, FanOutRef, GameRef
+from scrapers.core.fanout import GameRef
 from scrapers.core.options import ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
-from scrapers.sources.nbac import headers, result_sets, validators
+from scrapers.sources.nbac import children, headers, result_sets, validators
 from scrapers.sources.nbac.result_sets import Row
 
 URL = "https://stats.nba.com/stats/scoreboardV2"
@@ -65,19 +65,10 @@ class ScoreboardV2Options(ScraperOptions):
     )
 
 
-def gamebook_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
-    """Each game of the date -> its gamebook PDF, keyed by the game code (`20240115/MEMCLE`)."""
-    if not isinstance(ref, GameRef):
-        return f"{ref.kind} ref is not a game"
-    if not ref.game_code:
-        return f"game {ref.game_id} has no game code"
-    return Child(ref.game_code, {"game_code": ref.game_code})
-
-
 class NbacScoreboardV2(Scraper[ScoreboardV2Options]):
     options_type = ScoreboardV2Options
     validator = validators.scoreboard_v2
-    fan_out = FanOut("nbac_gamebook_pdf", ("game_code",), gamebook_child)
+    fan_out = children.per_game(gamebooks_by_default=True)
     date_option = "game_date"
 
     def requests(self, opts: ScoreboardV2Options) -> Sequence[Request]:

@@ -74,20 +74,29 @@ def commence_window(opts: OddsaEventsOptions) -> tuple[datetime, datetime]:
     return commence_bounds(opts.game_date, opts.commence_time_from, opts.commence_time_to)
 
 
-def player_props_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
-    """Each event -> its player props, on the parent's game date and sport."""
+def event_child(parent: Mapping[str, Any], ref: FanOutRef) -> Child | str:
+    """Each event -> its odds (player props, game lines), on the parent's game date and sport; a
+    historical parent's children read the same snapshot as the events list."""
     if not isinstance(ref, EventRef):
         return f"{ref.kind} ref is not an event"
     options = {"event_id": ref.event_id, "game_date": parent["game_date"]}
-    if "sport" in parent:
-        options["sport"] = parent["sport"]
+    for shared in ("sport", "snapshot_timestamp"):
+        if shared in parent:
+            options[shared] = parent[shared]
     return Child(ref.event_id, options)
+
+
+EVENT_FILLED = ("event_id", "game_date", "sport")
 
 
 class OddsaEvents(Scraper[OddsaEventsOptions]):
     options_type = OddsaEventsOptions
     validator = validators.events
-    fan_out = FanOut("oddsa_player_props", ("event_id", "game_date", "sport"), player_props_child)
+    # Props per event, as always; game lines (also metered) when named.
+    fan_out = (
+        FanOut("oddsa_player_props", EVENT_FILLED, event_child),
+        FanOut("oddsa_game_lines", EVENT_FILLED, event_child, default=False),
+    )
     date_option = "game_date"
     lands = Landing.UPSTREAM_BODY
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from scrapers.core.fanout import FanOut
 from scrapers.core.options import option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request
@@ -35,7 +36,7 @@ from scrapers.sources.oddsapi.common import (
     sorted_events,
     window_params,
 )
-from scrapers.sources.oddsapi.events import OddsaEventsOptions
+from scrapers.sources.oddsapi.events import EVENT_FILLED, OddsaEventsOptions, event_child
 
 HISTORICAL_EVENTS_COST = 1
 
@@ -65,6 +66,12 @@ def commence_window(opts: OddsaEventsHisOptions) -> tuple[datetime, datetime]:
 class OddsaEventsHis(Scraper[OddsaEventsHisOptions]):
     options_type = OddsaEventsHisOptions
     validator = validators.events_his
+    # Each event's props at the same snapshot (10 credits a market and region each); game lines
+    # when named.
+    fan_out = (
+        FanOut("oddsa_player_props_his", (*EVENT_FILLED, "snapshot_timestamp"), event_child),
+        FanOut("oddsa_game_lines_his", (*EVENT_FILLED, "snapshot_timestamp"), event_child, default=False),
+    )
     date_option = "game_date"
     lands = Landing.UPSTREAM_BODY
 

@@ -1,0 +1,318 @@
+"""The fleet-wide rate budget against a real redis-server, one host's budget seen by two "processes"
+(two limiters on two connections, as two replicas hold them), and the fixes around it: one bucket
+for concurrent first requests in every store, and up-front admission through a real `scrapers run`.
+
+Waits here are the limiter's own (a Retry-After, one interval); timing is only ever asserted as a
+lower bound the limiter guarantees, never as an upper bound a loaded machine could miss. The rest
+is read from the budget's Redis hash or counted at a loopback upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from proxy.state import RedisStore, open_store
+from scrapers.core.outcome import Outcome
+from scrapers.core.request import Request
+from scrapers.http.attempts import AttemptLog
+from scrapers.http.fetch import Fetcher
+from scrapers.http.fleet_budget import BUDGET_NAMESPACE, SharedLimiter
+from scrapers.http.policy import SourcePolicy
+from scrapers.http.ratelimit import RETRY_AFTER_JITTER, RateLimitWaitExceeded, RateSettings
+from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.harness import Upstream, respond, respond_json
+
+pytestmark = pytest.mark.integration
+
+HOST = "api.courtside.test"
+BASE = f"https://{HOST}"
+PATH = "/v1/games"
+KEY = f"courtside:{BUDGET_NAMESPACE}:{HOST}"
+POLL_LIMIT_SECONDS = 10.0
+
+
+def rates(rate: float, *, burst: int = 1, ceiling: float | None = None, successes: int = 10) -> RateSettings:
+    return RateSettings(
+        rate=rate,
+        burst=burst,
+        ceiling=rate if ceiling is None else ceiling,
+        floor=rate / 8,
+        increase_step=rate / 2,
+        successes_to_increase=successes,
+    )
+
+
+@asynccontextmanager
+async def two_processes(
+    url: str, settings: RateSettings
+) -> AsyncIterator[tuple[SharedLimiter, SharedLimiter]]:
+    """Two limiters of one host on two Redis connections: what two replicas hold."""
+    stores = [RedisStore(url), RedisStore(url)]
+    try:
+        yield SharedLimiter(stores[0], HOST, settings), SharedLimiter(stores[1], HOST, settings)
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+def budget(url: str) -> dict[str, str]:
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return {str(name): str(value) for name, value in client.hgetall(KEY).items()}
+    finally:
+        client.close()
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll real state (bounded) until `check` holds."""
+    deadline = time.monotonic() + POLL_LIMIT_SECONDS
+    while not await check():
+        assert time.monotonic() < deadline, "state never changed"
+        await asyncio.sleep(0.01)
+
+
+# --- one host's budget across processes -------------------------------------------------------------
+
+
+def test_a_retry_after_seen_by_one_process_pauses_and_slows_the_other(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(50.0)) as (first, second):
+            ticket = await first.acquire()
+            refused_at = time.monotonic()
+
+            assert await first.on_rate_limited(ticket, retry_after=1.0) is True
+            await second.acquire()
+
+            assert time.monotonic() - refused_at >= 1.0  # the other process waited out the pause
+            assert second.rate == first.rate == 25.0  # and learned the cut from the store
+            paused = budget(redis_url)
+            assert float(paused["rate"]) == 25.0
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_429s_of_one_generation_cut_the_fleet_rate_once(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(40.0, burst=2)) as (first, second):
+            tickets = [await first.acquire(), await second.acquire()]
+
+            cuts = [await first.on_rate_limited(tickets[0]), await second.on_rate_limited(tickets[1])]
+
+            assert cuts == [True, False]
+            assert float(budget(redis_url)["rate"]) == 20.0
+            fresh = await second.acquire()
+            assert fresh.generation == tickets[0].generation + 1
+            assert await first.on_rate_limited(fresh) is True  # sent under the new rate: a new event
+            assert float(budget(redis_url)["rate"]) == 10.0
+
+    asyncio.run(scenario())
+
+
+def test_successes_of_every_process_count_towards_one_increase(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(20.0, burst=4, ceiling=40.0, successes=4)) as (a, b):
+            tickets = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()]
+
+            raised = [await (a if i % 2 == 0 else b).on_success(t) for i, t in enumerate(tickets)]
+
+            assert raised == [False, False, False, True]
+            assert float(budget(redis_url)["rate"]) == 30.0
+            await a.acquire()  # the other process learns the raise at its next turn
+            assert a.rate == b.rate == 30.0
+
+    asyncio.run(scenario())
+
+
+def test_a_turn_past_the_deadline_is_refused_at_once_and_reserves_nothing(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(1.0)) as (first, second):
+            await first.acquire()
+            before = budget(redis_url)
+
+            with pytest.raises(RateLimitWaitExceeded) as refused:
+                await second.acquire(deadline=time.monotonic() + 0.2)
+
+            assert refused.value.paused is False
+            assert 0.2 < refused.value.needed <= 1.0
+            assert budget(redis_url) == before  # no turn was handed out
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_waiter_gives_its_turn_back(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(1.0)) as (first, second):
+            await first.acquire()
+            before = budget(redis_url)
+            waiting = asyncio.create_task(first.acquire())
+
+            async def turn_handed_out() -> bool:
+                return budget(redis_url)["tat"] != before["tat"]
+
+            await until(turn_handed_out)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+
+            assert budget(redis_url)["tat"] == before["tat"]
+            # The other process gets that very turn, one interval on (else it would be two).
+            await second.acquire(deadline=time.monotonic() + 1.5)
+
+    asyncio.run(scenario())
+
+
+def test_a_turn_voided_by_a_429_is_sent_under_the_new_rate(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(2.0)) as (first, second):
+            sent = await first.acquire()
+            waiting = asyncio.create_task(first.acquire())  # holds the next turn, half a second on
+
+            async def turn_handed_out() -> bool:
+                return float(budget(redis_url)["tat"]) > 0 and first.waiting == 1
+
+            await until(turn_handed_out)
+            assert await second.on_rate_limited(sent) is True
+
+            ticket = await waiting
+            assert ticket.generation == sent.generation + 1
+            assert ticket.epoch == sent.epoch + 1
+
+    asyncio.run(scenario())
+
+
+def test_a_refunded_send_is_granted_again_without_waiting(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(0.5)) as (first, second):
+            ticket = await first.acquire()
+
+            await first.refund(ticket)  # its proxy failed: the host never saw it
+
+            await second.acquire(deadline=time.monotonic() + 1.0)  # else the next turn is 2 s away
+            with pytest.raises(RateLimitWaitExceeded):
+                await first.acquire(deadline=time.monotonic() + 1.0)
+
+    asyncio.run(scenario())
+
+
+def test_a_retry_after_is_lengthened_by_jitter_never_shortened(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(50.0)) as (first, second):
+            ticket = await first.acquire()
+            await first.on_rate_limited(ticket, retry_after=10.0)
+
+            with pytest.raises(RateLimitWaitExceeded) as refused:
+                await second.acquire(deadline=time.monotonic() + 1.0)
+
+            assert refused.value.paused is True
+            assert 9.0 < refused.value.needed <= 10.0 * (1 + RETRY_AFTER_JITTER)
+
+    asyncio.run(scenario())
+
+
+# --- one bucket per host in every store ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory"
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'state.sqlite'}"
+    url: str = request.getfixturevalue("redis_url")
+    return url
+
+
+def test_concurrent_first_requests_to_a_host_share_one_bucket(state_url: str) -> None:
+    """8 requests at once to a host allowed 20/s with a burst of 1: the 8th cannot reach it before
+    7 intervals have passed. With a bucket per first request (the old race) all 8 arrived at once."""
+
+    async def scenario() -> None:
+        async with Upstream({PATH: respond_json({"games": []})}) as upstream:
+            store = open_store(state_url)
+            fetcher = Fetcher(store=store, upstream_overrides={BASE: upstream.url})
+            policy = SourcePolicy(name="test", rate=rates(20.0))
+            try:
+                started = time.monotonic()
+                await asyncio.gather(
+                    *(
+                        fetcher.fetch(Request(BASE + PATH), policy, AttemptLog(), fetcher.budget(policy))
+                        for _ in range(8)
+                    )
+                )
+            finally:
+                await fetcher.aclose()
+                await store.aclose()
+
+            assert upstream.count(PATH) == 8
+            assert max(r.at for r in upstream.requests) - started >= 7 / 20.0
+
+    asyncio.run(scenario())
+
+
+# --- up-front admission -------------------------------------------------------------------------------------
+
+
+def run_cli(args: list[str], upstream: Upstream, out: Path) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("COURTSIDE_") and not k.endswith("_API_KEY")
+    }
+    env = {
+        **base,
+        "COURTSIDE_STATE": "memory",
+        "COURTSIDE_UPSTREAMS": f"https://api.balldontlie.io={upstream.url}",
+        "BDL_API_KEY": "admission-test-key",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "scrapers", "run", *args, "--out", str(out), "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_job_that_cannot_fit_its_deadline_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    """The unfiltered players catalogue: at least 40 pages at BallDontLie's 5 requests a minute need
+    468 s, past the 300 s deadline. A filtered job of the same scraper runs."""
+    team = (PROJECT_FIXTURES / "bdl" / "bdl_players-team-23.body.json").read_bytes()
+
+    async def scenario() -> tuple[
+        subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], int, int
+    ]:
+        route = respond(200, team, {"Content-Type": "application/json"})
+        async with Upstream({"/v1/players": route}) as upstream:
+            refused = await asyncio.to_thread(run_cli, ["bdl_players"], upstream, tmp_path / "refused")
+            asked_refused = upstream.count()
+            admitted = await asyncio.to_thread(
+                run_cli, ["bdl_players", "--team_id", "23"], upstream, tmp_path / "ok"
+            )
+            return refused, admitted, asked_refused, upstream.count()
+
+    refused, admitted, asked_refused, asked = asyncio.run(scenario())
+
+    assert refused.returncode == Outcome.INFEASIBLE.exit_code, refused.stdout + refused.stderr
+    result = json.loads(refused.stdout)
+    assert (result["status"], result["failure_class"]) == ("failed", "infeasible")
+    assert "need at least 468s" in result["error_message"]
+    assert asked_refused == 0
+    completions = (tmp_path / "refused" / "_events" / "completions.jsonl").read_text().splitlines()
+    assert [(c["status"], c["error_type"]) for c in map(json.loads, completions)] == [
+        ("failed", "infeasible")
+    ]
+
+    assert admitted.returncode == 0, admitted.stdout + admitted.stderr
+    assert json.loads(admitted.stdout)["status"] == "success"
+    assert asked == 1
