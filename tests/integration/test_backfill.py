@@ -20,16 +20,17 @@ from pathlib import Path
 import pytest
 
 from proxy.state import open_store
+from scrapers.cli import main
 from scrapers.http.quota import QUOTA_NAMESPACE
 from tests.conftest import PROJECT_ROOT
 from tests.harness.replay_days import days, write_days
 
 pytestmark = pytest.mark.integration
 
-DAYS, GAMES = 8, 4
+DAYS, GAMES = 6, 4
 JOBS = DAYS * (1 + GAMES)
 FROZEN = "2024-03-01T12:00:00Z"  # landing names are the same in every run: outputs compare byte for byte
-KILLS = 4
+KILLS = 3
 SEED = 18
 
 
@@ -48,6 +49,21 @@ def _backfill(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         timeout=300,
         check=False,
     )
+
+
+def _in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`scrapers ARGS` in this process (no interpreter start): the environment as `env` says."""
+    for name in [
+        name for name in os.environ if name.startswith(("COURTSIDE_", "CLOUD_RUN_", "JOB_COMPLETION"))
+    ]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, captured.out, captured.err)
 
 
 def _runs(out: Path) -> int:
@@ -122,35 +138,35 @@ def test_a_backfill_killed_at_random_points_resumes_to_what_an_uninterrupted_one
     assert f"0 ran (0 failed), {JOBS} already done (nothing sent)" in again.stdout
 
 
-def test_a_season_backfill_reads_the_landed_schedule_or_says_how_to_land_it(tmp_path: Path) -> None:
+def test_a_season_backfill_reads_the_landed_schedule_or_says_how_to_land_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fixtures, out, env = tmp_path / "fixtures", tmp_path / "out", _env(tmp_path / "state.sqlite")
+
+    def scrapers(*args: str) -> subprocess.CompletedProcess[str]:
+        return _in_process(monkeypatch, capsys, env, *args)
+
     games = write_days(fixtures, 3, 2)
     common = ["--replay", str(fixtures), "--out", str(out)]
 
-    missing = _backfill(env, "nbac_gamebook_pdf", "--season", "2023-24", *common)
+    missing = scrapers("backfill", "nbac_gamebook_pdf", "--season", "2023-24", *common)
     assert missing.returncode == 2
     assert f"scrapers run nbac_schedule_api --season 2023-24 --out {out}" in missing.stderr
 
-    landed = subprocess.run(
-        [sys.executable, "-m", "scrapers", "run", "nbac_schedule_api", "--season", "2023-24", *common],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    landed = scrapers("run", "nbac_schedule_api", "--season", "2023-24", *common)
     assert landed.returncode == 0, landed.stderr
-    planned = _backfill(env, "nbac_gamebook_pdf", "--season", "2023-24", "--dry-run", *common)
+    planned = scrapers("backfill", "nbac_gamebook_pdf", "--season", "2023-24", "--dry-run", *common)
     assert planned.returncode == 0, planned.stderr
     assert f"nbac_gamebook_pdf: {len(games)} jobs ({len(games)} games of 2023-24" in planned.stdout
-    ran = _backfill(env, "nbac_gamebook_pdf", "--season", "2023-24", *common)
+    ran = scrapers("backfill", "nbac_gamebook_pdf", "--season", "2023-24", *common)
     assert ran.returncode == 0, ran.stderr
     books = sorted(path.parent.name for path in (out / "nba-com" / "gamebooks-data").rglob("*.json"))
     assert books == sorted(game.code.replace("/", "-") for game in games)
 
 
-def test_a_dry_run_prices_the_credits_against_the_remaining_quota_and_sends_nothing(tmp_path: Path) -> None:
+def test_a_dry_run_prices_the_credits_against_the_remaining_quota_and_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = tmp_path / "state.sqlite"
     env = {**_env(state), "ODDS_API_KEY": "dry-run-key"}
 
@@ -163,6 +179,7 @@ def test_a_dry_run_prices_the_credits_against_the_remaining_quota_and_sends_noth
 
     asyncio.run(remember(530.0))
     args = [
+        "backfill",
         "oddsa_player_props_his",
         "--event_id",
         "4c1f8e2b9a7d46b0a3e5c8d1f2b4a6e9,9d3b7a1e5c2f48d6b0e4a7c9f1d3b5a8,71f5d9b3e7a24c6880d2f4b6a8c0e3d5",
@@ -176,7 +193,7 @@ def test_a_dry_run_prices_the_credits_against_the_remaining_quota_and_sends_noth
         "--out",
         str(tmp_path / "out"),
     ]
-    priced = _backfill(env, *args)
+    priced = _in_process(monkeypatch, capsys, env, *args)
     assert priced.returncode == 0, priced.stderr
     lines = priced.stdout.splitlines()
     assert lines[0].startswith("oddsa_player_props_his: 6 jobs into ")
@@ -187,22 +204,36 @@ def test_a_dry_run_prices_the_credits_against_the_remaining_quota_and_sends_noth
     assert "api.the-odds-api.com: 240 credits; remaining 530, reserve 500 - DOES NOT FIT" in priced.stdout
     assert not (tmp_path / "out").exists(), "a dry run writes nothing"
     asyncio.run(remember(5000.0))
-    assert "remaining 5000, reserve 500 - fits" in _backfill(env, *args).stdout
+    assert "remaining 5000, reserve 500 - fits" in _in_process(monkeypatch, capsys, env, *args).stdout
 
 
-def test_the_tasks_of_a_cloud_run_job_split_the_plan_between_them(tmp_path: Path) -> None:
+def test_the_tasks_of_a_cloud_run_job_split_the_plan_between_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Task i of N plans the same jobs and takes job j when j % N == i: every job once, in all."""
     env = _env(tmp_path / "state.sqlite")
     counts = []
     for index in range(3):
         task = {**env, "CLOUD_RUN_TASK_INDEX": str(index), "CLOUD_RUN_TASK_COUNT": "3"}
-        done = _backfill(task, "nbac_scoreboard_v2", "--game_date", "2024-01-01..2024-01-10", "--dry-run")
+        done = _in_process(
+            monkeypatch,
+            capsys,
+            task,
+            "backfill",
+            "nbac_scoreboard_v2",
+            "--game_date",
+            "2024-01-01..2024-01-10",
+            "--dry-run",
+        )
         assert done.returncode == 0, done.stderr
         assert f"task {index} of 3 (CLOUD_RUN_TASK_INDEX={index}, CLOUD_RUN_TASK_COUNT=3)" in done.stderr
         counts.append(int(done.stdout.split(": ", 1)[1].split(" jobs", 1)[0]))
     assert counts == [4, 3, 3]
-    refused = _backfill(
-        {**env, "JOB_COMPLETION_INDEX": "1"}, "nbac_scoreboard_v2", "--game_date", "2024-01-01", "--dry-run"
+    refused = _in_process(
+        monkeypatch,
+        capsys,
+        {**env, "JOB_COMPLETION_INDEX": "1"},
+        *("backfill", "nbac_scoreboard_v2", "--game_date", "2024-01-01", "--dry-run"),
     )
     assert refused.returncode == 2
     assert "COURTSIDE_TASK_COUNT" in refused.stderr

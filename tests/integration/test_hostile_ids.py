@@ -200,5 +200,8 @@ def test_a_hostile_event_id_in_a_parent_body_makes_a_child_reported_and_never_ru
     assert all(path.startswith(("odds-api/events/", "odds-api/player-props/", "_")) for path in landed), (
         landed
     )
-    assert not [path for path in landed if any(part in path for part in ("abc", "escape", "apiKey"))]
+    # Our own records (`_runs/`, `_ledger/`, `_outbox/`) are named by hex ids and digests, which can
+    # contain "abc" by chance; the hostile ids could only reach the documents' names.
+    documents = [path for path in landed if not path.startswith("_")]
+    assert not [path for path in documents if any(part in path for part in ("abc", "escape", "apiKey"))]
     assert len([path for path in landed if path.startswith("odds-api/player-props/")]) == 1

@@ -1,8 +1,8 @@
 """The work queue against the real Pub/Sub emulator: a replayed backfill drained by worker processes.
 
-`backfill --enqueue` publishes 16 scoreboards; three `scrapers worker` processes (real OS processes,
+`backfill --enqueue` publishes 12 scoreboards; three `scrapers worker` processes (real OS processes,
 one real redis-server as their shared ledger, one output folder) run them and publish each
-scoreboard's 4 gamebooks back to the topic as messages of their own: 80 jobs. One worker is
+scoreboard's 4 gamebooks back to the topic as messages of their own: 60 jobs. One worker is
 SIGKILLed midway. Then: every job ends `success` in the ledger exactly once, no document landed
 twice, no job was fetched after it succeeded, every landed document has exactly one `success`
 completion, nothing is left on the subscription, and a second backfill of the same range sends
@@ -31,10 +31,10 @@ from tests.harness.work_queue import (
 
 pytestmark = pytest.mark.integration
 
-DAYS, GAMES = 16, 4
+DAYS, GAMES = 12, 4
 JOBS = DAYS * (1 + GAMES)
 WORKERS = 3
-KILL_AFTER_RUNS = 25  # of 80: the first worker dies with runs of its own in flight
+KILL_AFTER_RUNS = 18  # of 60: the first worker dies with runs of its own in flight
 
 
 @pytest.mark.filterwarnings("ignore:The return_immediately flag is deprecated")
