@@ -641,18 +641,18 @@ async def add_totals(
     _check_namespace(namespace)
     _check_key(key)
     _encode(dict(deltas))  # rejects NaN and non-numbers before anything is written
-    if isinstance(store, MemoryStore):
-        raw = store._live(namespace, key, store._clock())
-        where = f"memory:{namespace}:{key}"
-        totals = {} if raw is None else _totals(_decode(raw, where), where)
-        for name, delta in deltas.items():
-            totals[name] = totals.get(name, 0.0) + delta
-        store._data[(namespace, key)] = (_encode(totals), None)
-        return totals
-    if isinstance(store, SqliteStore):
-        where = f"{store.path}:{namespace}:{key}"
-        raw_totals = await store._run(_sqlite_add_totals, store, namespace, key, dict(deltas), where)
-        return raw_totals
+    if isinstance(store, (MemoryStore, SqliteStore)):
+        # One transaction of the generic read-modify-write; Redis keeps its single Lua call below,
+        # one round trip where the optimistic WATCH loop would retry under many containers.
+        where = f"{namespace}:{key}"
+
+        def add(current: dict[str, Any] | None) -> dict[str, Any]:
+            totals = {} if current is None else _totals(current, where)
+            for name, delta in deltas.items():
+                totals[name] = totals.get(name, 0.0) + delta
+            return totals
+
+        return _totals(await read_modify_write(store, namespace, key, add) or {}, where)
     if isinstance(store, RedisStore):
         name = store._key(namespace, key)
         try:
@@ -661,32 +661,6 @@ async def add_totals(
             raise store._error(exc) from None
         return _totals(_decode(raw, name), name)
     raise TypeError(f"add_totals: unsupported store {store!r}")
-
-
-def _sqlite_add_totals(
-    store: SqliteStore, namespace: str, key: str, deltas: dict[str, float], where: str
-) -> dict[str, float]:
-    conn = store._connection()
-    # IMMEDIATE takes the write lock before the read, so no other process adds in between.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            f"SELECT value FROM state WHERE namespace = ? AND key = ? AND {_LIVE}",
-            (namespace, key, time.time()),
-        ).fetchone()
-        totals = {} if row is None else _totals(_decode(str(row[0]), where), where)
-        for name, delta in deltas.items():
-            totals[name] = totals.get(name, 0.0) + delta
-        conn.execute(
-            "INSERT INTO state (namespace, key, value, expires_at) VALUES (?, ?, ?, NULL) "
-            "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = NULL",
-            (namespace, key, _encode(totals)),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return totals
 
 
 async def acquire_lease(store: StateStore, namespace: str, key: str, owner: str, ttl_seconds: float) -> bool:
