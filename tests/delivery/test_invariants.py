@@ -212,7 +212,9 @@ def test_kills_at_random_points_then_one_republish_meet_the_invariants(
     env = _env(COURTSIDE_SHUTDOWN_GRACE_SECONDS="0.001")
     baseline = tmp_path / "baseline"
     phase = run_phase(
-        str(baseline), env, _local_started(baseline), lambda: len(_local_trail(baseline).landed)
+        # Only the landed documents while the demo runs: the completions file may hold a line
+        # still being written (a reader can see one write() half done), which is not a fault.
+        str(baseline), env, _local_started(baseline), lambda: len(_local_landed(baseline))
     )
     reached: list[int] = []
     for round_number in range(8):
