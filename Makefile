@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test setup clean readme test-image
+.PHONY: demo test setup clean readme test-image test-slow
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -17,11 +17,16 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 	@# Two pytest processes, one per core: the integration tests mostly wait on servers and
 	@# subprocesses, the rest mostly compute. Every test takes its own free ports, so they never meet.
 	@log=$$(mktemp); \
-	$(BIN)/pytest -q -p no:cacheprovider tests/integration > $$log 2>&1 & pid=$$!; \
-	$(BIN)/pytest -q -p no:cacheprovider --ignore=tests/integration; rest=$$?; \
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow" tests/integration > $$log 2>&1 & pid=$$!; \
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow" --ignore=tests/integration; rest=$$?; \
 	wait $$pid; integration=$$?; \
 	echo "--- tests/integration"; cat $$log; rm -f $$log; \
 	test $$rest -eq 0 -a $$integration -eq 0
+
+# The long fault runs and fleet proofs (several worker processes draining a queue, random kills);
+# not part of `make test`, which keeps a fast test of the same behaviour.
+test-slow: $(STAMP)  ## the tests marked slow: long fault runs and multi-process fleet proofs
+	$(BIN)/pytest -q -p no:cacheprovider -m slow tests
 
 # The image, built and run in a test (README "Container"); not part of `make test`. The local
 # Debian base is built once per version of its recipe (the tag carries the script's checksum).
