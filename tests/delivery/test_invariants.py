@@ -11,8 +11,9 @@ killed at a random moment of its run, then `scrapers republish` runs once. Whate
 - after SIGTERM, every run the command admitted has its completion (SIGKILL cannot promise that
   for a run that had written nothing yet; it leaves no document either).
 
-Kill moments are drawn from a seeded generator (COURTSIDE_TEST_SEED to replay a failure; the seed
-is in each assertion message). The delay before a kill is the fault being injected, not a wait
+`make test` kills a few rounds per signal, `make test-slow` many more. Kill moments are drawn
+from a seeded generator (COURTSIDE_TEST_SEED to replay a failure; the seed is in each assertion
+message). The delay before a kill is the fault being injected, not a wait
 for something to happen: every outcome of it is a valid test case.
 """
 
@@ -202,9 +203,14 @@ def test_an_uninterrupted_demo_meets_the_invariants(tmp_path: Path) -> None:
         check(Trail(trail.landed, trail.completions[1:], {}, Counter(sent=DEMO_RUNS - 1)), "mutated")
 
 
+# `make test` kills a few rounds per signal; `make test-slow` many more (each round is one demo).
+ROUNDS = [pytest.param(3, id="3-rounds"), pytest.param(16, id="16-rounds", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("rounds", ROUNDS)
 @pytest.mark.parametrize("number", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
 def test_kills_at_random_points_then_one_republish_meet_the_invariants(
-    tmp_path: Path, number: signal.Signals
+    tmp_path: Path, number: signal.Signals, rounds: int
 ) -> None:
     seed = _seed()
     rng = random.Random(seed)
@@ -214,10 +220,13 @@ def test_kills_at_random_points_then_one_republish_meet_the_invariants(
     phase = run_phase(
         # Only the landed documents while the demo runs: the completions file may hold a line
         # still being written (a reader can see one write() half done), which is not a fault.
-        str(baseline), env, _local_started(baseline), lambda: len(_local_landed(baseline))
+        str(baseline),
+        env,
+        _local_started(baseline),
+        lambda: len(_local_landed(baseline)),
     )
     reached: list[int] = []
-    for round_number in range(8):
+    for round_number in range(rounds):
         out = tmp_path / f"round{round_number}"
         demo = Demo(str(out), env, _local_started(out))
         demo.wait_for_runs()
@@ -329,8 +338,15 @@ def _cloud(gcs_endpoint: str, pubsub_host: str) -> Cloud:
     return Cloud(f"landing-{suffix}", subscription, env)
 
 
+@pytest.mark.parametrize(
+    "signals",
+    [
+        pytest.param((signal.SIGKILL, signal.SIGTERM), id="2-rounds"),
+        pytest.param((signal.SIGKILL,) * 6 + (signal.SIGTERM,) * 3, id="9-rounds", marks=pytest.mark.slow),
+    ],
+)
 def test_kills_at_random_points_against_gcs_and_pubsub_meet_the_invariants(
-    gcs_endpoint: str, pubsub_host: str, monkeypatch: pytest.MonkeyPatch
+    gcs_endpoint: str, pubsub_host: str, monkeypatch: pytest.MonkeyPatch, signals: tuple[signal.Signals, ...]
 ) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_host)
@@ -339,7 +355,7 @@ def test_kills_at_random_points_against_gcs_and_pubsub_meet_the_invariants(
     baseline = _cloud(gcs_endpoint, pubsub_host)
     phase = run_phase(baseline.out, baseline.env, baseline.started, lambda: len(baseline.landed()))
     check(baseline.trail(), "uninterrupted, gcs")
-    for round_number, number in enumerate((signal.SIGKILL, signal.SIGKILL, signal.SIGTERM)):
+    for round_number, number in enumerate(signals):
         cloud = _cloud(gcs_endpoint, pubsub_host)
         demo = Demo(cloud.out, cloud.env, cloud.started)
         demo.wait_for_runs()
