@@ -15,12 +15,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/courtside/bin:$PATH \
     COURTSIDE_REGISTRY=/app/registry.yaml \
+    COURTSIDE_WORKFLOWS=/app/workflows.yaml \
     COURTSIDE_FIXTURES=/app/tests/fixtures \
     COURTSIDE_OUT=/data \
     COURTSIDE_STATE=sqlite:////data/.courtside/state.sqlite
 
 WORKDIR /app
-COPY pyproject.toml README.md registry.yaml ./
+COPY pyproject.toml README.md registry.yaml workflows.yaml ./
 COPY scrapers ./scrapers
 COPY proxy ./proxy
 COPY tests/fixtures ./tests/fixtures

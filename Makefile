@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PEERS_STAMP := $(VENV)/.peers-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test setup clean readme test-image test-slow
+.PHONY: demo test setup clean readme test-image test-slow bench-peers
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -25,8 +26,17 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 
 # The long fault runs and fleet proofs (several worker processes draining a queue, random kills);
 # not part of `make test`, which keeps a fast test of the same behaviour.
-test-slow: $(STAMP)  ## the tests marked slow: long fault runs and multi-process fleet proofs
+test-slow: $(PEERS_STAMP)  ## the tests marked slow: long fault runs, multi-process fleet proofs, the peers
 	$(BIN)/pytest -q -p no:cacheprovider -m slow tests
+
+# The peer comparison of issue 20: Courtside's fleet beside crawlee and Scrapy (the optional `peers`
+# extra, installed into the venv once per version of pyproject.toml), three runs in one invocation.
+bench-peers: $(PEERS_STAMP)  ## install the peers extra, then python -m bench --peers (about 10 minutes)
+	$(BIN)/python -m bench --peers
+
+$(PEERS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,peers]'
+	rm -f $(VENV)/.peers-* && touch $@
 
 # The image, built and run in a test (README "Container"); not part of `make test`. The local
 # Debian base is built once per version of its recipe (the tag carries the script's checksum).

@@ -2,28 +2,34 @@
 
 Each policy gets a fresh simulator (same seed, same fault draws per request occurrence) and the
 same jobs in the same order. Figures are measured from outside the policy where possible: the
-simulator's own log for 429s, rates and the expensive tier; the policy's job results against the
-oracle's ground truth for success, false positives and suspicious `no_data`.
+simulator's own log for 429s, rates, the expensive tier and the weighted proxy cost; the policy's
+job results against the oracle's ground truth for success, false positives and suspicious
+`no_data`. The peers (crawlee, Scrapy; bench/peers/) run in their own processes against the same
+simulator and are measured the same way; `render_peers` is the table of `python -m bench --peers`.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bench.jobs import BenchJob, Truth, host_sources, oracle
+from bench.peers.runner import PEERS, run_peer
 from bench.policies.base import UNFINISHED, Policy, PolicyRun, run_policy
 from bench.policies.fixed_delay import FixedDelayPolicy
-from bench.policies.fleet import FleetPolicy
+from bench.policies.fleet import FleetPolicy, proxy_config
 from bench.policies.old_platform import OldPlatformPolicy
 from bench.scenario import Scenario, ScenarioError
 from bench.simulator import FixtureIndex, Simulator, TrafficLog
+from proxy.config import DEFAULT_TIER_COSTS, BreakerSettings
 from scrapers.core.registry import Registry, load_registry
 from scrapers.http.policy import SourcePolicy
 
 POLICIES = ("old", "fixed", "fleet")
+PEER_POLICIES = tuple(PEERS)  # run in their own processes; need the `peers` extra
+KNOWN_POLICIES = (*POLICIES, *PEER_POLICIES)
 TOP_TIER = "residential"
 # The simulator outlives the policy's time cap by this much (wall seconds), then stops by itself.
 SIMULATOR_GRACE = 5.0
@@ -44,6 +50,7 @@ class Figures:
     requests: int
     fault_free_requests_per_job: float
     top_tier_requests: int
+    weighted_cost: float  # requests that reached a proxy, each weighted by its tier's cost
     first_hop_arrivals: int  # requests that reached a proxy or (direct) a host, per the simulator
     upstream_after_warmup: int
     rate_limited_after_warmup: int
@@ -52,6 +59,9 @@ class Figures:
     p95: float
     wall_seconds: float
     failure_breakdown: Counter[str]
+    tier_requests: Mapping[str, int] = field(
+        default_factory=dict
+    )  # requests sent, by tier (the policy's count)
 
     @property
     def success_rate(self) -> float | None:
@@ -86,6 +96,7 @@ class ChaosReport:
     jobs: Sequence[BenchJob]
     allowed_rates: dict[str, float]
     figures: Sequence[Figures]
+    tier_costs: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIER_COSTS))  # per request
 
 
 def allowed_rates(scenario: Scenario, registry: Registry, jobs: Sequence[BenchJob]) -> dict[str, float]:
@@ -131,20 +142,36 @@ async def run_chaos(
     if scenario.rate_host and scenario.rate_host not in rates:
         raise ScenarioError(f"{scenario.path}: rate_host {scenario.rate_host} has no rate limit")
     cap = scenario.time_cap_seconds / scale
+
+    def simulator() -> Simulator:
+        return Simulator(scenario, index, rates, scale=scale, lifetime=cap + SIMULATOR_GRACE)
+
     figures = []
+    costs: dict[str, float] = dict(DEFAULT_TIER_COSTS)
     for name in policies:
-        policy = make_policy(name, registry, scale, scenario.seed)
-        async with Simulator(scenario, index, rates, scale=scale, lifetime=cap + SIMULATOR_GRACE) as sim:
-            run = await run_policy(policy, sim, jobs, concurrency=scenario.concurrency, cap_wall=cap)
-            log = sim.log
-        figures.append(measure(run, log, scenario, rates, jobs))
+        if name in PEERS:
+            run, sim = await run_peer(
+                PEERS[name], simulator, jobs, scenario=scenario, registry=registry, scale=scale, cap_wall=cap
+            )
+        else:
+            policy = make_policy(name, registry, scale, scenario.seed)
+            async with simulator() as sim:
+                run = await run_policy(policy, sim, jobs, concurrency=scenario.concurrency, cap_wall=cap)
+        # Each tier's `cost` from the proxies configuration the fleet runs with (proxy/config.py).
+        costs = proxy_config(sim, BreakerSettings()).costs()
+        figures.append(measure(run, sim.log, scenario, rates, jobs, costs))
         if progress:
             progress(f"{run.title}: {len(jobs)} jobs in {run.wall_seconds:.1f} s wall")
-    return ChaosReport(scenario, scale, jobs, rates, figures)
+    return ChaosReport(scenario, scale, jobs, rates, figures, costs)
 
 
 def measure(
-    run: PolicyRun, log: TrafficLog, scenario: Scenario, rates: dict[str, float], jobs: Sequence[BenchJob]
+    run: PolicyRun,
+    log: TrafficLog,
+    scenario: Scenario,
+    rates: dict[str, float],
+    jobs: Sequence[BenchJob],
+    costs: dict[str, float] | None = None,
 ) -> Figures:
     records = run.records
     exists = [r for r in records if r.job.truth is Truth.EXISTS]
@@ -160,6 +187,8 @@ def measure(
     warm = scenario.warmup_seconds
     upstream = [a for a in log.upstream() if a.at >= warm]
     top_tier = {p.name for p in scenario.proxies if p.tier == TOP_TIER}
+    tier_of = {p.name: p.tier for p in scenario.proxies}
+    costs = costs or dict(DEFAULT_TIER_COSTS)
     durations = sorted(r.seconds for r in records)
     return Figures(
         policy=run.policy,
@@ -177,6 +206,7 @@ def measure(
         requests=run.attempts.total,
         fault_free_requests_per_job=fault_free,
         top_tier_requests=sum(1 for a in log.proxy() if a.server in top_tier),
+        weighted_cost=sum(costs.get(tier_of.get(a.server, ""), 1.0) for a in log.proxy()),
         first_hop_arrivals=len(log.proxy()) + sum(1 for a in log.upstream() if a.via is None),
         upstream_after_warmup=len(upstream),
         rate_limited_after_warmup=sum(1 for a in upstream if a.result == "rate_limited"),
@@ -185,6 +215,7 @@ def measure(
         p95=_percentile(durations, 0.95),
         wall_seconds=run.wall_seconds,
         failure_breakdown=Counter(r.detail or r.status for r in failed),
+        tier_requests=dict(run.attempts.by_tier),
     )
 
 
@@ -265,6 +296,7 @@ ROWS: tuple[Row, ...] = (
     ("job duration p95 (simulated s)", lambda f: _num(f.p95, 1), lambda f: f.p95),
     ("unfinished at the time cap", lambda f: str(f.unfinished), lambda f: float(f.unfinished)),
     ("requests sent (all jobs)", lambda f: str(f.requests), lambda f: float(f.requests)),
+    ("weighted proxy cost", lambda f: f"{f.weighted_cost:.0f}", lambda f: f.weighted_cost),
 )
 
 
@@ -304,4 +336,162 @@ def render(report: ChaosReport) -> str:
             ", ".join(f"{detail} {count}" for detail, count in f.failure_breakdown.most_common()) or "none"
         )
         lines.append(f"{f.title}: {f.wall_seconds:.1f} s wall; failures: {failures}")
+    return "\n".join(lines)
+
+
+# --- the peer table (python -m bench --peers) -------------------------------------------------------
+
+COURTSIDE = "fleet"
+COST_TARGET = 0.8  # issue 20: Courtside's weighted proxy cost <= 0.8x the best peer's
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    label: str
+    show: Callable[[Figures], str]
+    value: Callable[[Figures], float | None]
+    higher_is_better: bool = False
+    judged: bool = True  # one of the "every other figure" of the Done-when
+
+
+PEER_ROWS: tuple[PeerRow, ...] = (
+    PeerRow(
+        "success where the data exists",
+        lambda f: f"{_pct(f.success_rate)} ({f.succeeded}/{f.exists})",
+        lambda f: f.success_rate,
+        higher_is_better=True,
+    ),
+    PeerRow(
+        "false-positive share of failures",
+        lambda f: f"{_pct(f.false_positive_share)} ({f.false_positive_failures}/{f.failed})",
+        lambda f: f.false_positive_share,
+    ),
+    PeerRow(
+        "requests per success, x a fault-free run",
+        lambda f: _num(f.request_multiple),
+        lambda f: f.request_multiple,
+    ),
+    PeerRow(
+        "requests to the residential tier",
+        lambda f: str(f.top_tier_requests),
+        lambda f: float(f.top_tier_requests),
+        judged=False,
+    ),
+    PeerRow(
+        "weighted proxy cost", lambda f: f"{f.weighted_cost:.0f}", lambda f: f.weighted_cost, judged=False
+    ),
+    PeerRow("429 share after warm-up", lambda f: _pct(f.rate_limited_share), lambda f: f.rate_limited_share),
+    PeerRow("p95 job duration (simulated s)", lambda f: _num(f.p95, 1), lambda f: f.p95),
+)
+COST_ROW = next(row for row in PEER_ROWS if row.label == "weighted proxy cost")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    passed: bool | None  # None: a figure was missing, nothing to judge
+    detail: str
+
+    def line(self) -> str:
+        mark = {True: "PASS", False: "FAIL", None: "n/a "}[self.passed]
+        return f"  [{mark}] {self.claim}: {self.detail}"
+
+
+def _best(row: PeerRow, peers: Sequence[Figures]) -> Figures | None:
+    scored = [(value, f) for f in peers if (value := row.value(f)) is not None]
+    if not scored:
+        return None
+    pick = max if row.higher_is_better else min
+    return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def peer_verdicts(report: ChaosReport) -> list[Verdict]:
+    """The chaos half of issue 20's Done-when, judged on one run."""
+    ours = next((f for f in report.figures if f.policy == COURTSIDE), None)
+    peers = [f for f in report.figures if f.policy in PEERS]
+    if ours is None or not peers:
+        return []
+    verdicts = []
+    best = _best(COST_ROW, peers)
+    claim = f"weighted proxy cost <= {COST_TARGET:g}x the best peer's"
+    if best is None or not best.weighted_cost:
+        verdicts.append(Verdict(claim, None, "no peer used a proxy"))
+    else:
+        ratio = ours.weighted_cost / best.weighted_cost
+        verdicts.append(
+            Verdict(
+                claim,
+                ratio <= COST_TARGET,
+                f"{ours.weighted_cost:.0f} vs {best.weighted_cost:.0f} ({best.title}): {ratio:.2f}x",
+            )
+        )
+    shortfalls, missing = [], []
+    for row in PEER_ROWS:
+        if not row.judged:
+            continue
+        best = _best(row, peers)
+        mine, theirs = row.value(ours), row.value(best) if best else None
+        if best is None or mine is None or theirs is None:
+            missing.append(row.label)
+            continue
+        if (mine < theirs) if row.higher_is_better else (mine > theirs):
+            shown = f"{row.show(ours)} vs {row.show(best)}"
+            if row.show(ours) == row.show(best):  # worse only past the shown digits: show them
+                shown = f"{mine:.4f} vs {theirs:.4f}"
+            shortfalls.append(f"{row.label} {shown} ({best.title})")
+    claim = "every other figure at least as good as the best peer"
+    if shortfalls:
+        verdicts.append(Verdict(claim, False, "; ".join(shortfalls)))
+    elif missing:
+        verdicts.append(Verdict(claim, None, f"no figure for {', '.join(missing)}"))
+    else:
+        verdicts.append(
+            Verdict(claim, True, ", ".join(row.label.split(" (")[0] for row in PEER_ROWS if row.judged))
+        )
+    return verdicts
+
+
+def render_peers(report: ChaosReport) -> str:
+    """One table: Courtside beside each peer, and Courtside / the best peer per figure."""
+    scenario, figures = report.scenario, list(report.figures)
+    ours = next((f for f in figures if f.policy == COURTSIDE), None)
+    peers = [f for f in figures if f.policy in PEERS]
+    costs = ", ".join(f"{tier} {cost:g}" for tier, cost in report.tier_costs.items() if tier != "direct")
+    lines = [
+        f"Peers - scenario '{scenario.name}', seed {scenario.seed}, time scale {report.scale:g}x, "
+        f"{len(report.jobs)} jobs, concurrency {scenario.concurrency}; weighted proxy cost = requests "
+        f"that reached a proxy, each counted at its tier's cost ({costs})",
+    ]
+    titles = ["Courtside" if f.policy == COURTSIDE else f.title for f in figures]
+    header = ["figure", *titles]
+    if ours and peers:
+        header.append("Courtside / best peer")
+    rows = [header]
+    for row in PEER_ROWS:
+        cells = [row.label, *(row.show(f) for f in figures)]
+        if ours and peers:
+            best = _best(row, peers)
+            cells.append(_ratio(row.value(ours), row.value(best) if best else None))
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for number, cells in enumerate(rows):
+        lines.append(
+            "  ".join(
+                [cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]
+            ).rstrip()
+        )
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    for f, title in zip(figures, titles, strict=True):
+        failures = (
+            ", ".join(f"{detail} {count}" for detail, count in f.failure_breakdown.most_common()) or "none"
+        )
+        sent = ", ".join(f"{tier} {n}" for tier, n in sorted(f.tier_requests.items())) or "none"
+        lines.append(
+            f"{title}: {f.wall_seconds:.1f} s wall, {f.requests} requests sent ({sent}); failures: {failures}"
+        )
+    verdicts = peer_verdicts(report)
+    if verdicts:
+        lines.append("Done-when (issue 20), this run:")
+        lines.extend(verdict.line() for verdict in verdicts)
     return "\n".join(lines)

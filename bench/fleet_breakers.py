@@ -83,7 +83,8 @@ async def _row(label: str, state: str, processes: int, reset: float, seconds: fl
         proxies = [{"name": "blocked", "url": blocked.url}, {"name": "healthy", "url": healthy.url}]
         document = {
             "tiers": [{"name": "datacenter", "proxies": proxies}],
-            "breaker": {"fail_max": FAIL_MAX, "reset_seconds": reset},
+            # Fixed windows (no growth after failed probes): the figure is requests per window.
+            "breaker": {"fail_max": FAIL_MAX, "reset_seconds": reset, "max_reset_seconds": reset},
         }
         proxies_file = tmp / f"proxies-{label.split()[0]}.yaml"
         proxies_file.write_text(yaml.safe_dump(document), encoding="utf-8")

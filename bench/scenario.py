@@ -29,10 +29,12 @@ durations and multiplies rates by the time scale, the same for every policy. Lay
       - {scraper: nbac_play_by_play, options: {game_id: "0022300999", gamedate: "2024-01-15"},
          expect: not_found}
 
-Proxy faults: `forbid_hosts` (403 for those hosts: the origin blocks the proxy's addresses),
-`auth_required` (407 on every request), `refuse` (the port never accepts), `outages` (the port
-refuses during `for` seconds out of every `every`), `hang` and `reset` (probabilities per request),
-`latency`. `provider` only matters to the old platform's breaker, keyed by provider and host.
+Proxy faults: `forbid_hosts` (403 for those hosts: the origin blocks the proxy's addresses;
+`forbid_until: S` lifts the block S simulated seconds after the start), `auth_required` (407 on
+every request), `refuse` (the port never accepts), `outages` (the port refuses during `for`
+seconds out of every `every`), `hang`, `reset` and `bad_gateway` (the proxy's own 502, marked by
+RFC 9209 Proxy-Status; probabilities per request), `latency`. `provider` only matters to the old
+platform's breaker, keyed by provider and host.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class ProxyProfile:
     hang: float = 0.0
     reset: float = 0.0
     latency: tuple[float, float] = (0.005, 0.03)
+    bad_gateway: float = 0.0
+    forbid_until: float | None = None  # simulated seconds; None: forbid_hosts are refused for good
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ def _rate_limit(raw: Mapping[str, Any], where: str) -> RateLimitSpec:
 def _proxy(item: object, where: str) -> ProxyProfile:
     raw = _mapping(item, where)
     known = {"name", "tier", "provider", "forbid_hosts", "auth_required", "refuse", "outages"}
-    _only(raw, known | {"hang", "reset", "latency"}, where)
+    _only(raw, known | {"hang", "reset", "latency", "bad_gateway", "forbid_until"}, where)
     name, tier = str(raw.get("name", "")), str(raw.get("tier", ""))
     if not name or tier not in TIERS:
         raise ScenarioError(f"{where}: every proxy needs a name and a tier ({', '.join(TIERS)}), got {raw}")
@@ -236,6 +240,12 @@ def _proxy(item: object, where: str) -> ProxyProfile:
         hang=_probability(raw.get("hang", 0.0), f"{where}: {name}.hang"),
         reset=_probability(raw.get("reset", 0.0), f"{where}: {name}.reset"),
         latency=_range(raw.get("latency", (0.005, 0.03)), f"{where}: {name}.latency"),
+        bad_gateway=_probability(raw.get("bad_gateway", 0.0), f"{where}: {name}.bad_gateway"),
+        forbid_until=(
+            _number(raw["forbid_until"], f"{name}.forbid_until", where)
+            if raw.get("forbid_until") is not None
+            else None
+        ),
     )
 
 

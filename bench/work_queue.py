@@ -1,4 +1,4 @@
-"""The work queue at 300 jobs: one local backfill process against three workers on a jobs topic.
+"""A 300-job backfill run the three ways the README describes, side by side, plus a kill.
 
     .venv/bin/python -m bench.work_queue                  # 60 replayed days x (1 scoreboard + 4 gamebooks)
     .venv/bin/python -m bench.work_queue --days 20 --workers 4
@@ -6,19 +6,25 @@
 Side by side, in one run, each into its own output and ledger (a real redis-server; the Pub/Sub
 emulator of google-cloud-cli):
 
-* `local`  - `scrapers backfill` in one process, `--concurrency` = workers x per-worker slots;
-* `queue`  - `backfill --enqueue`, then `--workers` `scrapers worker` processes;
-* `killed` - the same, the first worker SIGKILLed once 30 % of the runs have ended.
+* `local`   - `scrapers backfill` in one process, `--concurrency` = workers x per-worker slots;
+* `sharded` - `--workers` `scrapers backfill` processes at once, task i of N (JOB_COMPLETION_INDEX,
+              COURTSIDE_TASK_COUNT: what a Cloud Run job's tasks or a Kubernetes indexed Job's pods
+              get), each `--concurrency` per-worker slots, one shared ledger;
+* `queue`   - `backfill --enqueue`, then `--workers` `scrapers worker` processes;
+* `killed`  - the same, the first worker SIGKILLed once 30 % of the runs have ended.
 
-Per mode: seconds until every job is done in the ledger, jobs per second, runs per job (run
-summaries / jobs: above 1 means a job ran again), the messages each worker answered, and what a
-second backfill of the same range runs (it replays from an empty folder: any request would fail).
-Reported, never asserted (tests/integration/test_work_queue.py asserts the exactly-once part).
+Per mode: seconds from the first process's start until every job is done in the ledger, jobs per
+second, runs per job (run summaries / jobs: above 1 means a job ran again), upstream requests per
+job (the run summaries' attempts), Pub/Sub messages (job messages published: the enqueued parents
+and the children workers publish), what each process answered, and what a second backfill of the
+same range runs (it replays from an empty folder: any request would fail). Reported, never asserted
+(tests/integration/test_work_queue.py and test_backfill.py assert the exactly-once part).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,9 +32,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import PROJECT_ROOT
 from tests.harness.pubsub_emulator import find_emulator, running_pubsub_emulator
 from tests.harness.replay_days import days, write_days
-from tests.harness.work_queue import create_queue, drain_with_workers, queue_env, run_summaries, scrapers
+from tests.harness.work_queue import (
+    create_queue,
+    drain_with_workers,
+    ledger_entries,
+    queue_env,
+    run_summaries,
+    scrapers,
+)
 from tests.integration.redis_server import flush, running_redis
 
 LEDGER = ("nbac_scoreboard_v2", "nbac_gamebook_pdf")
@@ -40,6 +54,8 @@ class Row:
     jobs: int
     seconds: float
     runs: int
+    requests: int
+    messages: int
     handled: Sequence[int]
     second_ran: str
 
@@ -47,8 +63,34 @@ class Row:
         share = "/".join(str(n) for n in self.handled) or "-"
         return (
             f"{self.mode:<7} {self.jobs:>5} {self.seconds:>8.1f} {self.jobs / self.seconds:>7.2f} "
-            f"{self.runs / self.jobs:>9.3f}  {share:<14} {self.second_ran}"
+            f"{self.runs / self.jobs:>9.3f} {self.requests / self.jobs:>9.3f} {self.messages:>8}  "
+            f"{share:<14} {self.second_ran}"
         )
+
+
+def _requests(out: Path) -> int:
+    """Upstream requests the runs sent (their attempt logs; a replayed request counts as sent)."""
+    return sum(int(run.get("attempts", {}).get("total", 0)) for run in run_summaries(out))
+
+
+def _sharded(
+    env: dict[str, str], span: str, common: list[str], tasks: int, slots: int, out: Path
+) -> list[int]:
+    """`tasks` backfill processes at once, task i of `tasks`; each one's exit code."""
+    processes = [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "scrapers", "backfill", "nbac_scoreboard_v2", "--game_date", span),
+                *("--concurrency", str(slots), *common),
+            ],
+            cwd=PROJECT_ROOT,
+            env={**env, "JOB_COMPLETION_INDEX": str(index), "COURTSIDE_TASK_COUNT": str(tasks)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for index in range(tasks)
+    ]
+    return [process.wait(timeout=3600) for process in processes]
 
 
 def _again(env: dict[str, str], span: str, out: Path, empty: Path) -> str:
@@ -85,14 +127,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             running_pubsub_emulator(script, folder) as emulator,
         ):
             rows = []
-            for mode in ("local", "queue", "killed"):
+            for mode in ("local", "sharded", "queue", "killed"):
                 flush(redis_url)
                 out, logs = folder / mode, folder / f"{mode}-logs"
                 logs.mkdir()
-                topic, subscription = create_queue(emulator)
-                env = queue_env(emulator, redis_url, topic, subscription)
+                env = queue_env(emulator, redis_url, create_queue(emulator))
                 common = ["--replay", str(fixtures), "--out", str(out)]
-                if mode == "local":
+                messages = 0
+                if mode == "sharded":
+                    started = time.monotonic()
+                    codes = _sharded(env, span, common, args.workers, args.concurrency, out)
+                    seconds, handled = time.monotonic() - started, [len(codes)]
+                    if set(codes) != {0}:
+                        print(f"sharded tasks exited {codes}", file=sys.stderr)
+                    entries = ledger_entries(redis_url, out, LEDGER)
+                    handled = [sum(entry.done for entry in entries.values())]
+                elif mode == "local":
                     started = time.monotonic()
                     slots = str(args.workers * args.concurrency)
                     done = scrapers(
@@ -124,13 +174,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                         deadline_seconds=3600,
                     )
                     seconds, handled = drained.seconds, drained.handled
+                    messages = args.days + args.days * args.games  # parents enqueued + children published
                 row = Row(
-                    mode, jobs, seconds, len(run_summaries(out)), handled, _again(env, span, out, empty)
+                    mode,
+                    jobs,
+                    seconds,
+                    len(run_summaries(out)),
+                    _requests(out),
+                    messages,
+                    handled,
+                    _again(env, span, out, empty),
                 )
                 rows.append(row)
                 print(row.render(), flush=True)
     print()
-    header = f"{'mode':<7} {'jobs':>5} {'seconds':>8} {'jobs/s':>7} {'runs/job':>9}  {'per worker':<14}"
+    header = (
+        f"{'mode':<7} {'jobs':>5} {'seconds':>8} {'jobs/s':>7} {'runs/job':>9} {'req/job':>9} "
+        f"{'messages':>8}  {'per process':<14}"
+    )
     print(f"{header} second backfill")
     for row in rows:
         print(row.render())

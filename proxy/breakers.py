@@ -7,15 +7,19 @@ it only if nobody wrote in between, else reads again. So failures from several p
 counted (N failures, counter N) and only one process trips, probes or closes a given circuit.
 
 * closed: requests pass; each proxy fault adds one failure, a clean answer resets the count; the
-  ``fail_max``-th consecutive failure opens the circuit (``opened_at`` = now).
-* open: requests skip the proxy. Once ``reset_seconds`` have passed since ``opened_at``, exactly one
+  ``fail_max``-th consecutive failure opens the circuit (``opened_at`` = now). A fault that no
+  retry can cure (the proxy refused our credentials: 407) opens it at once (``settle(trip=True)``).
+* open: requests skip the proxy. Once its window has passed since ``opened_at``, exactly one
   request in the fleet probes: the one whose process takes the probe lease of *this opening*
   (``breaker.probe/<circuit>@<opened_at>``, Redis ``SET NX PX``). Everyone else, in this process or
   another, treats the circuit as open while the lease is held. A clean probe closes the circuit; a
-  failed one opens it again with a new ``opened_at``, so the next probe waits a whole window. The
-  lease is never released after a probe: it expires after one reset window, which bounds a prober
-  that died mid-probe to one probe per window as well. (Keying the lease by the opening, not just the
-  circuit, means a process that read the old opening late can only ask for a lease already taken.)
+  failed one opens it again with a new ``opened_at`` and a window twice as long (``reopened``
+  counts the failed probes; the window is ``reset_seconds * 2**reopened``, at most
+  ``max_reset_seconds``), so a proxy that was down for a moment is back soon and one that stays
+  down costs a probe per long window. The lease is never released after a probe: it expires after
+  one window, which bounds a prober that died mid-probe to one probe per window as well. (Keying
+  the lease by the opening, not just the circuit, means a process that read the old opening late
+  can only ask for a lease already taken.)
 * half-open is what *this* process reports while it holds the probe; the store never says it.
 
 Why not pybreaker (which DESIGN prefers): its state machine decides synchronously on its own storage
@@ -80,6 +84,8 @@ class Circuit:
     state: str = CLOSED
     failures: int = 0
     opened_at: datetime | None = None
+    reopened: int = 0  # failed probes since the circuit last closed: each doubles the window
+    standing: bool = False  # opened by a fault no retry cures (a 407): probe it after the others
 
     @classmethod
     def from_value(cls, value: dict[str, Any] | None) -> Circuit:
@@ -89,6 +95,8 @@ class Circuit:
         try:
             opened_at = datetime.fromisoformat(opened) if opened else None
             failures = int(value.get("failures", 0))
+            reopened = int(value.get("reopened", 0))
+            standing = bool(value.get("standing", False))
         except (TypeError, ValueError) as exc:
             raise StateStoreError(f"corrupt breaker record {value!r}") from exc
         if opened_at is not None and opened_at.tzinfo is None:
@@ -98,11 +106,19 @@ class Circuit:
         state = CLOSED if value.get("state", CLOSED) == CLOSED else OPEN
         if state == OPEN and opened_at is None:
             opened_at = _LONG_AGO  # opened at an unknown time: its window is over
-        return cls(state, failures, opened_at)
+        if state == CLOSED:
+            return cls(state, failures, opened_at)
+        return cls(state, failures, opened_at, reopened, standing)
 
     def to_value(self) -> dict[str, Any]:
         opened = self.opened_at.isoformat() if self.opened_at else None
-        return {"state": self.state, "failures": self.failures, "opened_at": opened}
+        value: dict[str, Any] = {"state": self.state, "failures": self.failures, "opened_at": opened}
+        # Only when set: records written before these fields existed read back the same.
+        if self.reopened:
+            value["reopened"] = self.reopened
+        if self.standing:
+            value["standing"] = True
+        return value
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class ProxyBreaker:
         *,
         fail_max: int,
         reset_seconds: float,
+        max_reset_seconds: float | None = None,
         listeners: Sequence[BreakerListener] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -135,6 +152,8 @@ class ProxyBreaker:
         self.key = f"{endpoint.tier}/{endpoint.name}/{host}"
         self.fail_max = fail_max
         self.reset_seconds = reset_seconds
+        # None: every window is reset_seconds long (failed probes do not lengthen it).
+        self.max_reset_seconds = reset_seconds if max_reset_seconds is None else max_reset_seconds
         self._store = store
         self._listeners = tuple(listeners)
         self._clock = clock
@@ -159,9 +178,23 @@ class ProxyBreaker:
             return True
         return not (self._probing or self._leased) and self._window_over(now)
 
+    @property
+    def healthy(self) -> bool:
+        """Closed without a failure since the last clean answer: first in line for a request."""
+        return self.circuit.state == CLOSED and self.circuit.failures == 0 and not self._probing
+
+    def window(self) -> float:
+        """Seconds from the current opening to its probe: doubled by every failed probe, capped."""
+        if self.circuit.reopened <= 0:
+            return self.reset_seconds
+        # min() before the power would be wrong for reset_seconds 0; the exponent is capped so a
+        # circuit reopened a thousand times does not overflow the float.
+        grown = self.reset_seconds * 2.0 ** min(self.circuit.reopened, 64)
+        return max(self.reset_seconds, min(grown, self.max_reset_seconds))
+
     def _window_over(self, now: datetime | None = None) -> bool:
         opened_at = self.circuit.opened_at or _LONG_AGO
-        return ((now or self._now()) - opened_at).total_seconds() >= self.reset_seconds
+        return ((now or self._now()) - opened_at).total_seconds() >= self.window()
 
     def _lease(self) -> str:
         """The probe lease of the current opening."""
@@ -192,7 +225,7 @@ class ProxyBreaker:
         if not self.admits():
             return None
         lease = self._lease()
-        ttl = max(self.reset_seconds, _MIN_LEASE_SECONDS)
+        ttl = max(self.window(), _MIN_LEASE_SECONDS)
         if not await acquire_lease(self._store, PROBE_NAMESPACE, lease, self._owner, ttl):
             return None
         if self._probing:  # another request of this process probed meanwhile (a later opening)
@@ -202,10 +235,11 @@ class ProxyBreaker:
         self._notify(OPEN, HALF_OPEN)
         return Passage(probe=True, lease=lease)
 
-    async def settle(self, passage: Passage, *, failed: bool | None) -> None:
+    async def settle(self, passage: Passage, *, failed: bool | None, trip: bool = False) -> None:
         """Record how the request went: a proxy fault (True), a clean answer from through the proxy
         (False) or nothing known (None: it was never sent, or it raised), which changes nothing but
-        gives an unused probe lease back so another request may probe at once."""
+        gives an unused probe lease back so another request may probe at once. `trip`: the fault
+        opens a closed circuit at once, whatever the count (no retry can cure it, e.g. a 407)."""
         if failed is None:
             if passage.probe:
                 self._probing = False
@@ -215,8 +249,9 @@ class ProxyBreaker:
             return
         if not failed and not passage.probe and self.circuit == Circuit():
             return  # the hot path: a clean answer through a clean circuit writes nothing
+        ordinary = self._tripping if trip else self._result
         try:
-            before, after = await self._update(self._probe_result if passage.probe else self._result, failed)
+            before, after = await self._update(self._probe_result if passage.probe else ordinary, failed)
         finally:
             if passage.probe:
                 self._probing = False
@@ -233,12 +268,18 @@ class ProxyBreaker:
         failures = current.failures + 1
         if current.state == CLOSED and failures >= self.fail_max:
             return Circuit(OPEN, failures, self._now())
-        return Circuit(current.state, failures, current.opened_at)
+        return Circuit(current.state, failures, current.opened_at, current.reopened, current.standing)
+
+    def _tripping(self, current: Circuit, failed: bool) -> Circuit:
+        """A fault that opens a closed circuit at once; an open one just counts it."""
+        if current.state == CLOSED:
+            return Circuit(OPEN, current.failures + 1, self._now(), standing=True)
+        return self._result(current, failed)
 
     def _probe_result(self, current: Circuit, failed: bool) -> Circuit:
         if not failed:
             return Circuit()
-        return Circuit(OPEN, current.failures + 1, self._now())
+        return Circuit(OPEN, current.failures + 1, self._now(), current.reopened + 1, current.standing)
 
     async def _update(
         self, change: Callable[[Circuit, bool], Circuit], failed: bool

@@ -8,18 +8,37 @@ The file (`COURTSIDE_PROXIES_FILE`) lists tiers in cost order:
         proxies:
           - {name: proxyfuel, url: "http://gate2.proxyfuel.com:2000", credentials_env: PROXYFUEL_CREDENTIALS}
       - name: residential
+        cost: 10                     # optional for direct/datacenter/residential (0, 1, 10)
         proxies:
           - {name: decodo-1, url: "http://gate.decodo.com:10001", credentials_env: DECODO_PROXY_CREDENTIALS}
-    breaker: {fail_max: 3, reset_seconds: 300}   # optional; per (proxy, target host)
+    breaker: {fail_max: 3, reset_seconds: 30, max_reset_seconds: 600}    # optional; per (proxy, host)
+    escalation: {blocked_proxies: 2, probe_after_seconds: 60, probe_every_requests: 20}   # optional
 
 A credentials variable holds `user:password` (raw; it is URL-encoded here, because the 2026-01-23
 407s came from `~` and `+` in a password). Its name is the file's to choose, so it is not a declared
 setting: it is looked up by name in the environment the process's settings were read from. Without
 the file there is one tier, `direct`.
+
+**Cost.** A tier's `cost` is what one request through it weighs on the proxy bill, in datacenter
+requests: the weighted proxy cost of some traffic is sum(requests x cost) over the tiers, the figure
+the tier choice minimises (proxy/pool.py) and the metrics export (`scraper_proxy_requests_total`
+and `scraper_proxy_tier_cost` per tier). Defaults: `direct` 0, `datacenter` 1, `residential` 10.
+Direct is 0, not 1, because the figure is proxy spend: no provider bills a direct request, and the
+sources that only go direct (ESPN, The Odds API) would otherwise add the same constant to every
+policy compared and hide the difference in proxy spend behind it (their waste is measured as
+requests per success instead). Any other tier name must say its cost. Tiers are listed cheapest
+first, so a tier may not cost less than the one before it.
+
+**Proxy error headers.** A proxy's `error_headers` names headers the provider puts on the error
+responses it writes itself, besides the ones every proxy is checked for (RFC 9209 `Proxy-Status`
+with `error=`, Squid's `X-Squid-Error`, Bright Data's `x-brd-error`): such a response is the
+proxy's fault, not the origin's (scrapers/http/classify.py, `proxy_error`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -30,6 +49,8 @@ from scrapers.core.errors import BadConfiguration
 from scrapers.core.settings import SecretLookup, Settings
 
 DIRECT = "direct"
+# One request through a tier of these names, in datacenter requests, unless the file says otherwise.
+DEFAULT_TIER_COSTS: Mapping[str, float] = {DIRECT: 0.0, "datacenter": 1.0, "residential": 10.0}
 
 
 class ProxyConfigError(BadConfiguration, ValueError):
@@ -42,6 +63,8 @@ class ProxyEndpoint:
     tier: str
     url: str  # never holds credentials
     credentials_env: str | None = None
+    # Lower-case names of headers this provider puts on the error responses it writes itself.
+    error_headers: tuple[str, ...] = ()
 
     def connect_url(self, secrets: SecretLookup) -> tuple[str, str | None]:
         """The URL to hand to the HTTP client, and the password to register for redaction."""
@@ -63,6 +86,8 @@ class ProxyEndpoint:
 class Tier:
     name: str
     proxies: tuple[ProxyEndpoint, ...] = ()
+    # One request through this tier, in datacenter requests (module docstring, "Cost").
+    cost: float = 1.0
 
     @property
     def is_direct(self) -> bool:
@@ -71,16 +96,43 @@ class Tier:
 
 @dataclass(frozen=True)
 class BreakerSettings:
-    """When a proxy's circuit for one host opens (consecutive failures) and when it may probe again."""
+    """When a proxy's circuit for one host opens (consecutive failures) and when it may probe again.
+
+    The first probe comes `reset_seconds` after the circuit opened; each failed probe doubles the
+    wait, up to `max_reset_seconds`. A short first window matters for cost: while the cheap
+    proxies of a host are open its requests go to the expensive tier, so a datacenter proxy that
+    was down for 30 s must not be shunned for 5 minutes, and a proxy that stays down is still
+    probed only about once per `max_reset_seconds`.
+    """
 
     fail_max: int = 3
-    reset_seconds: float = 300.0
+    reset_seconds: float = 30.0
+    max_reset_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """When requests to a host start above a tier, and when that tier is tried again.
+
+    A tier is skipped for a host only on evidence that the tier, not one proxy, is blocked there:
+    blocks through `blocked_proxies` distinct proxies of it (or through all of them, for a smaller
+    tier) since its last clean answer there. A skipped tier gets one probe request from the fleet
+    `probe_after_seconds` after it was skipped (each probe that is blocked again doubles the wait,
+    up to `max_probe_after_seconds`), and one in `probe_every_requests` of a process's requests
+    that skipped it probes it too (0: only the clock), so de-escalation costs a bounded share.
+    """
+
+    blocked_proxies: int = 2
+    probe_after_seconds: float = 60.0
+    max_probe_after_seconds: float = 1800.0
+    probe_every_requests: int = 20
 
 
 @dataclass(frozen=True)
 class ProxyConfig:
     tiers: tuple[Tier, ...]
     breaker: BreakerSettings = BreakerSettings()
+    escalation: EscalationSettings = EscalationSettings()
 
     def names(self) -> list[str]:
         return [tier.name for tier in self.tiers]
@@ -88,8 +140,12 @@ class ProxyConfig:
     def get(self, name: str) -> Tier | None:
         return next((tier for tier in self.tiers if tier.name == name), None)
 
+    def costs(self) -> dict[str, float]:
+        """Each tier's cost, by name, in file order."""
+        return {tier.name: tier.cost for tier in self.tiers}
 
-DIRECT_ONLY = ProxyConfig(tiers=(Tier(DIRECT),))
+
+DIRECT_ONLY = ProxyConfig(tiers=(Tier(DIRECT, cost=DEFAULT_TIER_COSTS[DIRECT]),))
 
 
 def load_proxy_config(path: Path | None) -> ProxyConfig:
@@ -112,28 +168,127 @@ def parse_proxy_config(document: object, source: str = "proxy config") -> ProxyC
         if not name or name in {tier.name for tier in tiers}:
             raise ProxyConfigError(f"{source}: every tier needs a unique name (got {raw_tier!r})")
         endpoints = tuple(_endpoint(raw, name, source) for raw in raw_tier.get("proxies") or [])
-        tiers.append(Tier(name, endpoints))
-    return ProxyConfig(tuple(tiers), _breaker(document.get("breaker"), source))
+        cost = _cost(raw_tier, name, source)
+        if tiers and cost < tiers[-1].cost:
+            raise ProxyConfigError(
+                f"{source}: tier {name}: cost {cost:g} is less than the cost {tiers[-1].cost:g} of tier "
+                f"{tiers[-1].name} before it; list tiers cheapest first (example: datacenter with "
+                "cost: 1, then residential with cost: 10)"
+            )
+        tiers.append(Tier(name, endpoints, cost))
+    return ProxyConfig(
+        tuple(tiers),
+        _breaker(document.get("breaker"), source),
+        _escalation(document.get("escalation"), source),
+    )
+
+
+def _cost(raw_tier: dict[str, object], name: str, source: str) -> float:
+    example = f"{{name: {name}, cost: 10, proxies: [...]}}"
+    if "cost" not in raw_tier:
+        if name in DEFAULT_TIER_COSTS:
+            return DEFAULT_TIER_COSTS[name]
+        raise ProxyConfigError(
+            f"{source}: tier {name}: needs a cost, one request through it in datacenter requests "
+            f"(only {', '.join(DEFAULT_TIER_COSTS)} have defaults; example: {example})"
+        )
+    value = raw_tier["cost"]
+    # bool is an int to Python; `cost: yes` is a typo, not a weight of 1.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ProxyConfigError(
+            f"{source}: tier {name}: cost must be a number >= 0, got {value!r} (example: {example})"
+        )
+    return float(value)
+
+
+def _numbers(
+    raw: object, source: str, block: str, defaults: dict[str, float], example: str, cap: tuple[str, str]
+) -> dict[str, float]:
+    """The numbers of an optional settings block, defaults filled in; exit 2 on anything else.
+
+    `cap` names a maximum and the value it bounds: unless given, the maximum is never below it.
+    """
+    if raw is None:
+        return dict(defaults)
+    if not isinstance(raw, dict) or set(raw) - set(defaults):
+        raise ProxyConfigError(f"{source}: {block} takes {', '.join(defaults)} (example: {example})")
+    values = dict(defaults)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ProxyConfigError(
+                f"{source}: {block} values must be numbers, {key} is {value!r} (example: {example})"
+            )
+        values[key] = float(value)
+    maximum, bounded = cap
+    if maximum not in raw:
+        values[maximum] = max(values[maximum], values[bounded])
+    return values
 
 
 def _breaker(raw: object, source: str) -> BreakerSettings:
-    if raw is None:
-        return BreakerSettings()
-    example = "breaker: {fail_max: 3, reset_seconds: 300}"
-    if not isinstance(raw, dict) or set(raw) - {"fail_max", "reset_seconds"}:
-        raise ProxyConfigError(f"{source}: breaker takes fail_max and reset_seconds (example: {example})")
-    try:
-        settings = BreakerSettings(
-            fail_max=int(raw.get("fail_max", BreakerSettings.fail_max)),
-            reset_seconds=float(raw.get("reset_seconds", BreakerSettings.reset_seconds)),
-        )
-    except (TypeError, ValueError):
-        raise ProxyConfigError(f"{source}: breaker values must be numbers (example: {example})") from None
-    if settings.fail_max < 1 or settings.reset_seconds < 0:
+    example = "breaker: {fail_max: 3, reset_seconds: 30, max_reset_seconds: 600}"
+    defaults = BreakerSettings()
+    values = _numbers(
+        raw,
+        source,
+        "breaker",
+        {
+            "fail_max": defaults.fail_max,
+            "reset_seconds": defaults.reset_seconds,
+            "max_reset_seconds": defaults.max_reset_seconds,
+        },
+        example,
+        cap=("max_reset_seconds", "reset_seconds"),
+    )
+    if values["fail_max"] < 1 or values["fail_max"] != int(values["fail_max"]) or values["reset_seconds"] < 0:
         raise ProxyConfigError(
-            f"{source}: breaker needs fail_max >= 1 and reset_seconds >= 0 (example: {example})"
+            f"{source}: breaker needs a whole fail_max >= 1 and reset_seconds >= 0 (example: {example})"
         )
-    return settings
+    if values["max_reset_seconds"] < values["reset_seconds"]:
+        raise ProxyConfigError(
+            f"{source}: breaker needs max_reset_seconds >= reset_seconds (example: {example})"
+        )
+    return BreakerSettings(int(values["fail_max"]), values["reset_seconds"], values["max_reset_seconds"])
+
+
+def _escalation(raw: object, source: str) -> EscalationSettings:
+    example = (
+        "escalation: {blocked_proxies: 2, probe_after_seconds: 60, max_probe_after_seconds: 1800, "
+        "probe_every_requests: 20}"
+    )
+    defaults = EscalationSettings()
+    values = _numbers(
+        raw,
+        source,
+        "escalation",
+        {
+            "blocked_proxies": defaults.blocked_proxies,
+            "probe_after_seconds": defaults.probe_after_seconds,
+            "max_probe_after_seconds": defaults.max_probe_after_seconds,
+            "probe_every_requests": defaults.probe_every_requests,
+        },
+        example,
+        cap=("max_probe_after_seconds", "probe_after_seconds"),
+    )
+    blocked, every = values["blocked_proxies"], values["probe_every_requests"]
+    if (
+        blocked < 1
+        or blocked != int(blocked)
+        or every < 0
+        or every != int(every)
+        or values["probe_after_seconds"] < 0
+    ):
+        raise ProxyConfigError(
+            f"{source}: escalation needs a whole blocked_proxies >= 1, a whole probe_every_requests >= 0 "
+            f"and probe_after_seconds >= 0 (example: {example})"
+        )
+    if values["max_probe_after_seconds"] < values["probe_after_seconds"]:
+        raise ProxyConfigError(
+            f"{source}: escalation needs max_probe_after_seconds >= probe_after_seconds (example: {example})"
+        )
+    return EscalationSettings(
+        int(blocked), values["probe_after_seconds"], values["max_probe_after_seconds"], int(every)
+    )
 
 
 def _endpoint(raw: object, tier: str, source: str) -> ProxyEndpoint:
@@ -147,4 +302,24 @@ def _endpoint(raw: object, tier: str, source: str) -> ProxyEndpoint:
             "variable and name it in credentials_env"
         )
     credentials_env = raw.get("credentials_env")
-    return ProxyEndpoint(str(raw["name"]), tier, url, str(credentials_env) if credentials_env else None)
+    return ProxyEndpoint(
+        str(raw["name"]),
+        tier,
+        url,
+        str(credentials_env) if credentials_env else None,
+        _error_headers(raw.get("error_headers"), str(raw["name"]), source),
+    )
+
+
+def _error_headers(raw: object, name: str, source: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    headers = [raw] if isinstance(raw, str) else raw
+    if not isinstance(headers, list) or not all(
+        isinstance(h, str) and h and all(c.isalnum() or c in "-_" for c in h) for h in headers
+    ):
+        raise ProxyConfigError(
+            f"{source}: proxy '{name}': error_headers must be a list of header names, got {raw!r} "
+            "(example: error_headers: [X-Proxy-Error])"
+        )
+    return tuple(h.lower() for h in headers)

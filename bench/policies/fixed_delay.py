@@ -24,7 +24,7 @@ from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.registry import Registry
 from scrapers.core.request import Page, Request
-from scrapers.http.classify import classify_exception, classify_response
+from scrapers.http.classify import Leg, classify_exception, classify_response
 from scrapers.http.decode import to_page
 from scrapers.http.policy import SourcePolicy
 
@@ -103,7 +103,7 @@ class FixedDelayPolicy:
                 timeout=timeout,
             )
         except httpx.HTTPError as exc:
-            verdict = classify_exception(exc, rules, via_proxy=endpoint is not None)
+            verdict = classify_exception(exc, rules, leg=Leg.FORWARD if endpoint is not None else None)
             return None, ScrapeError(verdict.outcome, verdict.reason)
         verdict = classify_response(
             response.status_code, response.headers, response.content, request.expect, rules

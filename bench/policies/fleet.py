@@ -3,7 +3,9 @@
 Nothing of the core is replaced. The upstream overrides send every fixture host to its simulated
 twin, the proxy configuration lists the simulated proxies, and every source policy from
 registry.yaml is time-scaled (timeouts, deadline and backoff divided by the scale, rates
-multiplied by it), as are the breaker's reset time and the tier scores' half-life.
+multiplied by it), as are the breakers' windows, the tier probes' cool-downs and the half-life of
+the evidence of blocks. Tier costs are the proxies file's defaults (direct 0, datacenter 1,
+residential 10), and `attempts()` reads the per-tier requests the fleet exports as metrics.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from dataclasses import dataclass, field
 from bench.jobs import FAKE_SECRETS, LANDED_WITH_DATA, RESOLVED_AT, BenchJob, NullEvents, NullSink
 from bench.policies.base import Attempts, JobEnd
 from bench.simulator import Simulator
-from proxy.config import DIRECT, BreakerSettings, ProxyConfig, ProxyEndpoint, Tier
+from proxy.config import (
+    DEFAULT_TIER_COSTS,
+    DIRECT,
+    BreakerSettings,
+    EscalationSettings,
+    ProxyConfig,
+    ProxyEndpoint,
+    Tier,
+)
 from proxy.pool import PoolSettings, ProxyPool
 from proxy.state import MemoryStore
 from scrapers.core.clock import FrozenClock
@@ -65,8 +75,11 @@ class ScaledRunContext(RunContext):
         return found
 
 
-def proxy_config(sim: Simulator, breaker: BreakerSettings) -> ProxyConfig:
-    tiers = [Tier(DIRECT)]
+def proxy_config(
+    sim: Simulator, breaker: BreakerSettings, escalation: EscalationSettings | None = None
+) -> ProxyConfig:
+    """The scenario's proxies as a proxies file would list them, with each tier's default cost."""
+    tiers = [Tier(DIRECT, cost=DEFAULT_TIER_COSTS[DIRECT])]
     for tier in ("datacenter", "residential"):
         endpoints = tuple(
             ProxyEndpoint(p.name, tier, sim.proxy_urls[p.name])
@@ -74,8 +87,26 @@ def proxy_config(sim: Simulator, breaker: BreakerSettings) -> ProxyConfig:
             if p.tier == tier
         )
         if endpoints:
-            tiers.append(Tier(tier, endpoints))
-    return ProxyConfig(tuple(tiers), breaker)
+            tiers.append(Tier(tier, endpoints, DEFAULT_TIER_COSTS[tier]))
+    return ProxyConfig(tuple(tiers), breaker, escalation or EscalationSettings())
+
+
+def scaled_config(sim: Simulator, scale: float) -> ProxyConfig:
+    """The default breaker and escalation settings, their durations time-scaled."""
+    breaker, escalation = BreakerSettings(), EscalationSettings()
+    return proxy_config(
+        sim,
+        dataclasses.replace(
+            breaker,
+            reset_seconds=breaker.reset_seconds / scale,
+            max_reset_seconds=breaker.max_reset_seconds / scale,
+        ),
+        dataclasses.replace(
+            escalation,
+            probe_after_seconds=escalation.probe_after_seconds / scale,
+            max_probe_after_seconds=escalation.max_probe_after_seconds / scale,
+        ),
+    )
 
 
 class FleetPolicy:
@@ -93,20 +124,13 @@ class FleetPolicy:
     async def start(self, sim: Simulator) -> None:
         # tenacity's jitter draws from the global generator; seeding it keeps reruns comparable.
         random.seed(self.seed)
-        defaults = BreakerSettings()
-        breaker = BreakerSettings(defaults.fail_max, defaults.reset_seconds / self.scale)
-        config = proxy_config(sim, breaker)
+        config = scaled_config(sim, self.scale)
         store = MemoryStore()
-        pool_defaults = PoolSettings()
+        settings = PoolSettings.of(config)
         pool = ProxyPool(
             config,
             store,
-            dataclasses.replace(
-                pool_defaults,
-                breaker_fail_max=breaker.fail_max,
-                breaker_reset_seconds=breaker.reset_seconds,
-                half_life_seconds=pool_defaults.half_life_seconds / self.scale,
-            ),
+            dataclasses.replace(settings, half_life_seconds=settings.half_life_seconds / self.scale),
             listeners=[BreakerTransitions(FetchMetrics(self.metrics))],
         )
         self._fetcher = Fetcher(
@@ -137,9 +161,10 @@ class FleetPolicy:
         return JobEnd(status, detail)
 
     def attempts(self) -> Attempts:
-        """From the fleet's own metrics, so attempts of jobs cancelled at the cap count too."""
+        """From the fleet's own metrics, so attempts of jobs cancelled at the cap count too: the
+        per-tier requests the fleet exports (`scraper_proxy_requests_total`)."""
         counts = Attempts()
-        for metric in self.metrics.attempts.collect():
+        for metric in self.metrics.proxy_requests.collect():
             for sample in metric.samples:
                 if sample.name.endswith("_total"):
                     counts.by_tier[sample.labels["tier"]] += int(sample.value)

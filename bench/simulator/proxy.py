@@ -1,9 +1,15 @@
 """One simulated forward proxy (plain HTTP, absolute-form requests) with a fault profile.
 
 Faults come before forwarding: 407 (`auth_required`), 403 for blocked target hosts (the origin
-refusing the proxy's addresses, as BettingPros did to ProxyFuel), hangs and resets (drawn per
-request), and outages during which the port refuses connections. An upstream reset reaches the
-client as a reset, as it would through a CONNECT tunnel; an upstream hang keeps the client waiting.
+refusing the proxy's addresses, as BettingPros did to ProxyFuel; `forbid_until` lifts the block
+after that many simulated seconds), hangs, resets and the proxy's own 502s (`bad_gateway`, drawn
+per request), and outages during which the port refuses connections. An upstream reset reaches
+the client as a reset, as it would through a CONNECT tunnel; an upstream hang keeps the client
+waiting.
+
+Like an RFC 9209 proxy, it says whose answer the client gets: its own 502 carries
+`Proxy-Status: <name>; error=proxy_internal_error`, a relayed answer `received-status=<code>`.
+The 403 of a blocked host stands for the origin's own refusal, so it is marked as relayed.
 """
 
 from __future__ import annotations
@@ -109,6 +115,8 @@ class SimulatedProxy(LoopbackServer):
         dice = self._dice.roll("proxy", profile.name, key, occurrence)
         latency = dice.uniform(*profile.latency)
         hangs, resets = dice.random(), dice.random()
+        # Drawn after the others, so adding the fault left every other draw of a scenario as it was.
+        bad_gateway = dice.random()
         if profile.auth_required:
             self._record(host, "auth")
             return web.Response(
@@ -116,9 +124,13 @@ class SimulatedProxy(LoopbackServer):
                 text="proxy authentication required",
                 headers={"Proxy-Authenticate": f'Basic realm="{profile.name}"'},
             )
-        if host in profile.forbid_hosts:
+        if host in profile.forbid_hosts and (
+            profile.forbid_until is None or self._clock.now() < profile.forbid_until
+        ):
             self._record(host, "forbidden")
-            return web.Response(status=403, text="Forbidden", content_type="text/plain")
+            return web.Response(
+                status=403, text="Forbidden", content_type="text/plain", headers=self._relayed(403)
+            )
         if hangs < profile.hang:
             self._record(host, "hang")
             await self.pause(None)
@@ -128,8 +140,19 @@ class SimulatedProxy(LoopbackServer):
         if resets < profile.reset:
             self._record(host, "reset")
             return drop_connection(request)
+        if bad_gateway < profile.bad_gateway:
+            self._record(host, "bad_gateway")
+            return web.Response(
+                status=502,
+                text=f"{profile.name}: no upstream connection available",
+                content_type="text/plain",
+                headers={"Proxy-Status": f"{profile.name}; error=proxy_internal_error"},
+            )
         self._record(host, "forwarded")
         return await self._forward(request)
+
+    def _relayed(self, status: int) -> dict[str, str]:
+        return {"Proxy-Status": f"{self.profile.name}; received-status={status}"}
 
     async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
         assert self._session is not None
@@ -139,6 +162,7 @@ class SimulatedProxy(LoopbackServer):
             async with self._session.get(request.url, headers=headers, allow_redirects=False) as upstream:
                 body = await upstream.read()
                 reply = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+                reply.update(self._relayed(upstream.status))
                 return web.Response(status=upstream.status, body=body, headers=reply)
         except aiohttp.ClientError:
             return drop_connection(request)

@@ -12,7 +12,8 @@ from typing import Literal
 
 Kind = Literal["upstream", "proxy"]
 # upstream results: "ok" (a recorded answer), "not_found", "rate_limited" (429), "error" (5xx),
-# "reset", "hang"; proxy results: "forwarded", "forbidden" (403), "auth" (407), "reset", "hang".
+# "reset", "hang"; proxy results: "forwarded", "forbidden" (403), "auth" (407), "reset", "hang",
+# "bad_gateway" (the proxy's own 502).
 Result = str
 
 

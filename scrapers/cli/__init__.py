@@ -1,5 +1,5 @@
 """`scrapers list | check | run | record | demo | run-many | backfill | enqueue | worker | serve |
-republish | quality-compare`.
+republish | quality-compare | plan | tick`.
 
 One module per command; this one assembles the parser and maps errors to exit codes: 0 success,
 no_data or partial; 2 bad input (unknown scraper, bad option or flag, missing key or setting); a
@@ -18,7 +18,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from scrapers.cli import backfill, listing, quality_compare, republish, run, run_many, serve, worker
+from scrapers.cli import (
+    backfill,
+    listing,
+    quality_compare,
+    republish,
+    run,
+    run_many,
+    serve,
+    worker,
+    workflows,
+)
 from scrapers.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_PUBLISH_PENDING, read_settings, tell
 from scrapers.cli.listing import scraper_help, scraper_table_markdown
 from scrapers.core.errors import EXIT_USAGE, CourtsideError, RegistryError, SettingsError
@@ -108,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logs and tracebacks (anywhere)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (listing, run, republish, run_many, backfill, worker, serve, quality_compare):
+    for command in (listing, run, republish, run_many, backfill, worker, serve, quality_compare, workflows):
         command.add_commands(commands)
     return parser
 

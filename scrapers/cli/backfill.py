@@ -4,6 +4,7 @@
     scrapers backfill nbac_gamebook_pdf --season 2023-24 --out gs://bucket          # from the schedule
     scrapers backfill oddsa_player_props_his --event_id @events.txt --game_date 2024-01-15 \\
         --snapshot_timestamp 2024-01-15T23:00:00Z --dry-run                        # credits first
+    scrapers backfill nbac_scoreboard_v2 --game_date 2024-01-10..2024-01-15 --force  # again
     scrapers backfill status nbac_gamebook_pdf                                      # what is left
 
 Values follow the option vocabulary (scrapers/pipeline/backfill.py): `A..B` ranges of dates,
@@ -14,6 +15,8 @@ Three ways to run one, one ledger: here (a progress bar on stderr; a kill resume
 split over the tasks of a Cloud Run job or a Kubernetes indexed Job (job i of the plan on task
 i % count, as `run-many --file`), or `--enqueue`d to the jobs topic for `scrapers worker` to drain.
 Jobs the ledger says succeeded (or have no data) are skipped: a second backfill sends nothing.
+`--force` runs them again, once: the pass has a token, and a job done under it (a redelivered
+message, a child planned twice) is not run a second time.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from scrapers.cli.common import (
     run_exit_code,
 )
 from scrapers.cli.shards import shard_of
-from scrapers.cli.worker import fan_out_selection, jobs_topic
+from scrapers.cli.worker import fan_out_selection, force_token, jobs_topic
 from scrapers.core.clock import Clock
 from scrapers.core.errors import EXIT_USAGE, UsageError
 from scrapers.core.outcome import Outcome
@@ -94,6 +97,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sub.add_argument(
         "--enqueue", action="store_true", help="publish the jobs to the jobs topic for `scrapers worker`"
     )
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="run jobs the ledger says are done again (once each: redeliveries within this pass are "
+        "still skipped); without it a done job is never fetched again",
+    )
     sub.add_argument("--no-fan-out", action="store_true", help="a parent alone, without its children")
     sub.add_argument(
         "--children",
@@ -145,11 +154,12 @@ def _cmd_backfill(args: argparse.Namespace, extra: list[str], redactor: Redactor
             plan = Plan(
                 plan.scraper, tuple(job for _, job in picked), plan.fan_out, plan.child_options, plan.note
             )
+        force = force_token() if args.force else None
         if args.dry_run:
-            return _dry_run(plan, registry, where, env, replay)
+            return _dry_run(plan, registry, where, env, replay, force is not None)
         if args.enqueue:
-            return _enqueue(plan, registry, where, env, replay, args.children, args.no_fan_out)
-        return _run(plan, registry, where, env, replay, clock, args.concurrency, redactor)
+            return _enqueue(plan, registry, where, env, replay, args.children, args.no_fan_out, force)
+        return _run(plan, registry, where, env, replay, clock, args.concurrency, redactor, force)
     except BackfillError as exc:
         raise UsageError(str(exc)) from None
 
@@ -196,16 +206,19 @@ def _plan(
 # ------------------------------------------------------------------------------------- dry run
 
 
-def _dry_run(plan: Plan, registry: Registry, where: Locations, env: Settings, replay: bool) -> int:
+def _dry_run(
+    plan: Plan, registry: Registry, where: Locations, env: Settings, replay: bool, force: bool
+) -> int:
     async def go() -> Estimate:
         store = open_ledger_store(env, replay)
         try:
-            return await estimate(plan, Ledger(store, where.out), registry, QuotaTracker(store))
+            ledger = Ledger(store, where.out)
+            return await estimate(plan, ledger, registry, QuotaTracker(store), force=force)
         finally:
             await store.aclose()
 
     found = asyncio.run(go())
-    print(_first_line(plan, found, where))
+    print(_first_line(plan, found, where, force))
     print(f"upstream requests: at least {found.requests} (pagination adds pages; nothing is sent now)")
     if found.children:
         children = ", ".join(f.child for f in plan.fan_out)
@@ -223,12 +236,10 @@ def _dry_run(plan: Plan, registry: Registry, where: Locations, env: Settings, re
     return EXIT_OK
 
 
-def _first_line(plan: Plan, found: Estimate, where: Locations) -> str:
+def _first_line(plan: Plan, found: Estimate, where: Locations, force: bool = False) -> str:
     origin = f" ({plan.note})" if plan.note else ""
-    return (
-        f"{plan.scraper}: {found.jobs} jobs{origin} into {where.out}; "
-        f"{found.done} done already (ledger), {found.to_run} to run"
-    )
+    done = "--force: done ones run again" if force else f"{found.done} done already (ledger)"
+    return f"{plan.scraper}: {found.jobs} jobs{origin} into {where.out}; {done}, {found.to_run} to run"
 
 
 # ------------------------------------------------------------------------------------- enqueue
@@ -242,8 +253,10 @@ def _enqueue(
     replay: bool,
     children: str | None,
     alone: bool,
+    force: str | None,
 ) -> int:
-    """Every job not done yet becomes a message (a parent always: its children may not be)."""
+    """Every job not done yet becomes a message (a parent always: its children may not be; every
+    job with --force)."""
     topic = jobs_topic(env)
     selection = fan_out_selection(registry, plan.scraper, alone, children) if plan.fan_out else False
 
@@ -256,10 +269,10 @@ def _enqueue(
             sent = 0
             for job in plan.jobs:
                 entry = finished.get(job.key)
-                if entry is not None and entry.done and not plan.fan_out:
+                if entry is not None and entry.done and not plan.fan_out and force is None:
                     continue
                 message = JobMessage.of(
-                    job, fan_out=selection, child_options=plan.child_options, trigger=TRIGGER
+                    job, fan_out=selection, child_options=plan.child_options, trigger=TRIGGER, force=force
                 )
                 await topic.publish(message)
                 sent += 1
@@ -271,7 +284,9 @@ def _enqueue(
         sent, skipped = asyncio.run(go())
     finally:
         topic.close()
-    print(f"{plan.scraper}: enqueued {sent} jobs on {topic.description}; {skipped} done already (ledger)")
+    forced = f" (--force: {force})" if force else ""
+    done = f"{skipped} done already (ledger){forced}"
+    print(f"{plan.scraper}: enqueued {sent} jobs on {topic.description}; {done}")
     return EXIT_OK
 
 
@@ -287,6 +302,7 @@ def _run(
     clock: Clock,
     concurrency: int,
     redactor: Redactor,
+    force: str | None,
 ) -> int:
     transport = ReplayTransport(where.fixtures) if replay else None
     children = {f.child for f in plan.fan_out}
@@ -316,8 +332,10 @@ def _run(
                 assert core.ledger is not None
                 for job in plan.jobs[:1]:
                     core.fetcher.check_credentials(job.first_requests())  # a missing key: exit 2 now
-                found = await estimate(plan, core.ledger, registry, core.fetcher.quota)
-                print(_first_line(plan, found, where), file=sys.stderr)
+                found = await estimate(
+                    plan, core.ledger, registry, core.fetcher.quota, force=force is not None
+                )
+                print(_first_line(plan, found, where, force is not None), file=sys.stderr)
                 if replay and not env.state:
                     print(
                         "note: the ledger of a replay is in memory unless "
@@ -331,7 +349,7 @@ def _run(
                 try:
                     report = await drain(
                         once,
-                        items_of(plan, TRIGGER),
+                        items_of(plan, TRIGGER, force),
                         registry,
                         clock,
                         concurrency=concurrency,
@@ -467,24 +485,52 @@ def _status(
     print(f"{name} in {where.out}: {total} jobs{'' if plan else ' in the ledger'}")
     print(
         f"{bar(counts['done'], total)}  done {counts['done']} · failed {counts['failed']} "
-        f"({counts['retryable']} retryable) · running {counts['running']} · pending {counts['pending']}"
+        f"({counts['retryable']} retryable) · dead-lettered {counts['dead_lettered']} · "
+        f"running {counts['running']} · pending {counts['pending']}"
     )
+    unfinished = [entries[key] for key in keys if key in entries and _state(entries[key]) in STUCK]
+    for stuck in unfinished[:LISTED]:
+        print(f"  {_state(stuck)}: {_job_line(stuck)}")
+    if len(unfinished) > LISTED:
+        print(f"  ... and {len(unfinished) - LISTED} more")
     return EXIT_OK
 
 
+STUCK = ("dead-lettered", "failed")
+LISTED = 20
+
+
+def _state(entry: LedgerEntry, now: float | None = None) -> str:
+    """done / dead-lettered / running / failed / pending: one job's place in `backfill status`."""
+    if entry.done:
+        return "done"
+    if entry.dead_lettered:
+        return "dead-lettered"
+    if entry.claimed(time.time() if now is None else now):
+        return "running"
+    if entry.status is not None:
+        return "failed"
+    return "pending"
+
+
+def _job_line(entry: LedgerEntry) -> str:
+    options = " ".join(f"--{key} {value}" for key, value in entry.options.items())
+    why = entry.failure_class or entry.status or ""
+    attempts = f"{entry.attempts} attempt{'s' if entry.attempts != 1 else ''}"
+    if entry.dead_letter:
+        where = entry.dead_letter.get("topic")
+        return f"{options} ({why}, {attempts}; on {where} since {entry.dead_letter.get('at')})"
+    return f"{options} ({why}, {attempts}{', retryable' if entry.retryable else ''})"
+
+
 def tally(entries: dict[str, LedgerEntry], keys: Sequence[str]) -> Counter[str]:
-    """done / failed (retryable) / running (claimed now) / pending, over the jobs `keys`."""
+    """done / failed (retryable) / dead-lettered / running (claimed now) / pending, over `keys`."""
     now = time.time()
     counts: Counter[str] = Counter()
     for key in keys:
         entry = entries.get(key)
-        if entry is not None and entry.done:
-            counts["done"] += 1
-        elif entry is not None and entry.claimed(now):
-            counts["running"] += 1
-        elif entry is not None and entry.status is not None:
-            counts["failed"] += 1
-            counts["retryable"] += entry.retryable
-        else:
-            counts["pending"] += 1
+        state = "pending" if entry is None else _state(entry, now)
+        counts[state.replace("-", "_")] += 1
+        if state == "failed" and entry is not None and entry.retryable:
+            counts["retryable"] += 1
     return counts

@@ -1,4 +1,5 @@
-"""`scrapers list` and `scrapers check`, and the per-scraper help of `run NAME --help`."""
+"""`scrapers list` and `scrapers check` (registry.yaml, workflows.yaml and the settings), and the
+per-scraper help of `run NAME --help`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapers.cli.common import EXIT_OK, no_extra, print_table, read_settings
@@ -15,6 +17,8 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry, inspect_registry, load_registry
 from scrapers.core.settings import Settings, settings_table_markdown
 from scrapers.pipeline.wiring import environment_problems
+from scrapers.workflows.jobs import inspect_workflows
+from scrapers.workflows.model import workflows_beside
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +30,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--settings", action="store_true", help="the README's table of environment settings")
     listing.set_defaults(handler=_cmd_list)
     check = commands.add_parser(
-        "check", help="validate registry.yaml against the code, and the settings", allow_abbrev=False
+        "check",
+        help="validate registry.yaml against the code, workflows.yaml against the registry, and the settings",
+        allow_abbrev=False,
     )
     check.set_defaults(handler=_cmd_check)
 
@@ -97,15 +103,28 @@ def _cmd_check(args: argparse.Namespace, extra: list[str], redactor: Redactor) -
         problems.extend(declaration_problems(registry))
     if env is not None and registry is not None:
         problems.extend(asyncio.run(environment_problems(env, registry)))
+    workflows = None
+    workflows_path = (env.workflows if env else None) or (
+        workflows_beside(registry.path) if registry is not None else None
+    )
+    if registry is not None and not found and workflows_path is not None and workflows_path.is_file():
+        # workflows.yaml against the registry and the option models, at a window of today.
+        workflows, found_in_workflows = inspect_workflows(workflows_path, registry, datetime.now(UTC))
+        problems.extend(found_in_workflows)
     for problem in problems:
         print(f"problem: {redactor(problem)}")
     if problems:
-        print(f"{len(problems)} problem(s) in the registry or the environment's settings", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in the registry, the workflows or the settings", file=sys.stderr)
         return EXIT_USAGE
     assert registry is not None  # found no problem, so it was read
+    schedule = (
+        f"{len(workflows.workflows)} workflows in {workflows_path}"
+        if workflows is not None
+        else f"no workflows file ({workflows_path} does not exist: `plan` and `tick` have nothing to decide)"
+    )
     print(
         f"ok: {len(registry.scrapers)} scrapers, {len(registry.sources)} sources in {registry.path}; "
-        f"{len(Settings.model_fields)} environment settings valid"
+        f"{schedule}; {len(Settings.model_fields)} environment settings valid"
     )
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, JsonValue
 
-from scrapers.core.clock import Clock, eastern_today
+from scrapers.core.clock import EASTERN, Clock, eastern_today
 from scrapers.core.errors import InvalidOptions, OptionError, did_you_mean
 from scrapers.core.season import Season
 
@@ -41,6 +41,40 @@ PYTHON_TYPES: dict[OptionType, type] = {
     OptionType.LIST: tuple,
     OptionType.CHOICE: str,
 }
+
+
+class NowPart(StrEnum):
+    """What `NOW` stands for in an option that is one part of a report time (the injury report's
+    `hour`, `period` and `minute`): that part of the current Eastern time. The parts agree with each
+    other (the quarter hour is rounded down, so it never moves the hour), so `--hour NOW --period NOW
+    --minute NOW` names the report slot that has begun. A datetime option takes `NOW` as the moment."""
+
+    HOUR12 = "hour12"  # 1-12: the hour on a 12-hour clock
+    PERIOD = "period"  # AM or PM
+    QUARTER = "quarter"  # 00, 15, 30 or 45: the quarter hour that has begun
+
+    def of(self, moment: datetime) -> str:
+        local = moment.astimezone(EASTERN)
+        if self is NowPart.HOUR12:
+            return str(local.hour % 12 or 12)
+        if self is NowPart.PERIOD:
+            return "AM" if local.hour < 12 else "PM"
+        return f"{local.minute // 15 * 15:02d}"
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """Every text `of` can give: what a choice option declaring this part must accept."""
+        if self is NowPart.HOUR12:
+            return tuple(str(hour) for hour in range(1, 13))
+        if self is NowPart.PERIOD:
+            return ("AM", "PM")
+        return ("00", "15", "30", "45")
+
+
+NOW = "NOW"
+# Option types whose values could be mistaken for the keyword: `NOW` there gets a message that says
+# where it applies, instead of "'NOW' is not an integer".
+_NOW_MISTAKEN = frozenset({"date", "season", "int", "choice"})
 
 # At most four digits of offset (27 years), so `TODAY+400000` is not a date at all.
 _DAY_KEYWORD = re.compile(r"^(TODAY|YESTERDAY|TOMORROW)(?:([+-])(\d{1,4}))?$")
@@ -69,9 +103,13 @@ class OptionSpec:
     # path segment, a query parameter or a control character. `shape` says it in words.
     pattern: str | None = None
     shape: str = ""
+    # What `NOW` means for this option (a part of the current Eastern time); None: it takes no NOW
+    # (a datetime takes it as the moment whatever this says).
+    now: NowPart | None = None
 
     def resolve(self, raw: object, clock: Clock) -> Any:
         """Turn one user-supplied value into its typed value, or raise OptionError naming it."""
+        raw = self._now(raw, clock)
         try:
             value = _PARSERS[self.type](self, raw, clock)
         except OptionError:
@@ -86,6 +124,22 @@ class OptionSpec:
         self._check_year(value)
         self._check_pattern(value)
         return value
+
+    def _now(self, raw: object, clock: Clock) -> object:
+        """`NOW` as this option's part of the clock's Eastern time, before the type's parser."""
+        if not (isinstance(raw, str) and raw.strip().upper() == NOW):
+            return raw
+        if self.now is not None:
+            return self.now.of(clock.now())
+        if self.type.value in _NOW_MISTAKEN:
+            raise OptionError(
+                self.name,
+                f"takes no NOW (NOW is the current time for datetimes, and the current hour, period or "
+                f"quarter hour for an option that is part of a report time; {self.name} is a "
+                f"{self.type.value})",
+                self.example,
+            )
+        return raw
 
     def _check_year(self, value: object) -> None:
         year = value.start_year if isinstance(value, Season) else getattr(value, "year", None)
@@ -113,6 +167,8 @@ class OptionSpec:
             parts.append("required")
         elif self.default is not None:
             parts.append(f"default {self.default}")
+        if self.now is not None:
+            parts.append("or NOW")
         if self.aliases:
             parts.append(f"deprecated alias {', '.join(self.aliases)}")
         return f"{self.name} ({', '.join(parts)})"
@@ -335,6 +391,7 @@ def option(
     aliases: tuple[str, ...] = (),
     pattern: str | None = None,
     shape: str = "",
+    now: NowPart | None = None,
 ) -> Any:
     """Declare one option of a scraper's options model (its only declaration).
 
@@ -342,6 +399,8 @@ def option(
     becomes a pydantic default; `aliases` are old spellings still accepted, listed as deprecated.
     `pattern` is a regular expression a str value (each item of a list) must match in full, `shape`
     the same in words for messages (`YYYYMMDD/AWYHOM`): every id that enters a path or a URL has one.
+    `now` lets the option take `NOW`, standing for that part of the current Eastern time (an int
+    hour, or a choice whose choices hold every value the part can take).
     """
     if choices and OptionType(kind) is not OptionType.CHOICE:
         raise TypeError(f"choices= only applies to a choice option, not {OptionType(kind).value}")
@@ -349,6 +408,11 @@ def option(
         if OptionType(kind) not in (OptionType.STR, OptionType.LIST):
             raise TypeError(f"pattern= only applies to a str or list option, not {OptionType(kind).value}")
         re.compile(pattern)  # a broken pattern fails at import, which `scrapers check` reports
+    if now is not None:
+        if OptionType(kind) not in (OptionType.INT, OptionType.CHOICE):
+            raise TypeError(f"now= only applies to an int or choice option, not {OptionType(kind).value}")
+        if choices and not set(NowPart(now).values) <= set(choices):
+            raise TypeError(f"now={NowPart(now).value} gives values outside the choices {choices}")
     spec: dict[str, JsonValue] = {
         "type": OptionType(kind).value,
         "example": example,
@@ -358,6 +422,7 @@ def option(
         "aliases": list[JsonValue](aliases),
         "pattern": pattern,
         "shape": shape,
+        "now": None if now is None else NowPart(now).value,
     }
     return Field(
         description=help,
@@ -400,6 +465,7 @@ class ScraperOptions(BaseModel):
                     aliases=tuple(str(alias) for alias in spec["aliases"]),  # type: ignore[union-attr]
                     pattern=None if spec.get("pattern") is None else str(spec["pattern"]),
                     shape=str(spec.get("shape") or ""),
+                    now=None if spec.get("now") is None else NowPart(str(spec["now"])),
                 )
             )
         return tuple(specs)

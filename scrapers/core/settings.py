@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         "the registry file to load; unset: the project's `registry.yaml`",
         "/app/registry.yaml",
     )
+    workflows: FilePath | None = _setting(
+        "COURTSIDE_WORKFLOWS",
+        None,
+        "the workflows file `plan`, `tick` and `check` read (the game-aware schedule); unset: "
+        "`workflows.yaml` beside the registry",
+        "/app/workflows.yaml",
+    )
     upstreams: Annotated[dict[str, str], NoDecode] = _setting(
         "COURTSIDE_UPSTREAMS",
         dict,
@@ -163,6 +170,20 @@ class Settings(BaseSettings):
         "courtside-jobs-worker",
         "the pull subscription of the jobs topic that `scrapers worker` drains (`--subscription` wins)",
         "courtside-jobs-worker",
+    )
+    jobs_dead_letter_topic: str = _setting(
+        "COURTSIDE_JOBS_DEAD_LETTER_TOPIC",
+        "courtside-jobs-dead",
+        "the Pub/Sub topic a worker (and the push route) moves a job's message to after "
+        "COURTSIDE_JOBS_MAX_ATTEMPTS retryable failures in a row; the ledger and `backfill status` show it",
+        "courtside-jobs-dead",
+    )
+    jobs_max_attempts: PositiveInt = _setting(
+        "COURTSIDE_JOBS_MAX_ATTEMPTS",
+        5,
+        "retryable failures in a row of one job (the ledger counts them) before its message goes to the "
+        "dead-letter topic instead of being redelivered",
+        "5",
     )
     claim_seconds: PositiveFloat = _setting(
         "COURTSIDE_CLAIM_SECONDS",
@@ -232,7 +253,11 @@ class Settings(BaseSettings):
         "0.0.0.0",
     )
     port: Annotated[int, Field(ge=0, le=65535)] = _setting(
-        "PORT", 8080, "the port `serve` listens on (Cloud Run sets it; `--port` wins)", "8080"
+        "PORT",
+        8080,
+        "the port `serve` listens on, and `worker` serves /metrics and /health on (Cloud Run sets it; "
+        "`--port` wins)",
+        "8080",
     )
     service_token: SecretStr | None = _setting(
         "COURTSIDE_SERVICE_TOKEN",

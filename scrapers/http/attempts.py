@@ -9,7 +9,7 @@ from typing import Any
 from scrapers.core.outcome import Outcome
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     host: str
     tier: str

@@ -2,16 +2,45 @@
 
 The rules are data (`SourceRules`) declared with each source, so the table tests can cover every
 row and a new upstream quirk is a setting, not a branch in the fetch loop.
+
+**Whose fault: the proxy's or the origin's.** Through a proxy the verdict depends on which hop
+failed (`Leg`), because a proxy fault (`proxy`) moves the request to the next proxy of the tier and
+feeds that proxy's breaker, while an origin fault (`transient`) is retried on the same route:
+
+* A CONNECT tunnel (https targets) splits cleanly. Until the proxy has answered CONNECT
+  (`Leg.CONNECT`: connecting to it, sending CONNECT, waiting for its answer) everything is the
+  proxy's: its refusals (httpx.ProxyError, e.g. 407), its hangs and its resets. Once the tunnel is
+  up (`Leg.TUNNEL`) TLS runs end to end, so every HTTP answer is the origin's: the proxy cannot
+  write one. `TunnelTrace` follows httpcore's trace events to tell the two apart.
+* Forward mode (absolute-form requests for http targets, `Leg.FORWARD`) passes every answer
+  through the proxy's own HTTP layer, so its own error answers look like the origin's. An answer
+  is the proxy's when it says so (`proxy_error`): RFC 9209 `Proxy-Status` whose nearest member (the
+  last: the hop closest to us, our proxy) carries `error=`, or a provider's error header (Squid's
+  `X-Squid-Error` on its ERR_* pages, Bright Data's `x-brd-error` / `x-luminati-error`, or what the
+  proxies file names for a proxy: `error_headers`). A `received-status=` there says it relayed the
+  origin's answer. A bare 502 with no such sign stays the origin's `transient`: guessing "proxy"
+  would send every origin 502 (1 in 60 answers of the benchmark's hosts) to the next proxy and,
+  when that proxy's tier has no other working proxy, to the expensive tier at ten times the cost,
+  while the opposite mistake costs at most `transient_retries` retries on the same proxy.
+* No answer at all through a proxy (a connection refused or reset, a timeout) is the proxy's in
+  either mode: the proxy is the hop we talk to, a refused or reset connection is its doing (a
+  forward proxy turns an origin's reset into a 502 of its own), and when the origin hangs behind it
+  the next proxy costs the same as a retry here. The exception is a host that blocks by hanging
+  (`hang_means_blocked`): once the request is past the proxy, a hang there is the host's block.
+  Misplacing a rare origin timeout costs little: the breaker needs `fail_max` consecutive faults,
+  and a clean answer resets the count.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import email.utils
+import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -36,6 +65,41 @@ BLOCK_MARKERS = (
     "not available in your region",
 )
 SNIFF_BYTES = 4096
+_UTF8_BOM = b"\xef\xbb\xbf"  # sniffing looks past it: a marked page is a page, marked JSON is JSON
+# Headers with which proxies mark the error answers they write themselves (see the module
+# docstring): Squid's ERR_* pages, Bright Data's error fields (current and from its Luminati days).
+PROXY_ERROR_HEADERS = ("x-squid-error", "x-brd-error", "x-brd-err-code", "x-luminati-error")
+# RFC 9209 error types that no retry through the same proxy cures: its circuit opens at once.
+_STANDING_PROXY_ERRORS = frozenset(
+    {"http_request_denied", "proxy_configuration_error", "proxy_loop_detected"}
+)
+
+
+class Leg(enum.Enum):
+    """Where an attempt through a proxy was when it ended (module docstring); direct is None."""
+
+    CONNECT = "connect"  # reaching the proxy and asking it for a tunnel: all the proxy's
+    TUNNEL = "tunnel"  # inside an established CONNECT tunnel: TLS end to end with the origin
+    FORWARD = "forward"  # absolute-form through the proxy's HTTP layer
+
+
+class TunnelTrace:
+    """httpcore's `trace` extension for one attempt through a CONNECT tunnel: its `leg` is
+    CONNECT until the proxy has accepted the tunnel (httpcore starts TLS to the origin through it,
+    or sends the request on a tunnel kept alive from an earlier one), TUNNEL from then on."""
+
+    __slots__ = ("leg",)
+
+    def __init__(self) -> None:
+        self.leg = Leg.CONNECT
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event == "proxy.start_tls.started":
+            self.leg = Leg.TUNNEL
+        elif event == "http11.send_request_headers.started":
+            request = info.get("request")
+            # A CONNECT of its own (a redirect to another host opens a new tunnel) or our request.
+            self.leg = Leg.CONNECT if getattr(request, "method", b"") == b"CONNECT" else Leg.TUNNEL
 
 
 @dataclass(frozen=True)
@@ -59,6 +123,10 @@ class Classified:
     reason: str
     retry_after: float | None = None
     status: int | None = None  # the HTTP status behind the verdict; None for exceptions
+    # A proxy fault no retry cures (credentials refused): the proxy's circuit opens at once.
+    opens_circuit: bool = False
+    # No answer within the time allowed: trying the same route again risks a whole timeout again.
+    hung: bool = False
 
 
 def classify_response(
@@ -67,9 +135,76 @@ def classify_response(
     body: bytes,
     expect: BodyKind,
     rules: SourceRules = DEFAULT_RULES,
+    leg: Leg | None = None,
+    proxy_marks: Collection[str] = (),
     now: datetime | None = None,
 ) -> Classified:
+    """`leg`: how the answer came (None: direct); `proxy_marks`: the proxy's own error headers."""
+    if leg is Leg.FORWARD and not 200 <= status < 300:
+        own = proxy_error(headers, proxy_marks)
+        if own is not None:
+            reason, standing = own
+            return Classified(
+                Outcome.PROXY,
+                f"HTTP {status} written by the proxy ({reason})",
+                status=status,
+                opens_circuit=standing or status == 407,
+            )
     return dataclasses.replace(_classify_response(status, headers, body, expect, rules, now), status=status)
+
+
+def proxy_error(headers: Mapping[str, str], marks: Collection[str] = ()) -> tuple[str, bool] | None:
+    """Why an answer in forward mode is the proxy's own, and whether no retry through it can
+    help; None when nothing says the proxy wrote it (then it is the origin's)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    status = lowered.get("proxy-status")
+    if status:
+        params = _nearest_proxy_status(status)
+        error = params.get("error")
+        if error:
+            return f"Proxy-Status error={error}", error in _STANDING_PROXY_ERRORS
+        if "received-status" in params:
+            return None  # our proxy says it relayed this answer from the next hop
+    for name in (*PROXY_ERROR_HEADERS, *marks):
+        value = lowered.get(name.lower())
+        if value:
+            return f"{name}: {value.strip()[:80]}", False
+    return None
+
+
+def _nearest_proxy_status(value: str) -> dict[str, str]:
+    """The parameters of the last member of a Proxy-Status list (RFC 9209: the intermediary
+    closest to the client), from a Structured Field list; quoted strings may hold , ; and =."""
+    members = _split_outside_quotes(value, ",")
+    parts = _split_outside_quotes(members[-1], ";") if members else []
+    params: dict[str, str] = {}
+    for part in parts[1:]:
+        name, _, raw = part.partition("=")
+        text = raw.strip()
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            text = text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        params[name.strip().lower()] = text or "?1"  # a bare parameter is Boolean true
+    return params
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            pieces.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    pieces.append("".join(current).strip())
+    return [piece for piece in pieces if piece]
 
 
 def _classify_response(
@@ -95,7 +230,7 @@ def _classify_response(
     if status == 429:
         return Classified(Outcome.RATE_LIMITED, "HTTP 429", retry_after)
     if status == 407:
-        return Classified(Outcome.PROXY, "HTTP 407 proxy authentication required")
+        return Classified(Outcome.PROXY, "HTTP 407 proxy authentication required", opens_circuit=True)
     if status == 401:
         return Classified(Outcome.AUTH, "HTTP 401")
     if status == 403:
@@ -111,7 +246,9 @@ def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) ->
     if not body.strip():
         return Classified(Outcome.TRANSIENT, "empty body")
     head = body[:SNIFF_BYTES]
-    looks_html = _looks_html(headers, head)
+    # Where JSON is expected the body decides, not its label: upstreams serve JSON as text/html or
+    # text/plain, and no page starts with "{" or "[". Decoding then decides whether it is valid.
+    looks_html = _looks_html(headers, head) and not (expect is BodyKind.JSON and _starts_like_json(head))
     if expect is BodyKind.PDF and head.lstrip()[:5] == b"%PDF-":
         return Classified(Outcome.OK, "PDF document")
     # Any HTML is sniffed for challenge pages, also where HTML is expected (a roster or box-score
@@ -140,24 +277,38 @@ def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) ->
 def _looks_html(headers: Mapping[str, str], head: bytes) -> bool:
     if "html" in headers.get("content-type", "").lower():
         return True
-    start = head.lstrip()[:15].lower()
+    start = head.removeprefix(_UTF8_BOM).lstrip()[:15].lower()
     return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
+def _starts_like_json(head: bytes) -> bool:
+    """Past a UTF-8 byte-order mark and whitespace, the body opens an object or an array."""
+    return head.removeprefix(_UTF8_BOM).lstrip()[:1] in (b"{", b"[")
+
+
 def classify_exception(
-    exc: BaseException, rules: SourceRules = DEFAULT_RULES, via_proxy: bool = False
+    exc: BaseException, rules: SourceRules = DEFAULT_RULES, leg: Leg | None = None
 ) -> Classified:
+    """`leg`: where the attempt through a proxy was when it failed (None: direct)."""
     name = type(exc).__name__
     if isinstance(exc, httpx.ProxyError):
-        return Classified(Outcome.PROXY, f"proxy error ({name})")
+        # httpcore's message is the CONNECT answer's status line, e.g. "407 Proxy Authentication
+        # Required": a refused tunnel. 407 means our credentials: no retry through it can help.
+        return Classified(
+            Outcome.PROXY, f"proxy refused the tunnel ({exc})", opens_circuit=str(exc).startswith("407")
+        )
     if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-        if via_proxy:
+        if leg is not None:
             return Classified(Outcome.PROXY, f"cannot reach the proxy ({name})")
         return Classified(Outcome.TRANSIENT, f"connection failed ({name})")
     if isinstance(exc, httpx.ReadTimeout):
-        if rules.hang_means_blocked:
-            return Classified(Outcome.BLOCKED, "no answer: this host blocks by hanging")
-        return Classified(Outcome.TRANSIENT, "read timeout")
+        return _no_answer("read timeout", rules, leg)
+    if (
+        isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | httpx.WriteTimeout)
+        and leg is not None
+    ):
+        where = "while asking the proxy for a tunnel" if leg is Leg.CONNECT else "through the proxy"
+        return Classified(Outcome.PROXY, f"connection reset or closed {where} ({name})")
     if isinstance(exc, httpx.TransportError | httpx.DecodingError):
         return Classified(Outcome.TRANSIENT, f"transport error ({name})")
     if isinstance(exc, httpx.TooManyRedirects):
@@ -170,19 +321,27 @@ def classify_exception(
     raise TypeError(f"{name} is not an HTTP failure; refusing to classify it") from exc
 
 
-def classify_overrun(seconds: float, rules: SourceRules = DEFAULT_RULES) -> Classified:
+def classify_overrun(
+    seconds: float, rules: SourceRules = DEFAULT_RULES, leg: Leg | None = None
+) -> Classified:
     """The attempt's total time ran out before the whole response arrived.
 
     httpx's read timeout restarts at every byte, so an upstream dripping a byte a second never
-    trips it; this verdict is the total deadline's, and it means what a hang means at that host.
+    trips it; this verdict is the total deadline's, and it means what a hang means on that leg.
     """
+    return _no_answer(f"no complete answer within {seconds:.3g}s", rules, leg)
+
+
+def _no_answer(what: str, rules: SourceRules, leg: Leg | None) -> Classified:
+    """A hang: the proxy's while it has not given us a tunnel, else the host's block where the
+    host blocks by hanging, else the proxy's through a proxy and `transient` direct."""
+    if leg is Leg.CONNECT:
+        return Classified(Outcome.PROXY, f"{what}: the proxy did not answer CONNECT", hung=True)
     if rules.hang_means_blocked:
-        return Classified(
-            Outcome.BLOCKED, f"no complete answer within {seconds:.3g}s: this host blocks by hanging"
-        )
-    return Classified(
-        Outcome.TRANSIENT, f"no complete response within {seconds:.3g}s (the attempt's deadline)"
-    )
+        return Classified(Outcome.BLOCKED, f"{what}: this host blocks by hanging", hung=True)
+    if leg is not None:
+        return Classified(Outcome.PROXY, f"{what} through the proxy", hung=True)
+    return Classified(Outcome.TRANSIENT, what, hung=True)
 
 
 def classify_oversize(limit: int, status: int) -> Classified:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -11,16 +12,25 @@ from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.http.classify import Classified, SourceRules, classify_response
 
+# A byte-order mark names the encoding whatever the Content-Type says (the WHATWG encoding
+# sniffing order; RFC 8259 lets a JSON parser ignore the mark). UTF-32 marks are not listed: their
+# UTF-16 prefix would match first, and no upstream sends UTF-32.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_MARK_STARTS = frozenset(mark[:1] for mark, _ in _BYTE_ORDER_MARKS)
+
 
 def decode_body(body: bytes, headers: Mapping[str, str], expect: BodyKind) -> Any:
     if expect is BodyKind.PDF:
         return body
     if expect is BodyKind.HTML:
         return _text(body, headers)
-    # A byte-order mark is no reason to reject valid JSON.
-    text = _text(body, headers).removeprefix("\ufeff")
+    text = _text(body, headers)
     try:
-        return json.loads(text, parse_constant=_non_finite)
+        return _JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise ScrapeError(Outcome.STRUCTURAL, f"body is not valid JSON: {exc.msg} at {exc.pos}") from None
     except RecursionError:
@@ -36,8 +46,22 @@ def _non_finite(constant: str) -> Any:
     )
 
 
+# One decoder for every body: json.loads with a keyword argument builds a new one per call.
+_JSON = json.JSONDecoder(parse_constant=_non_finite)
+
+
 def _text(body: bytes, headers: Mapping[str, str]) -> str:
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    """The body as text: by its byte-order mark (dropped) if it has one, else by its charset."""
+    if body[:1] in _MARK_STARTS:
+        for mark, encoding in _BYTE_ORDER_MARKS:
+            if body.startswith(mark):
+                try:
+                    return body[len(mark) :].decode(encoding)
+                except UnicodeDecodeError:
+                    break  # not what the mark says after all: the label and the fallback decide
+    content_type = headers.get("content-type")  # the core's headers are lower-cased already
+    if content_type is None:
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     charset = "utf-8"
     if "charset=" in content_type:
         charset = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"') or "utf-8"

@@ -107,16 +107,28 @@ class BodyDecoder:
         # Content-Encoding lists codings in the order they were applied: undo the last first.
         stages = [_stage(coding.strip().lower()) for coding in reversed(codings)]
         self._stages: list[_Stage] = [stage for stage in stages if stage is not None] or [_Identity()]
+        # Nearly every body is not encoded (or was decoded by an in-process transport): its chunks
+        # pass as they came, without a generator per chunk.
+        self._identity = isinstance(self._stages[0], _Identity) and len(self._stages) == 1
 
     @classmethod
     def of(cls, headers: httpx.Headers) -> BodyDecoder:
+        if "content-encoding" not in headers:
+            return _PASS_THROUGH  # nearly every body: nothing to undo, and nothing to keep per body
         return cls(headers.get_list("content-encoding", split_commas=True))
 
-    def decode(self, raw: bytes) -> Iterator[bytes]:
+    def decode(self, raw: bytes) -> Iterable[bytes]:
+        if self._identity:
+            return (raw,) if raw else ()
         return self._through(0, (raw,))
 
-    def finish(self) -> Iterator[bytes]:
+    def finish(self) -> Iterable[bytes]:
         """What the stages still hold once the raw body has ended, outermost stage first."""
+        if self._identity:
+            return ()
+        return self._finish()
+
+    def _finish(self) -> Iterator[bytes]:
         for index, stage in enumerate(self._stages):
             yield from self._through(index + 1, stage.finish())
 
@@ -129,6 +141,10 @@ class BodyDecoder:
         stage = self._stages[index]
         for piece in pieces:
             yield from self._through(index + 1, stage.feed(piece))
+
+
+# Identity holds no state between chunks, so one instance serves every body without an encoding.
+_PASS_THROUGH = BodyDecoder(())
 
 
 def decode_body(codings: Sequence[str], raw: Iterable[bytes]) -> Iterator[bytes]:

@@ -1,15 +1,19 @@
 """One logical request through the resilient core.
 
-For a request: choose the starting tier for its host (decaying scores), walk that tier's proxies
-whose breakers admit traffic, and on each endpoint run one tenacity loop that retries `transient`
-with jittered backoff and `rate_limited` after the limiter's pause, within the job's budget and
-deadline. `blocked`/`proxy` move to the next proxy, then the next tier; `not_found`, `auth` and
-`structural` fail fast. There is no other retry layer anywhere.
+For a request: the pool plans its walk (proxy/pool.py: the starting tier for its host from the
+evidence of blocks, the tier's proxies whose breakers admit traffic, healthy ones first), and on
+each endpoint one tenacity loop retries `transient` and `rate_limited`: after the host-wide pause
+the server asked for (Retry-After, on a 429 or a 503, held by the limiter), else after a full-jitter
+exponential backoff, within the job's budget and deadline. `blocked`/`proxy` move to the next proxy
+of the tier, then the next tier; a `proxy` fault feeds only that proxy's breaker, a `blocked` one
+also the tier's evidence. `not_found`, `auth` and `structural` fail fast. There is no other retry
+layer anywhere.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +35,8 @@ from scrapers.core.settings import SecretLookup
 from scrapers.http.attempts import Attempt, AttemptLog
 from scrapers.http.classify import (
     Classified,
+    Leg,
+    TunnelTrace,
     classify_exception,
     classify_overrun,
     classify_oversize,
@@ -49,6 +55,8 @@ from scrapers.http.ratelimit import (
     RateChange,
     RateLimitWaitExceeded,
     RateSettings,
+    Sleep,
+    Ticket,
     least_seconds,
 )
 
@@ -65,10 +73,10 @@ class _RetryHere(Exception):
 
 
 # One attempt's verdict, its page when clean, and the response headers when a response came back.
-_Sent = tuple[Classified, Page | None, httpx.Headers | None]
+_Sent = tuple[Classified, Page | None, Mapping[str, str] | None]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr call per field, per request
 class _Route:
     """One request on one endpoint (a proxy of a tier, or direct): what every attempt there needs."""
 
@@ -97,8 +105,15 @@ class Fetcher:
         pool: ProxyPool | None = None,
         throttle: bool = True,
         observer: FetchObserver | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self.redactor = redactor or Redactor()
+        # Every wait the core takes (a backoff, a limiter's pacing or pause) goes through `sleep`,
+        # what a test reads to see the waits asked; the jitter of Retry-After pauses draws from
+        # `rng` (the backoff's is tenacity's own).
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self.observer: FetchObserver = observer or NullObserver()
         self.overrides = {k.rstrip("/"): v.rstrip("/") for k, v in (upstream_overrides or {}).items()}
         self.require_secrets = require_secrets
@@ -136,20 +151,47 @@ class Fetcher:
             raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
         last: ScrapeError | None = None
         forbidden_tiers: set[str] = set()
-        planned = await self.pool.plan(request.host, tiers)
-        self.observer.tier_chosen(policy.name, planned[0].name)
-        for tier in planned:
-            for endpoint in tier.proxies or (None,):
-                breaker = await self.pool.breaker(endpoint, request.host) if endpoint else None
-                if breaker is not None and not breaker.admits():
+        limiter = await self._limiter(request.host, policy)
+        # The host's turn first, then the route: at a busy host the wait for a turn is long, and a
+        # route chosen before it (residential, because the datacenter proxy's circuit was open)
+        # would be stale by the time the request goes out (the circuit has closed meanwhile).
+        ticket: Ticket | None = await limiter.acquire(deadline=budget.deadline)
+        walk = await self.pool.walk(request.host, tiers)
+        self.observer.tier_chosen(policy.name, walk.first.name)
+        while walk.has_more():
+            if ticket is None:
+                ticket = await limiter.acquire(deadline=budget.deadline)
+            step = await walk.next()
+            if step is None:
+                break
+            if step.again:
+                # A second try through a proxy whose quick fault this request met: a retry.
+                if budget.retries_left <= 0:
                     continue
-                route = _Route(request, policy, log, budget, tier, endpoint, breaker)
-                try:
-                    return await self._on_endpoint(route)
-                except _MovedOn as moved:
-                    last = moved.error
-                    if moved.verdict.outcome is Outcome.BLOCKED and moved.verdict.status == 403:
-                        forbidden_tiers.add(tier.name)
+                budget.retries_left -= 1
+                self.observer.retry_granted(policy.name, Outcome.PROXY)
+            route = _Route(request, policy, log, budget, step.tier, step.endpoint, step.breaker)
+            try:
+                page = await self._on_endpoint(route, ticket)
+            except _MovedOn as moved:
+                last = moved.error
+                if moved.sent and moved.verdict.outcome is Outcome.BLOCKED:
+                    # Evidence about the tier; a `proxy` fault is only the proxy's (its breaker).
+                    await walk.blocked(step)
+                    if moved.verdict.status == 403:
+                        forbidden_tiers.add(step.tier.name)
+                elif moved.sent:
+                    walk.faulted(step, quick=not moved.verdict.hung)
+                # An unused turn serves the next route, unless the host was paused meanwhile;
+                # else the next route waits for its own.
+                ticket = (
+                    moved.unused if moved.unused is not None and await limiter.keep(moved.unused) else None
+                )
+                continue
+            await walk.clean(step)
+            return page
+        if ticket is not None:
+            await limiter.refund(ticket)  # a turn taken for a route that turned out not to exist
         if last is None:
             raise ScrapeError(Outcome.PROXY, f"every proxy allowed for {request.host} has an open circuit")
         if len(tiers) > 1 and forbidden_tiers == {t.name for t in tiers}:
@@ -158,16 +200,42 @@ class Fetcher:
             raise ScrapeError(Outcome.STRUCTURAL, f"HTTP 403 on every tier for {request.describe()}")
         raise last
 
-    async def _on_endpoint(self, route: _Route) -> Page:
-        request, policy, budget = route.request, route.policy, route.budget
-        limiter = await self._limiter(request.host, policy)
+    async def _on_endpoint(self, route: _Route, ticket: Ticket) -> Page:
+        """`ticket`: the host's turn for the first attempt on this route (retries take their own)."""
+        limiter = await self._limiter(route.request.host, route.policy)
+        previous: list[ScrapeError] = []  # the failures retried on this route
+        try:
+            return await self._try(route, limiter, previous, ticket)
+        except _RetryHere as failed:
+            # Only a request that needs a retry builds the retry loop: nearly all succeed at once.
+            return await self._retry(route, limiter, previous, failed)
+
+    async def _retry(
+        self, route: _Route, limiter: HostLimiter, previous: list[ScrapeError], first: _RetryHere
+    ) -> Page:
+        """The retries of one request on one route: a tenacity loop whose first round replays the
+        failure `first` instead of sending, so that its stop and wait see exactly the states they
+        would have seen had the loop run that attempt itself."""
+        policy, budget = route.policy, route.budget
+        # Full jitter: each wait drawn uniformly up to the exponential step (backoff_initial, then
+        # twice that, ..., capped at backoff_max). A 429 draws from half the first step up, never
+        # from 0: the host said we are too fast, and a retry at once is the one answer it refused.
         backoff = wait_random_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max)
+        refused = wait_random_exponential(
+            multiplier=policy.backoff_initial, max=policy.backoff_max, min=policy.backoff_initial / 2
+        )
 
         def wait(state: RetryCallState) -> float:
             failure = state.outcome.exception() if state.outcome else None
-            if isinstance(failure, _RetryHere) and failure.error.outcome is Outcome.RATE_LIMITED:
-                return 0.0  # the limiter holds the pause (Retry-After) for every request to this host
-            return min(float(backoff(state)), max(0.0, budget.remaining))
+            if not isinstance(failure, _RetryHere):
+                return 0.0  # pragma: no cover - only _RetryHere is retried
+            if failure.retry_after is not None:
+                # The limiter holds the pause the server asked for (429 or 503), for every request
+                # to this host, in this process or (Redis state) in the fleet.
+                return 0.0
+            # No usable Retry-After (absent, unparseable, zero or a date gone by): back off.
+            chosen = refused if failure.error.outcome is Outcome.RATE_LIMITED else backoff
+            return min(float(chosen(state)), max(0.0, budget.remaining))
 
         def stop(state: RetryCallState) -> bool:
             # Called once per failed attempt that could be retried; a retry granted here is spent.
@@ -182,61 +250,89 @@ class Fetcher:
                 self.observer.retry_granted(policy.name, failure.error.outcome)
             return False
 
-        previous: list[ScrapeError] = []  # the last retried failure on this route, if any
+        pending: _RetryHere | None = first
         try:
             async for attempt in AsyncRetrying(
-                stop=stop, wait=wait, retry=retry_if_exception_type(_RetryHere), reraise=True
+                stop=stop,
+                wait=wait,
+                retry=retry_if_exception_type(_RetryHere),
+                reraise=True,
+                sleep=self._sleep,
             ):
                 with attempt:
-                    try:
-                        ticket = await limiter.acquire(deadline=budget.deadline)
-                    except RateLimitWaitExceeded as exc:
-                        # Out of time while pacing (no 429 pause): the job failed with what made it
-                        # retry, e.g. transient 503s, not as rate_limited.
-                        if not exc.paused and previous:
-                            raise previous[-1] from None
-                        raise
-                    passage = await route.breaker.enter() if route.breaker is not None else None
-                    if route.breaker is not None and passage is None:
-                        # The circuit opened while we waited for the token (here or in another
-                        # process), or another request holds its one probe: nothing is sent, so
-                        # the token goes back and no tier score rises.
-                        await limiter.refund(ticket)
-                        skipped = Classified(
-                            Outcome.PROXY, f"circuit of proxy {route.breaker.endpoint.name} is open"
-                        )
-                        raise _MovedOn(ScrapeError(Outcome.PROXY, skipped.reason), skipped)
-                    verdict, page, headers = await self._attempt(route, passage)
-                    if headers is not None:
-                        # Also outside the breaker: a state-store hiccup must not open a proxy.
-                        await self._observe_quota(route, headers)
-                    if page is not None:
-                        await limiter.on_success(ticket)
-                        await self.pool.record(request.host, route.tier.name, raises_score=False, clean=True)
-                        await self._flush_rates()
-                        return page
-                    error = ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}")
-                    if verdict.outcome is Outcome.RATE_LIMITED:
-                        await limiter.on_rate_limited(ticket, verdict.retry_after)
-                        await self._flush_rates()
-                        if verdict.retry_after is not None and verdict.retry_after > budget.remaining:
-                            raise ScrapeError(
-                                Outcome.RATE_LIMITED,
-                                f"Retry-After {verdict.retry_after:.0f}s exceeds the "
-                                f"{max(0.0, budget.remaining):.0f}s left for {request.describe()}",
-                            )
-                    if verdict.outcome in RETRY_HERE:
-                        previous.append(error)
-                        raise _RetryHere(error, verdict.retry_after)
-                    if verdict.outcome in MOVE_ON:
-                        if verdict.outcome is Outcome.PROXY:
-                            await limiter.refund(ticket)  # the proxy failed; the host never saw it
-                        await self.pool.record(request.host, route.tier.name, raises_score=True, clean=False)
-                        raise _MovedOn(error, verdict)
-                    raise error
+                    if pending is not None:
+                        replayed, pending = pending, None
+                        raise replayed
+                    return await self._try(route, limiter, previous)
         except _RetryHere as exhausted:
             raise exhausted.error from None
         raise AssertionError("tenacity returned without an outcome")  # pragma: no cover
+
+    async def _try(
+        self, route: _Route, limiter: HostLimiter, previous: list[ScrapeError], ticket: Ticket | None = None
+    ) -> Page:
+        """One attempt on a route: its page, or `_RetryHere`, `_MovedOn` or the ScrapeError to fail
+        with. `previous` holds the failures retried on this route so far; `ticket`: a turn the
+        caller already holds (else this attempt waits for one)."""
+        request, budget = route.request, route.budget
+        try:
+            if ticket is None:
+                ticket = await limiter.acquire(deadline=budget.deadline)
+        except RateLimitWaitExceeded as exc:
+            # Out of time while pacing or paused: the job failed with what made it
+            # retry (a 503 stays transient, a 429 rate_limited); only a request that
+            # never got a first turn here fails rate_limited for the wait itself.
+            if previous and not exc.paused:
+                raise previous[-1] from None
+            if previous:
+                raise ScrapeError(previous[-1].outcome, f"{previous[-1]}; then {exc}") from None
+            raise
+        passage = await route.breaker.enter() if route.breaker is not None else None
+        if route.breaker is not None and passage is None:
+            # The circuit opened while we waited for the token (here or in another
+            # process), or another request holds its one probe: nothing is sent, so
+            # the turn is still this request's, for its next route, and no tier evidence rises.
+            skipped = Classified(Outcome.PROXY, f"circuit of proxy {route.breaker.endpoint.name} is open")
+            raise _MovedOn(ScrapeError(Outcome.PROXY, skipped.reason), skipped, sent=False, unused=ticket)
+        verdict, page, headers = await self._attempt(route, passage)
+        if headers is not None and route.policy.quota is not None:
+            # Also outside the breaker: a state-store hiccup must not open a proxy.
+            await self._observe_quota(route, headers)
+        if page is not None:
+            await limiter.on_success(ticket)
+            if self._pending_rates:
+                await self._flush_rates()
+            return page
+        error = ScrapeError(verdict.outcome, f"{verdict.reason} for {request.describe()}")
+        if verdict.outcome is Outcome.RATE_LIMITED:
+            await limiter.on_rate_limited(ticket, verdict.retry_after, deadline=budget.deadline)
+            await self._flush_rates()
+        elif verdict.outcome is Outcome.TRANSIENT and verdict.retry_after is not None:
+            # A 503 (or another 5xx) with Retry-After: the host said when it serves
+            # again, to every request, so the pause is the host's; its rate stays.
+            await limiter.pause(verdict.retry_after, deadline=budget.deadline)
+        if (
+            verdict.outcome in RETRY_HERE
+            and verdict.retry_after is not None
+            and verdict.retry_after > budget.remaining
+        ):
+            # The wait asked for does not fit: fail now, with the attempt's class,
+            # instead of waiting past the deadline (the pause stays, for other jobs).
+            raise ScrapeError(
+                verdict.outcome,
+                f"Retry-After {verdict.retry_after:.0f}s (HTTP {verdict.status}) exceeds the "
+                f"{max(0.0, budget.remaining):.0f}s left for {request.describe()}",
+            )
+        if verdict.outcome in RETRY_HERE:
+            previous.append(error)
+            raise _RetryHere(error, verdict.retry_after)
+        if verdict.outcome in MOVE_ON:
+            if verdict.outcome is Outcome.PROXY:
+                # The proxy failed; the host never saw it: the turn is still this request's, for
+                # its next route, unless the limiter says otherwise (fetch, `keep`).
+                raise _MovedOn(error, verdict, unused=ticket)
+            raise _MovedOn(error, verdict)
+        raise error
 
     async def _attempt(self, route: _Route, passage: Passage | None) -> _Sent:
         """One attempt; through a proxy, its passage is settled with the breaker whatever happens."""
@@ -251,7 +347,12 @@ class Fetcher:
             # A proxy fault's headers are the proxy's or a block page's: nothing to learn from.
             return (sent[0], None, None) if sent[0].outcome in MOVE_ON else sent
         finally:
-            await breaker.settle(passage, failed=None if sent is None else sent[0].outcome in MOVE_ON)
+            verdict = sent[0] if sent is not None else None
+            # Nothing known: never sent, or a hang nobody is blamed for (the job's deadline cut it).
+            if verdict is None or (verdict.hung and verdict.outcome not in MOVE_ON):
+                await breaker.settle(passage, failed=None)
+            else:
+                await breaker.settle(passage, failed=verdict.outcome in MOVE_ON, trip=verdict.opens_circuit)
             if self._observed.get(breaker.key) != breaker.state:
                 # Recount only when a circuit's state moved (here, or read from another
                 # process): not on every proxied attempt.
@@ -261,7 +362,7 @@ class Fetcher:
     def _outgoing(self, route: _Route) -> httpx.Request:
         return self._build(self._client(route.endpoint), route.request, _allowed_seconds(route))
 
-    async def _observe_quota(self, route: _Route, headers: httpx.Headers) -> None:
+    async def _observe_quota(self, route: _Route, headers: Mapping[str, str]) -> None:
         reading = await self.quota.observe(route.request.host, headers, route.policy.quota)
         if reading:
             self.observer.quota_read(route.policy.name, reading)
@@ -276,6 +377,13 @@ class Fetcher:
         # restart at every read, so a body dripped a byte a second would outlive the job's deadline.
         allowed = _allowed_seconds(route)
         overall = asyncio.timeout(allowed)
+        leg = _leg(route, outgoing)
+        tunnel: TunnelTrace | None = None
+        if leg is Leg.CONNECT:
+            # Through a CONNECT tunnel, httpcore's trace tells whether the proxy answered CONNECT.
+            tunnel = outgoing.extensions["trace"] = TunnelTrace()
+        downloaded = 0
+        headers: dict[str, str] = {}
         self.observer.attempt_started(source)
         try:
             async with overall:
@@ -292,36 +400,51 @@ class Fetcher:
                 classify_oversize(policy.max_body_bytes, exc.response.status_code),
                 exc.response,
             )
+            downloaded = response.num_bytes_downloaded
+            headers = dict(response.headers.items())
         except TimeoutError:
             if not overall.expired():
                 raise
-            verdict = classify_overrun(allowed, rules)
+            verdict = classify_overrun(allowed, rules, leg=_timed_out_on(route, allowed, tunnel, leg))
         except httpx.HTTPError as exc:
-            verdict = classify_exception(exc, rules, via_proxy=route.endpoint is not None)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            where = _timed_out_on(route, allowed, tunnel, leg) if timed_out else tunnel.leg if tunnel else leg
+            verdict = classify_exception(exc, rules, leg=where)
         else:
-            verdict = classify_response(response.status_code, response.headers, body, request.expect, rules)
+            downloaded = response.num_bytes_downloaded
+            # Read once: every look at httpx.Headers decodes all of them again (classification,
+            # the proxy's marks, decoding, the page, the quota reading).
+            headers = dict(response.headers.items())
+            marks = route.endpoint.error_headers if route.endpoint is not None else ()
+            verdict = classify_response(
+                response.status_code,
+                headers,
+                body,
+                request.expect,
+                rules,
+                leg=tunnel.leg if tunnel else leg,
+                proxy_marks=marks,
+            )
         finally:
             self.observer.attempt_ended(source)  # also after a replay miss: nothing stays in flight
-        self.observer.attempt_classified(source, tier.name, verdict.outcome, time.monotonic() - started)
-        route.log.add(
-            Attempt(
-                request.host,
-                tier.name,
-                verdict.outcome,
-                verdict.status,
-                verdict.reason,
-                time.monotonic() - started,
-            )
-        )
+        # Every attempt is a request to its tier's provider, answered or not (a refused or hung
+        # connection is billed nothing, but counting it keeps the figure comparable to the bench's).
+        self.observer.tier_traffic(tier.name, downloaded)
+        seconds = time.monotonic() - started  # the exchange's; decoding is not the upstream's time
+        page: Page | None = None
+        if verdict.status is not None and verdict.outcome.is_clean:
+            try:
+                page = to_page(request, response.status_code, headers, body, verdict=verdict)
+            except ScrapeError as exc:
+                # A body that does not decode (broken JSON) is what the attempt came to: the log
+                # and the metrics say `structural`, not the `ok` its status and label suggested.
+                verdict = Classified(exc.outcome, str(exc), status=response.status_code)
+        self.observer.attempt_classified(source, tier.name, verdict.outcome, seconds)
+        attempt = Attempt(request.host, tier.name, verdict.outcome, verdict.status, verdict.reason, seconds)
+        route.log.add(attempt)
         if verdict.status is None:
             return verdict, None, None
-        if not verdict.outcome.is_clean:
-            return verdict, None, response.headers
-        try:
-            page = to_page(request, response.status_code, response.headers, body, verdict=verdict)
-        except ScrapeError as exc:
-            return Classified(exc.outcome, str(exc), status=response.status_code), None, response.headers
-        return verdict, page, response.headers
+        return verdict, page, headers
 
     def _client(self, endpoint: ProxyEndpoint | None) -> httpx.AsyncClient:
         key = f"{endpoint.tier}/{endpoint.name}" if endpoint else "direct"
@@ -367,7 +490,7 @@ class Fetcher:
             def gauge(change: RateChange) -> None:
                 self.observer.limiter_rate(policy.name, change.host, change.new_rate)
 
-            return SharedLimiter(shared, host, settings, on_change=gauge)
+            return SharedLimiter(shared, host, settings, on_change=gauge, sleep=self._sleep, rng=self._rng)
         # Memory or SQLite: a bucket per process, starting from the rate learned last time.
         stored = await self.store.get(LIMITER_NAMESPACE, host) if self.throttle else None
         return LocalLimiter(
@@ -376,7 +499,9 @@ class Fetcher:
                 settings,
                 initial_rate=float(stored["rate"]) if stored and "rate" in stored else None,
                 on_change=lambda change: self._remember_rate(change, policy.name),
-            )
+                sleep=self._sleep,
+            ),
+            rng=self._rng,
         )
 
     def admit(self, requests: Sequence[Request], minimum: int, policy: SourcePolicy) -> None:
@@ -434,6 +559,35 @@ class Fetcher:
             )
 
     def _build(self, client: httpx.AsyncClient, request: Request, timeout: float) -> httpx.Request:
+        headers: Mapping[str, str] = request.headers
+        params: list[tuple[str, str | int | float | bool | None]] | tuple[tuple[str, str], ...] = (
+            request.params
+        )
+        if request.secrets:
+            headers, params = self._with_secrets(request)
+        url = self._override(request.url)
+        outgoing = client.build_request(
+            request.method,
+            url,
+            # No parameters: None, not [], which would make httpx parse the URL twice and rewrite its
+            # query (kept as it was for a URL that carries one).
+            params=params if params or "?" in url else None,
+            headers=headers,
+            content=request.body,
+        )
+        # What httpx.Timeout(timeout).as_dict() gives, without building the object per request.
+        outgoing.extensions["timeout"] = {
+            "connect": timeout,
+            "read": timeout,
+            "write": timeout,
+            "pool": timeout,
+        }
+        return outgoing
+
+    def _with_secrets(
+        self, request: Request
+    ) -> tuple[dict[str, str], list[tuple[str, str | int | float | bool | None]]]:
+        """The request's headers and parameters with its API keys filled in from the environment."""
         headers = dict(request.headers)
         params: list[tuple[str, str | int | float | bool | None]] = list(request.params)
         for secret in request.secrets:
@@ -448,14 +602,12 @@ class Fetcher:
                 headers[secret.header] = filled
             elif secret.query:
                 params.append((secret.query, filled))
-        outgoing = client.build_request(
-            request.method, self._override(request.url), params=params, headers=headers, content=request.body
-        )
-        outgoing.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-        return outgoing
+        return headers, params
 
     def _override(self, url: str) -> str:
         """Point an upstream base URL elsewhere (a simulator, a staging mirror) without code changes."""
+        if not self.overrides:
+            return url
         parts = urlsplit(url)
         replacement = self.overrides.get(f"{parts.scheme}://{parts.netloc}")
         if replacement is None:
@@ -464,6 +616,22 @@ class Fetcher:
         return urlunsplit(
             (new.scheme, new.netloc, new.path.rstrip("/") + parts.path, parts.query, parts.fragment)
         )
+
+
+def _leg(route: _Route, outgoing: httpx.Request) -> Leg | None:
+    """How an attempt reaches its host: None (direct), through a CONNECT tunnel (starting at its
+    CONNECT leg), or forwarded (absolute-form, the proxy's HTTP layer sees every answer)."""
+    if route.endpoint is None:
+        return None
+    return Leg.CONNECT if outgoing.url.scheme == "https" else Leg.FORWARD
+
+
+def _timed_out_on(route: _Route, allowed: float, tunnel: TunnelTrace | None, leg: Leg | None) -> Leg | None:
+    """The leg a timeout counts against: none when the job's deadline, not the tier's timeout, cut
+    the attempt short (the job ran out of time; no proxy hung), else where the attempt was."""
+    if allowed < route.policy.timeout_for(route.tier.name):
+        return None
+    return tunnel.leg if tunnel else leg
 
 
 def _allowed_seconds(route: _Route) -> float:
@@ -497,22 +665,13 @@ async def _exchange(
 
 
 async def _read_within(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-
-    def keep(pieces: Iterable[bytes]) -> None:
-        nonlocal size
-        for piece in pieces:
-            size += len(piece)
-            # Decoded bytes stop a gzip bomb within one bounded step (encoding.STEP) past the limit.
-            if size > limit:
-                raise _TooLarge(response)
-            chunks.append(piece)
-
     if response.is_stream_consumed:
         # Built in memory by an in-process transport (replay, a test's): already read and decoded.
-        keep([response.content])
-        return b"".join(chunks)
+        if len(response.content) > limit:
+            raise _TooLarge(response)
+        return response.content
+    chunks: list[bytes] = []
+    size = 0
     # The raw bytes, decoded here in bounded steps: httpx's own decoder inflates a whole network
     # read at once (64 KiB of a gzip bomb is ~64 MB) before anything could count it.
     decoder = BodyDecoder.of(response.headers)
@@ -521,8 +680,17 @@ async def _read_within(response: httpx.Response, limit: int) -> bytes:
         # end), which would otherwise stream on for ever.
         if response.num_bytes_downloaded > limit:
             raise _TooLarge(response)
-        keep(decoder.decode(raw))
-    keep(decoder.finish())
+        for piece in decoder.decode(raw):
+            size += len(piece)
+            # Decoded bytes stop a gzip bomb within one bounded step (encoding.STEP) past the limit.
+            if size > limit:
+                raise _TooLarge(response)
+            chunks.append(piece)
+    for piece in decoder.finish():
+        size += len(piece)
+        if size > limit:
+            raise _TooLarge(response)
+        chunks.append(piece)
     return b"".join(chunks)
 
 
@@ -531,6 +699,13 @@ def _no_secrets(name: str) -> None:
 
 
 class _MovedOn(Exception):
-    def __init__(self, error: ScrapeError, verdict: Classified) -> None:
+    """Leave this endpoint for the next one; `sent`: a request went out (False: circuit open);
+    `unused`: the host's turn, when the host never saw the request (the proxy failed)."""
+
+    def __init__(
+        self, error: ScrapeError, verdict: Classified, *, sent: bool = True, unused: Ticket | None = None
+    ) -> None:
         self.error = error
         self.verdict = verdict
+        self.sent = sent
+        self.unused = unused

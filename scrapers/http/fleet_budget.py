@@ -17,11 +17,11 @@ that pair is a 429, and each 429 halves the fleet's rate. Redis' clock (TIME) is
 so processes whose clocks disagree still agree on both schedules (Redis 5 or later, which
 replicates a script by its effects; Memorystore's versions all do).
 
-A 429 cuts the rate (once per generation, as in the process-local limiter), a Retry-After pauses
-the whole fleet, and either bumps ``epoch``: the schedule restarts after the pause (or one new
-interval from now) and every turn handed out before it is void: the process holding one asks
-again when it comes up, is told its epoch is gone, and queues anew, so no turn handed out before a
-429 is spent after it.
+A 429 cuts the rate (once per generation, as in the process-local limiter), a Retry-After (on a
+429 or a 503) pauses the whole fleet without a cut of its own, and either bumps ``epoch``: the
+schedule restarts after the pause (or one new interval from now) and every turn handed out before
+it is void: the process holding one asks again when it comes up, is told its epoch is gone, and
+queues anew, so no turn handed out before a 429 is spent after it.
 
 Within a process, waiters for one host queue first come first served and only the head holds a
 reservation: a process never holds more than one turn it may not use (a cancelled fan-out of 30
@@ -163,20 +163,24 @@ elseif op == 'success' then
     save()
   end
   return {raised, text(rate)}
-elseif op == 'limited' then
-  -- a: the generation the refused request was sent under; b: the pause asked for (0: none)
+elseif op == 'limited' or op == 'pause' then
+  -- limited, a 429. a: the generation the refused request was sent under; b: the pause asked for
+  -- (0: none). pause, a Retry-After on a 503: b: the pause; the rate and the success run stay, the
+  -- host is down for a while, not refusing our pace.
   local cut = 0
   local moved = false
-  if a == gen then
-    gen = gen + 1
-    cut = 1
-    rate = math.max(floor, rate * factor)
-    interval = 1000000 / rate
-    tau = (burst - 1) * interval
-    slack = interval * tonumber(ARGV[13])
-    moved = true
+  if op == 'limited' then
+    if a == gen then
+      gen = gen + 1
+      cut = 1
+      rate = math.max(floor, rate * factor)
+      interval = 1000000 / rate
+      tau = (burst - 1) * interval
+      slack = interval * tonumber(ARGV[13])
+      moved = true
+    end
+    ok = 0
   end
-  ok = 0
   if b > 0 and now + b > paused then
     paused = now + b
     moved = true
@@ -278,6 +282,12 @@ class SharedLimiter:
         """Give back the turn of a request that never reached the host (its proxy failed)."""
         await self._call("refund", ticket.epoch, ticket.slot, 1)
 
+    async def keep(self, ticket: Ticket) -> bool:
+        """Whether a pause voided the turn is the fleet's schedule to say, in Redis: rather than a
+        round trip to ask, the turn goes back and the request queues again (always correct)."""
+        await self.refund(ticket)
+        return False
+
     async def on_success(self, ticket: Ticket) -> bool:
         """Count a success towards the fleet's next rate increase; True when it raised the rate."""
         if self._rate >= self.settings.ceiling:
@@ -286,14 +296,27 @@ class SharedLimiter:
         self._observe(rate)
         return bool(int(raised))
 
-    async def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
+    async def on_rate_limited(
+        self, ticket: Ticket, retry_after: float | None = None, *, deadline: float | None = None
+    ) -> bool:
         """Record a 429: cut the fleet's rate once per generation, pause every process for
-        Retry-After (plus jitter). True when this event cut the rate."""
-        pause = jittered(retry_after, self._rng)
-        micros = math.ceil(pause * _MICROS) if pause is not None and math.isfinite(pause) and pause > 0 else 0
-        cut, rate = await self._call("limited", ticket.generation, micros)
+        Retry-After (plus jitter, never past `deadline`). True when this event cut the rate."""
+        cut, rate = await self._call("limited", ticket.generation, self._pause_micros(retry_after, deadline))
         self._observe(rate)
         return bool(int(cut))
+
+    async def pause(self, retry_after: float, *, deadline: float | None = None) -> None:
+        """A 503's Retry-After: pause every process (plus jitter, never past `deadline`), with the
+        same new schedule as after a 429, but no cut of the fleet's rate."""
+        micros = self._pause_micros(retry_after, deadline)
+        if micros:
+            _, rate = await self._call("pause", -1, micros)
+            self._observe(rate)
+
+    def _pause_micros(self, retry_after: float | None, deadline: float | None) -> int:
+        within = None if deadline is None else deadline - self._clock()
+        pause = jittered(retry_after, self._rng, within=within)
+        return math.ceil(pause * _MICROS) if pause is not None and math.isfinite(pause) and pause > 0 else 0
 
     # -- internals
 

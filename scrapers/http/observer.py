@@ -28,6 +28,10 @@ class FetchObserver(Protocol):
 
     def attempt_classified(self, source: str, tier: str, outcome: Outcome, seconds: float) -> None: ...
 
+    def tier_traffic(self, tier: str, downloaded: int) -> None:
+        """One request went out through `tier` (answered or not); `downloaded`: the answer's
+        bytes on the wire (0 without an answer). What a proxy provider bills, per tier."""
+
     def breakers_changed(self, breakers: Iterable[ProxyBreaker]) -> None:
         """A circuit this process knows moved; `breakers` are all of them, to recount."""
 
@@ -54,6 +58,9 @@ class NullObserver:
         pass
 
     def attempt_classified(self, source: str, tier: str, outcome: Outcome, seconds: float) -> None:
+        pass
+
+    def tier_traffic(self, tier: str, downloaded: int) -> None:
         pass
 
     def breakers_changed(self, breakers: Iterable[ProxyBreaker]) -> None:

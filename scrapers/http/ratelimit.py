@@ -83,7 +83,7 @@ class RateSettings:
         return min(self.ceiling, max(self.floor, rate))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ticket:
     """Proof of one grant. The generation says which rate the request was sent under.
 
@@ -161,6 +161,7 @@ class AdaptiveLimiter:
         self._updated = clock()
         self._paused_until = -math.inf
         self._generation = 0
+        self._ticket = Ticket(0)  # every grant of one generation is the same immutable ticket
         self._successes = 0
         self._queue: deque[_Waiter] = deque()
 
@@ -172,6 +173,11 @@ class AdaptiveLimiter:
     @property
     def generation(self) -> int:
         return self._generation
+
+    @property
+    def clock(self) -> MonotonicClock:
+        """The clock deadlines given to this limiter are read on."""
+        return self._clock
 
     @property
     def paused_until(self) -> float:
@@ -189,6 +195,16 @@ class AdaptiveLimiter:
         `RateLimitWaitExceeded` at once instead of sleeping into the overshoot.
         """
         now = self._clock()
+        if not self._queue:
+            # The common case, a token at hand: what _wait_for(1) and the deadline check below
+            # would conclude, without computing a wait.
+            self._refill(now)
+            if (
+                self._tokens >= 1.0 - _EPSILON
+                and self._paused_until <= now
+                and (deadline is None or now <= deadline)
+            ):
+                return self._take()
         wait = self._wait_for(len(self._queue) + 1, now)
         self._check_deadline(wait, now, deadline)
         if not self._queue and wait <= 0:
@@ -216,6 +232,17 @@ class AdaptiveLimiter:
         self._refill(self._clock())
         self._tokens = min(float(self.settings.burst), self._tokens + 1.0)
 
+    def keep(self, ticket: Ticket) -> bool:
+        """May a request that never reached the host (its proxy failed) send on its next route
+        under this turn? Yes, unless the host was paused (Retry-After) or its rate cut since the
+        turn was granted: then the turn goes back, and the request queues again behind the pause.
+        (Giving every such turn back put a request whose proxy had hung for a whole timeout at the
+        back of the queue of a busy host, a second wait as long as the queue.)"""
+        if ticket.generation == self._generation and self._paused_until <= self._clock():
+            return True
+        self.refund(ticket)
+        return False
+
     def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
         """Record a 429 for a request sent under `ticket`. Returns True when this event cut the rate.
 
@@ -233,13 +260,24 @@ class AdaptiveLimiter:
             self._rate = max(self.settings.floor, self._rate * self.settings.decrease_factor)
             # The stored burst was earned at the rate the server just refused; keep one probe only.
             self._tokens = min(self._tokens, 1.0)
-        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
-            self._paused_until = max(self._paused_until, now + retry_after)
-            self._tokens = min(self._tokens, 1.0)
+        self._hold(now, retry_after)
         self._expire_unreachable(now)
         if self._rate != old:
             self._notify(old, "decrease")
         return cut
+
+    def pause(self, retry_after: float) -> None:
+        """Hold every grant for `retry_after` seconds from now, leaving the rate as it is: a 503 with
+        Retry-After says when the host will serve again, not that we sent too fast."""
+        now = self._clock()
+        self._refill(now)
+        self._hold(now, retry_after)
+        self._expire_unreachable(now)
+
+    def _hold(self, now: float, retry_after: float | None) -> None:
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            self._paused_until = max(self._paused_until, now + retry_after)
+            self._tokens = min(self._tokens, 1.0)
 
     def on_success(self, ticket: Ticket) -> bool:
         """Record a success. Returns True when it completed a run and raised the rate."""
@@ -287,7 +325,10 @@ class AdaptiveLimiter:
 
     def _take(self) -> Ticket:
         self._tokens = max(0.0, self._tokens - 1.0)
-        return Ticket(self._generation)
+        ticket = self._ticket
+        if ticket.generation != self._generation:
+            ticket = self._ticket = Ticket(self._generation)
+        return ticket
 
     def _leave(self, waiter: _Waiter) -> None:
         was_head = bool(self._queue) and self._queue[0] is waiter
@@ -326,11 +367,19 @@ class AdaptiveLimiter:
             self._on_change(RateChange(self.host, old, self._rate, reason))
 
 
-def jittered(retry_after: float | None, rng: random.Random) -> float | None:
-    """A positive Retry-After lengthened by up to RETRY_AFTER_JITTER of itself, at random."""
+def jittered(retry_after: float | None, rng: random.Random, *, within: float | None = None) -> float | None:
+    """A positive Retry-After lengthened by up to RETRY_AFTER_JITTER of itself, at random.
+
+    `within` is the asking job's time left: the jitter never takes the pause past it (the
+    Retry-After itself may, and the job then fails at once; a wait the server's ask fits in must not
+    fail the job because of a spread added here). It is never shortened.
+    """
     if retry_after is None or not math.isfinite(retry_after) or retry_after <= 0:
         return retry_after
-    return retry_after * (1.0 + rng.uniform(0.0, RETRY_AFTER_JITTER))
+    lengthened = retry_after * (1.0 + rng.uniform(0.0, RETRY_AFTER_JITTER))
+    if within is not None:
+        lengthened = min(lengthened, max(retry_after, within))
+    return lengthened
 
 
 def least_seconds(settings: RateSettings, requests: int) -> float:
@@ -355,9 +404,24 @@ class HostLimiter(Protocol):
 
     async def refund(self, ticket: Ticket) -> None: ...
 
+    async def keep(self, ticket: Ticket) -> bool:
+        """A turn whose request never reached the host: True if the request may use it on its
+        next route, else it was given back (the host was paused or slowed meanwhile)."""
+        ...
+
     async def on_success(self, ticket: Ticket) -> bool: ...
 
-    async def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool: ...
+    async def on_rate_limited(
+        self, ticket: Ticket, retry_after: float | None = None, *, deadline: float | None = None
+    ) -> bool:
+        """A 429: cut the rate once per event; a positive Retry-After pauses the host (jittered,
+        the jitter never past `deadline`, the asking job's, on this limiter's clock)."""
+        ...
+
+    async def pause(self, retry_after: float, *, deadline: float | None = None) -> None:
+        """A Retry-After on anything but a 429 (a 503): pause the host, jittered as above, rate
+        unchanged."""
+        ...
 
 
 class LocalLimiter:
@@ -380,11 +444,25 @@ class LocalLimiter:
     async def refund(self, ticket: Ticket) -> None:
         self.limiter.refund(ticket)
 
+    async def keep(self, ticket: Ticket) -> bool:
+        return self.limiter.keep(ticket)
+
     async def on_success(self, ticket: Ticket) -> bool:
         return self.limiter.on_success(ticket)
 
-    async def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
-        return self.limiter.on_rate_limited(ticket, jittered(retry_after, self._rng))
+    async def on_rate_limited(
+        self, ticket: Ticket, retry_after: float | None = None, *, deadline: float | None = None
+    ) -> bool:
+        return self.limiter.on_rate_limited(ticket, self._jittered(retry_after, deadline))
+
+    async def pause(self, retry_after: float, *, deadline: float | None = None) -> None:
+        pause = self._jittered(retry_after, deadline)
+        if pause is not None:
+            self.limiter.pause(pause)
+
+    def _jittered(self, retry_after: float | None, deadline: float | None) -> float | None:
+        within = None if deadline is None else deadline - self.limiter.clock()
+        return jittered(retry_after, self._rng, within=within)
 
 
 class LimiterRegistry:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -90,11 +91,20 @@ def gateway_address(gateway: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
-async def push(metrics: FleetMetrics, store: StateStore, gateway: str, group: Mapping[str, str]) -> None:
+class Pushable(Protocol):
+    """What a push needs of a set of metrics: its registry, and what its counting series already
+    added to the fleet totals (FleetMetrics; the workflows' decision metrics)."""
+
+    registry: CollectorRegistry
+    folded: dict[str, float]
+
+
+async def push(metrics: Pushable, store: StateStore, gateway: str, group: Mapping[str, str]) -> None:
     """Replace `group` on the Pushgateway: this process's gauges and the group's counter totals.
 
     `group` is the grouping key: `{"scraper": name}` for a job container, the service's own at its
-    shutdown. Raises MetricsNotPushed (store or lease) or OSError (the gateway; urllib's errors).
+    shutdown, `{"instance": "tick"}` for `scrapers tick`. Raises MetricsNotPushed (store or lease)
+    or OSError (the gateway; urllib's errors).
     """
     families = group_families(metrics.registry, group)
     try:

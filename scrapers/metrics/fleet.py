@@ -17,6 +17,17 @@ Data quality (scrapers/quality): checks run and failed by scraper and check (che
 strings in each source's validators, so the label stays bounded), runs by verdict, and the time of
 the last `fail` verdict (a gauge, so a one-job container's push still shows it).
 
+Proxy spend: requests and response bytes per tier (`scraper_proxy_requests_total`,
+`scraper_proxy_bytes_total`, every attempt, answered or not) and each tier's cost weight from the
+proxies file (`scraper_proxy_tier_cost`, one request through the tier in datacenter requests). The
+weighted cost is sum(requests x cost):
+
+    sum(sum by (tier) (increase(scraper_proxy_requests_total[1d]))
+        * on (tier) max by (tier) (scraper_proxy_tier_cost))
+
+The weight is a gauge rather than a number written into that query so it has one source, the
+proxies file: a query with the weights spelled out goes wrong silently the day the file changes.
+
 Build and process: `scraper_build_info` (1, labelled with the package version, the git revision
 when the deployment sets COURTSIDE_GIT_COMMIT, and Python's version) is a fleet series, pushed with
 every group so the gateway shows which release each scraper last ran. The process, Python-platform
@@ -29,7 +40,8 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 from collections import Counter as CounterOf
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Generic, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -46,6 +58,7 @@ from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome, RunStatus
 from scrapers.core.verdict import Status
 from scrapers.http.quota import QuotaReading
 
+_Metric = TypeVar("_Metric", Counter, Gauge, Histogram)
 FAILURE_CLASSES = tuple(outcome.value for outcome in Outcome if not outcome.is_clean)
 BREAKER_STATES = ("closed", "open", "half-open")
 # Request latency buckets: from a fast CDN answer to a residential proxy's 90 s timeout.
@@ -104,6 +117,24 @@ class FleetMetrics:
         )
         self.tier_chosen = Counter(
             "scraper_proxy_tier_chosen", "Requests that started on a tier", ["source", "tier"], registry=r
+        )
+        self.proxy_requests = Counter(
+            "scraper_proxy_requests",
+            "Requests sent through a proxy tier (every attempt, answered or not)",
+            ["tier"],
+            registry=r,
+        )
+        self.proxy_bytes = Counter(
+            "scraper_proxy_bytes",
+            "Response bytes received through a proxy tier, as sent on the wire",
+            ["tier"],
+            registry=r,
+        )
+        self.tier_cost = Gauge(
+            "scraper_proxy_tier_cost",
+            "What one request through the tier weighs, in datacenter requests (the proxies file's cost)",
+            ["tier"],
+            registry=r,
         )
         self.breaker_state = Gauge(
             "scraper_breaker_circuits",
@@ -179,13 +210,23 @@ class FleetMetrics:
         )
 
     def initialise(
-        self, scrapers: Iterable[tuple[str, str]], tiers: Iterable[str], providers: Iterable[tuple[str, str]]
+        self,
+        scrapers: Iterable[tuple[str, str]],
+        tiers: Iterable[str],
+        providers: Iterable[tuple[str, str]],
+        costs: Mapping[str, float] | None = None,
     ) -> None:
         """Known label combinations start at zero, so rate() and absent() behave from the first scrape.
 
-        `scrapers` are (name, source) pairs, `providers` (tier, proxy name) pairs.
+        `scrapers` are (name, source) pairs, `providers` (tier, proxy name) pairs, `costs` each
+        tier's cost weight (proxy.config.ProxyConfig.costs).
         """
         tier_names = list(tiers)
+        for tier in tier_names:
+            self.proxy_requests.labels(tier)
+            self.proxy_bytes.labels(tier)
+        for tier, cost in (costs or {}).items():
+            self.tier_cost.labels(tier).set(cost)
         for scraper, source in scrapers:
             for status in RunStatus:
                 self.runs.labels(scraper, status.value)
@@ -208,27 +249,56 @@ class FleetMetrics:
                 self.breaker_transitions.labels(tier, provider, state)
 
 
+class _Children(Generic[_Metric]):
+    """One metric's children by label values, for the series the core touches on every attempt:
+    prometheus_client's labels() validates, converts and takes a lock on each call, and an attempt
+    makes several. Bounded like the labels (sources, tiers, outcomes); nothing removes a child from
+    these metrics, so a remembered one stays the registry's."""
+
+    def __init__(self, metric: _Metric) -> None:
+        self._metric: _Metric = metric
+        self._by_values: dict[tuple[str, ...], _Metric] = {}
+
+    def __call__(self, *values: str) -> _Metric:
+        child = self._by_values.get(values)
+        if child is None:
+            child = self._by_values[values] = self._metric.labels(*values)
+        return child
+
+
 class FetchMetrics:
     """The HTTP core's observer (scrapers.http.observer.FetchObserver) writing to FleetMetrics."""
 
     def __init__(self, metrics: FleetMetrics) -> None:
         self.metrics = metrics
+        # The series every attempt touches, their children remembered by label values.
+        self._tier_chosen = _Children(metrics.tier_chosen)
+        self._in_flight = _Children(metrics.in_flight)
+        self._attempts = _Children(metrics.attempts)
+        self._request_duration = _Children(metrics.request_duration)
+        self._proxy_requests = _Children(metrics.proxy_requests)
+        self._proxy_bytes = _Children(metrics.proxy_bytes)
 
     def tier_chosen(self, source: str, tier: str) -> None:
-        self.metrics.tier_chosen.labels(source, tier).inc()
+        self._tier_chosen(source, tier).inc()
 
     def retry_granted(self, source: str, outcome: Outcome) -> None:
         self.metrics.retries.labels(source, outcome.value).inc()
 
     def attempt_started(self, source: str) -> None:
-        self.metrics.in_flight.labels(source).inc()
+        self._in_flight(source).inc()
 
     def attempt_ended(self, source: str) -> None:
-        self.metrics.in_flight.labels(source).dec()
+        self._in_flight(source).dec()
 
     def attempt_classified(self, source: str, tier: str, outcome: Outcome, seconds: float) -> None:
-        self.metrics.attempts.labels(source, tier, outcome.value).inc()
-        self.metrics.request_duration.labels(source).observe(seconds)
+        self._attempts(source, tier, outcome.value).inc()
+        self._request_duration(source).observe(seconds)
+
+    def tier_traffic(self, tier: str, downloaded: int) -> None:
+        self._proxy_requests(tier).inc()
+        if downloaded:
+            self._proxy_bytes(tier).inc(downloaded)
 
     def breakers_changed(self, breakers: Iterable[ProxyBreaker]) -> None:
         """Circuits per (tier, provider, state) among the breakers this process knows."""

@@ -21,7 +21,8 @@ child plan the schedule declares for its fan-out.
 
 The local drain runs every job through OnceRunner (claim, run, release), `concurrency` at a time,
 queues the fan-out children of each parent, and comes back to jobs another process holds until
-their claim is released or expires.
+their claim is released or expires. A `--force` pass carries one token through every job and
+child: jobs done before run once more, and once only (Ledger.claim).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from scrapers.http.quota import QuotaTracker
 from scrapers.pipeline.fanout import declared_fan_outs, select_fan_outs
 from scrapers.pipeline.jobs import JobRequest, PlannedJob
 from scrapers.pipeline.ledger import JobId, Ledger
-from scrapers.pipeline.once import Done, OnceResult, OnceRunner
+from scrapers.pipeline.once import Done, NotAdmitted, OnceResult, OnceRunner
 from scrapers.pipeline.runner import Job, prepare
 from scrapers.pipeline.runs import Interrupt
 from scrapers.sources.nbac.schedule import backfill_refs
@@ -296,12 +297,15 @@ class Estimate:
     children: bool  # parents whose children are not counted (they are known once a parent ran)
 
 
-async def estimate(plan: Plan, ledger: Ledger, registry: Registry, quota: QuotaTracker) -> Estimate:
-    """What the backfill would send, before anything is sent: the ledger's finished jobs are free."""
+async def estimate(
+    plan: Plan, ledger: Ledger, registry: Registry, quota: QuotaTracker, *, force: bool = False
+) -> Estimate:
+    """What the backfill would send, before anything is sent: the ledger's finished jobs are free
+    (unless `force` runs them again)."""
     done, requests, credits = 0, 0, 0
     per_host: dict[str, int] = {}
     reserve: dict[str, int] = {}
-    finished = await ledger.entries(plan.scraper)
+    finished = {} if force else await ledger.entries(plan.scraper)
     for job in plan.jobs:
         entry = finished.get(job.key)
         if entry is not None and entry.done:
@@ -334,6 +338,7 @@ class Item:
     planned: PlannedJob
     fan_out: tuple[FanOut, ...] = ()
     child_options: Mapping[str, Any] = field(default_factory=dict)
+    force: str | None = None  # the --force pass's token, for the job and its children
 
 
 @dataclass
@@ -359,12 +364,13 @@ def outcome_label(result: OnceResult) -> str:
     return "done" if result.ok else "failed"
 
 
-def items_of(plan: Plan, trigger: str | None = None) -> list[Item]:
+def items_of(plan: Plan, trigger: str | None = None, force: str | None = None) -> list[Item]:
     return [
         Item(
             PlannedJob(JobRequest(job.entry.name, job.option_texts(), trigger=trigger), job, ()),
             plan.fan_out,
             plan.child_options,
+            force,
         )
         for job in plan.jobs
     ]
@@ -402,7 +408,9 @@ async def drain(
             while queue and len(running) < concurrency and not interrupt.requested.is_set():
                 item = queue.popleft()
                 on_start(item)
-                task = asyncio.ensure_future(once.run(item.planned, item.fan_out, item.child_options))
+                task = asyncio.ensure_future(
+                    once.run(item.planned, item.fan_out, item.child_options, force=item.force)
+                )
                 running[task] = item
             if not running:
                 if deferred and not interrupt.requested.is_set():
@@ -422,7 +430,11 @@ async def drain(
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             for task in [task for task in running if task.done()]:
                 item = running.pop(task)
-                result = task.result()
+                try:
+                    result = task.result()
+                except NotAdmitted:
+                    queue.appendleft(item)  # started as the drain began: left for the next pass
+                    continue
                 if result.done is Done.BUSY:
                     deferred.append(item)
                 else:
@@ -437,9 +449,12 @@ async def drain(
                         on_refused(refused)
                         continue
                     request = JobRequest(
-                        child.scraper, job.option_texts(), trigger=item.planned.request.trigger
+                        child.scraper,
+                        job.option_texts(),
+                        trigger=item.planned.request.trigger,
+                        workflow=item.planned.request.workflow,  # the parent's (a tick's window)
                     )
-                    queue.append(Item(PlannedJob(request, job, ())))
+                    queue.append(Item(PlannedJob(request, job, ()), force=item.force))
         report.interrupted = len(queue) + len(deferred)
         return report
     finally:

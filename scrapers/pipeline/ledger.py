@@ -7,12 +7,25 @@ key (`Job.key`: the scraper and its resolved options) in the state store, namesp
 
     {"key": "nbac_gamebook_pdf:{...}", "scraper": "nbac_gamebook_pdf", "options": {...},
      "output": "/abs/data", "status": "success", "failure_class": null, "retryable": false,
-     "attempts": 2, "execution_ids": ["9f1c...", "b0e2..."], "landed": ["/abs/data/nba-com/..."],
-     "updated_at": "2024-01-16T03:00:04+00:00", "claim": null}
+     "attempts": 2, "failed_in_a_row": 0, "execution_ids": ["9f1c...", "b0e2..."],
+     "landed": ["/abs/data/nba-com/..."], "updated_at": "2024-01-16T03:00:04+00:00",
+     "claim": null, "force": null, "dead_letter": null, "landing": null, "fan_out": [...]}
 
 `status` is the latest terminal status of the job (`success`, `no_data` and `partial` are done;
 `failed` carries its class and whether a retry may help). Every run through the one run path
-records here (Core.after_run), whatever started it.
+records here (Core.after_run), whatever started it. A job is done only when everything its run
+declared landed: the runner lands a document last (after its PDF), and a dead run is settled
+from what it landed only when all of it is there.
+
+`failed_in_a_row` counts retryable failures since the job last ended otherwise: past
+COURTSIDE_JOBS_MAX_ATTEMPTS a worker (or the push route) moves the job's message to the
+dead-letter topic and records it in `dead_letter` (the message id, topic, time, class), so a
+redelivery of that message is acknowledged without a run and `backfill status` counts it. A later
+run (a new message, a local backfill) clears it.
+
+`force` is the token of a `--force` pass (backfill, enqueue) the latest done status was recorded
+under: a forced job runs again although it is done, once per token, so a redelivered forced
+message is still never fetched twice.
 
 Exactly once per key: a worker or a backfill claims the entry before it runs the job, in the same
 atomic step that checks the job is not done (`read_modify_write`), so of two workers given one
@@ -60,6 +73,7 @@ class Claimed(StrEnum):
     CLAIMED = "claimed"  # the caller runs the job now and releases the claim after
     DONE = "done"  # the job already succeeded (or has no data): nothing to run
     BUSY = "busy"  # another worker holds a live claim on it
+    DEAD_LETTERED = "dead_lettered"  # this very message went to the dead-letter topic already
 
 
 @dataclass(frozen=True)
@@ -77,24 +91,41 @@ class LedgerEntry:
     updated_at: str | None = None
     claim_owner: str | None = None
     claim_until: float | None = None  # unix time
+    claim_force: str | None = None  # the --force token the claim runs the job under
+    failed_in_a_row: int = 0  # retryable failures since the job last ended otherwise
+    force: str | None = None  # the --force token the latest done status was recorded under
+    # The message moved to the dead-letter topic: {"message_id", "topic", "at", "attempts",
+    # "failure_class"}; None when the job was not dead-lettered since its last run.
+    dead_letter: Mapping[str, Any] | None = None
     # The per-game / per-event ids of the latest successful run, so the children of a finished
     # parent can be planned again (a resumed backfill, a redelivered fan-out) without fetching it.
     fan_out: tuple[Mapping[str, Any], ...] = ()
-    # What a run was about to land (its id, intended status and object paths), until its status is
-    # recorded: after a crash, the next claimant settles the job by what landed instead of
-    # fetching and landing it again.
+    # What a run was about to land (its id, intended status, object paths and the timestamp
+    # naming them), until a done status is recorded: after a crash, the next claimant settles the
+    # job by what landed instead of fetching and landing it again, or lands the rest under the
+    # same names.
     landing: Mapping[str, Any] | None = None
 
     @property
     def done(self) -> bool:
         return self.status in DONE
 
+    @property
+    def dead_lettered(self) -> bool:
+        return self.dead_letter is not None and not self.done
+
+    def done_for(self, force: str | None) -> bool:
+        """Done, and nothing asks to run it again: no force token, or the one it was done under."""
+        return self.done and (force is None or self.force == force)
+
     def claimed(self, now: float) -> bool:
         return self.claim_owner is not None and (self.claim_until or 0.0) > now
 
     def to_state(self) -> dict[str, Any]:
         claim = (
-            {"owner": self.claim_owner, "until": self.claim_until} if self.claim_owner is not None else None
+            {"owner": self.claim_owner, "until": self.claim_until, "force": self.claim_force}
+            if self.claim_owner is not None
+            else None
         )
         return {
             "key": self.key,
@@ -105,10 +136,13 @@ class LedgerEntry:
             "failure_class": self.failure_class,
             "retryable": self.retryable,
             "attempts": self.attempts,
+            "failed_in_a_row": self.failed_in_a_row,
             "execution_ids": list(self.execution_ids),
             "landed": list(self.landed),
             "updated_at": self.updated_at,
             "claim": claim,
+            "force": self.force,
+            "dead_letter": dict(self.dead_letter) if self.dead_letter else None,
             "fan_out": [dict(ref) for ref in self.fan_out],
             "landing": dict(self.landing) if self.landing else None,
         }
@@ -125,11 +159,15 @@ class LedgerEntry:
             failure_class=value.get("failure_class"),
             retryable=bool(value.get("retryable", False)),
             attempts=int(value.get("attempts", 0)),
+            failed_in_a_row=int(value.get("failed_in_a_row", 0)),
             execution_ids=tuple(value.get("execution_ids") or ()),
             landed=tuple(value.get("landed") or ()),
             updated_at=value.get("updated_at"),
             claim_owner=claim.get("owner"),
             claim_until=claim.get("until"),
+            claim_force=claim.get("force"),
+            force=value.get("force"),
+            dead_letter=value.get("dead_letter") or None,
             fan_out=tuple(value.get("fan_out") or ()),
             landing=value.get("landing") or None,
         )
@@ -208,23 +246,35 @@ class Ledger:
         entries = (LedgerEntry.from_state(value) for value in values.values())
         return {entry.key: entry for entry in entries if entry.output == self.output}
 
-    async def claim(self, job: JobId, owner: str, ttl_seconds: float) -> tuple[Claimed, LedgerEntry]:
-        """Claim the job for `owner` unless it is done or someone else holds a live claim."""
+    async def claim(
+        self,
+        job: JobId,
+        owner: str,
+        ttl_seconds: float,
+        *,
+        force: str | None = None,
+        message_id: str | None = None,
+    ) -> tuple[Claimed, LedgerEntry]:
+        """Claim the job for `owner` unless it is done (and `force` does not ask for it again),
+        `message_id` went to the dead-letter topic already, or someone else holds a live claim."""
         now = self._now()
         found = Claimed.CLAIMED
 
         def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
             nonlocal found
             entry = self._entry(current, job)
-            if entry.done:
+            if entry.done_for(force):
                 found = Claimed.DONE
+                return None
+            if message_id is not None and (entry.dead_letter or {}).get("message_id") == message_id:
+                found = Claimed.DEAD_LETTERED
                 return None
             if entry.claimed(now) and entry.claim_owner != owner:
                 found = Claimed.BUSY
                 return None
             found = Claimed.CLAIMED
             state = entry.to_state()
-            state["claim"] = {"owner": owner, "until": now + ttl_seconds}
+            state["claim"] = {"owner": owner, "until": now + ttl_seconds, "force": force}
             return state
 
         stored = await read_modify_write(
@@ -262,12 +312,14 @@ class Ledger:
             fan_out=[ref.to_dict() for ref in result.fan_out] if result.ok else None,
         )
 
-    async def intend_landing(self, job: JobId, intended: RunResult, paths: Sequence[str]) -> None:
-        """A run is about to land `paths` (relative to the output), meaning to end as `intended`."""
+    async def intend_landing(self, job: JobId, intended: RunResult, paths: Sequence[str], stamp: str) -> None:
+        """A run is about to land `paths` (relative to the output, named by `stamp`), meaning to
+        end as `intended`."""
         landing = {
             "run_id": intended.run_id,
             "status": intended.status.value,
             "paths": list(paths),
+            "stamp": stamp,
             "fan_out": [ref.to_dict() for ref in intended.fan_out],
         }
 
@@ -279,19 +331,19 @@ class Ledger:
         await read_modify_write(self.store, self.namespace(job.scraper), self.digest(job.key), change)
 
     async def settle_landing(self, job: JobId, entry: LedgerEntry) -> LedgerEntry | None:
-        """The entry of a job whose dead run's document did land, now recorded with the status
-        that run meant to send; None when there is nothing to settle or the document is not there
-        (then the job runs again). The dead run's completion is in the outbox, for a sweep."""
+        """The entry of a job whose dead run landed everything it declared, now recorded with the
+        status that run meant to send; None when there is nothing to settle or something is
+        missing (then the job runs again, under the dead run's names: `resume_stamp`). The dead
+        run's completion is in the outbox, for a sweep."""
         landing = entry.unsettled_landing
         if landing is None or self.sink is None or not landing.get("paths"):
             return None
         paths = [str(path) for path in landing["paths"]]
-        # The document decides, as the outbox's sweep decides the dead run's completion: a run
-        # killed between its document and that document's PDF leaves the PDF missing, and its
-        # completion (and this entry) name the document only. Fetching again would land the
-        # document a second time under a new name.
+        # Every object, not just the document: a job is done only when all it declared landed.
+        # (The runner lands the document last, so a present document means the rest is there;
+        # this also holds for objects landed before that order.)
         present = [path for path in paths if await self.sink.read(path) is not None]
-        if paths[0] not in present:
+        if len(present) != len(paths):
             return None
         return await self._record(
             job,
@@ -302,6 +354,44 @@ class Ledger:
             landed=[self.sink.uri(path) for path in present],
             fan_out=list(landing.get("fan_out") or ()),
         )
+
+    async def resume_stamp(self, entry: LedgerEntry) -> str | None:
+        """The timestamp that named the objects of the job's last landing when some of them are
+        there (a run died or failed between its PDF and its document): the next run lands under
+        the same names, adopting what landed. None when nothing of it landed: a fresh name then
+        (a stale timestamp would misplace the document among newer ones)."""
+        landing = entry.landing
+        if not landing or self.sink is None or not landing.get("stamp"):
+            return None
+        for path in landing.get("paths") or ():
+            if await self.sink.read(str(path)) is not None:
+                return str(landing["stamp"])
+        return None
+
+    async def dead_letter(
+        self, job: JobId, *, message_id: str | None, topic: str, failure_class: str | None
+    ) -> LedgerEntry:
+        """The job's message went to the dead-letter topic `topic`: recorded, and its count of
+        failures in a row starts again (a new message for the job gets the full number of tries)."""
+        at = datetime.fromtimestamp(self._now(), UTC).isoformat(timespec="seconds")
+
+        def change(current: dict[str, Any] | None) -> dict[str, Any]:
+            entry = self._entry(current, job)
+            state = entry.to_state()
+            state["dead_letter"] = {
+                "message_id": message_id,
+                "topic": topic,
+                "at": at,
+                "attempts": entry.failed_in_a_row,
+                "failure_class": failure_class or entry.failure_class,
+            }
+            state["failed_in_a_row"] = 0
+            return state
+
+        stored = await read_modify_write(
+            self.store, self.namespace(job.scraper), self.digest(job.key), change
+        )
+        return self._entry(stored, job)
 
     async def record_error(self, job: JobId, run_id: str, error_type: str, http_status: int) -> LedgerEntry:
         """A run that could not be carried out at all (no result): failed, with the error's type."""
@@ -329,6 +419,7 @@ class Ledger:
 
         def change(current: dict[str, Any] | None) -> dict[str, Any]:
             entry = self._entry(current, job)
+            done = status in DONE
             # The claim stays: its holder releases it after this, and until then the status
             # written here already answers anyone who asks.
             state = entry.to_state()
@@ -337,10 +428,16 @@ class Ledger:
                 failure_class=failure_class,
                 retryable=retryable,
                 attempts=entry.attempts + 1,
+                failed_in_a_row=entry.failed_in_a_row + 1 if retryable else 0,
                 execution_ids=[*entry.execution_ids, run_id][-KEPT:],
                 landed=_kept([*entry.landed, *landed]),
                 updated_at=at,
-                landing=None,
+                dead_letter=None,
+                # Done: nothing is left to resume. Not done: the landing's names stay, for a next
+                # run to land the rest under them (Ledger.resume_stamp).
+                landing=None if done else state["landing"],
+                # The claim's --force token, if the job is done under it (None: an ordinary run).
+                force=entry.claim_force if done else entry.force,
             )
             if fan_out is not None:
                 state["fan_out"] = fan_out

@@ -4,28 +4,39 @@ A message is one job, JSON:
 
     {"scraper": "nbac_scoreboard_v2", "options": {"game_date": "2024-01-15"},
      "key": "nbac_scoreboard_v2:{\"game_date\":\"2024-01-15\"}", "fan_out": true,
-     "child_options": {}, "trigger": "backfill"}
+     "child_options": {}, "trigger": "backfill", "force": null}
 
 `options` are resolved texts (dates absolute), so a message means the same job whenever it runs;
 `key` is the job key (`Job.key`) for people and filters, recomputed by the worker; `fan_out` is
-false, true (the parent's default children) or a list of child names. Attributes: `scraper`
-and `job` (a digest of the key), for subscription filters.
+false, true (the parent's default children) or a list of child names; `force` is the token of a
+`--force` pass (the job runs although the ledger says it is done, once per token); optional
+`deadline_seconds` and `workflow` as in a POST /scrape body. A POST /scrape body
+(`{"scraper": ..., "game_date": ..., "fan_out": true}`, options at the top level) is read as the
+same job, so a scheduler's messages and the queue's are one format to a worker. Attributes:
+`scraper` and `job` (a digest of the key), for subscription filters.
 
-What a worker does with one (Worker.handle), and what Pub/Sub does then:
+What a worker (and the service's push route) does with one (Worker.handle), and what Pub/Sub does:
 
-| the message                                              | answer | Pub/Sub                     |
-|----------------------------------------------------------|--------|-----------------------------|
-| the ledger says done (success, no_data, partial)         | ack    | gone: nothing is fetched    |
-| ran: success / no_data / partial, or failed not_found,   | ack    | gone (children published    |
-|   auth, structural, infeasible; invalid, unknown scraper |        | first for a parent)         |
-| ran: failed blocked, proxy, rate_limited, landing,       | nack   | redelivered with the        |
-|   transient; could not run (state store, a bug)          |        | subscription's backoff      |
-| another worker holds the job's claim                     | nack   | redelivered: by then done   |
-| not JSON, not a job                                      | ack    | logged: it can never run    |
+| the message                                              | answer (push) | Pub/Sub               |
+|----------------------------------------------------------|---------------|-----------------------|
+| the ledger says done (success, no_data, partial)         | ack (200)     | gone: nothing fetched |
+| ran: success / no_data / partial, or failed not_found,   | ack (200)     | gone (children        |
+|   auth, structural, infeasible                           |               | published first)      |
+| ran: failed blocked, proxy, rate_limited, landing,       | nack (the     | redelivered with the  |
+|   transient; could not run (state store, a bug)          | run's 5xx)    | subscription's backoff|
+| ... the COURTSIDE_JOBS_MAX_ATTEMPTS-th such failure in a | ack (200)     | gone: published to    |
+|   row (the ledger counts them)                           |               | the dead-letter topic |
+| another worker holds the job's claim                     | nack (409)    | redelivered: by then  |
+|                                                          |               | done                  |
+| the worker or service is full / draining                 | nack (429/503)| redelivered           |
+| not JSON, not a job, invalid options, unknown scraper    | ack (204)     | logged: never runs    |
 
-After `max_delivery_attempts` the subscription's dead-letter policy moves a message aside (see
-README, "Backfills and the work queue"). A fan-out child is its own message, so a 30-game fan-out
-spreads over every worker, and each child is exactly once per key like any job.
+Dead-lettering is the worker's own, counted in the ledger, not left to the subscription's
+dead_letter_policy: Pub/Sub counts every delivery (a nack for a job another worker holds, a lease
+lost with a killed worker) and would move aside a job that never failed, without the ledger
+knowing. A subscription policy with a higher maximum still catches a message that crashes the
+worker before any verdict. A fan-out child is its own message, so a 30-game fan-out spreads over
+every worker, and each child is exactly once per key like any job.
 """
 
 from __future__ import annotations
@@ -36,20 +47,28 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from proxy.state import StateStoreError
 from scrapers.core.clock import Clock
 from scrapers.core.errors import BadConfiguration, InvalidOptions, OptionError, UnknownScraperError
 from scrapers.core.registry import Registry
 from scrapers.events.publishers import PublishError, PubSubPublisher
 from scrapers.pipeline.fanout import select_fan_outs
-from scrapers.pipeline.jobs import JobRequest, MalformedJob, PlannedJob
-from scrapers.pipeline.once import Done, OnceResult, OnceRunner
+from scrapers.pipeline.jobs import JobRequest, MalformedJob, PlannedJob, read_job
+from scrapers.pipeline.ledger import JobId
+from scrapers.pipeline.once import Done, NotAdmitted, OnceResult, OnceRunner
 from scrapers.pipeline.runner import Job, prepare
 
 log = logging.getLogger("scrapers.worker")
 WORKER_TRIGGER = "worker"
+ACK, ACK_NOTHING_TO_RUN = 200, 204
+BUSY_STATUS, FULL_STATUS, UNAVAILABLE_STATUS = 409, 429, 503
+# What became of a message (the `result` label of scraper_queue_jobs_total).
+JOB_RESULTS = ("ran", "done_already", "settled", "busy", "dead_lettered", "refused", "not_admitted")
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,9 @@ class JobMessage:
     fan_out: bool | tuple[str, ...] = False
     child_options: Mapping[str, Any] = field(default_factory=dict)
     trigger: str | None = None
+    force: str | None = None
+    deadline_seconds: float | None = None
+    workflow: str | None = None
 
     @classmethod
     def of(
@@ -69,19 +91,30 @@ class JobMessage:
         fan_out: bool | Sequence[str] = False,
         child_options: Mapping[str, Any] | None = None,
         trigger: str | None = None,
+        force: str | None = None,
     ) -> JobMessage:
         selection = fan_out if isinstance(fan_out, bool) else tuple(fan_out)
-        return cls(job.entry.name, job.option_texts(), job.key, selection, dict(child_options or {}), trigger)
+        return cls(
+            job.entry.name, job.option_texts(), job.key, selection, dict(child_options or {}), trigger, force
+        )
 
     def to_bytes(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"scraper": self.scraper, "options": dict(self.options), "key": self.key}
         if self.fan_out:
             body["fan_out"] = self.fan_out if isinstance(self.fan_out, bool) else list(self.fan_out)
         if self.child_options:
             body["child_options"] = dict(self.child_options)
-        if self.trigger:
-            body["trigger"] = self.trigger
-        return json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        optional = {
+            "trigger": self.trigger,
+            "force": self.force,
+            "deadline_seconds": self.deadline_seconds,
+            "workflow": self.workflow,
+        }
+        body.update({name: value for name, value in optional.items() if value is not None})
+        return body
 
     def attributes(self) -> dict[str, str]:
         digest = hashlib.sha256((self.key or "").encode()).hexdigest()[:16]
@@ -89,77 +122,203 @@ class JobMessage:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> JobMessage:
-        """The message in `data`, or MalformedJob saying what is wrong."""
+        """The message in `data` (either form, see the module doc), or MalformedJob saying what is
+        wrong."""
         try:
             body = json.loads(data)
         except (ValueError, RecursionError):
             raise MalformedJob('a job message is JSON: {"scraper": NAME, "options": {...}}') from None
         if not isinstance(body, Mapping):
             raise MalformedJob("a job message is a JSON object")
-        scraper, options = body.get("scraper"), body.get("options", {})
+        if not isinstance(body.get("options"), Mapping):
+            return cls._from_request(body)
+        scraper, options = body.get("scraper"), body["options"]
         if not isinstance(scraper, str) or not scraper:
             raise MalformedJob("a job message names its 'scraper'")
-        if not isinstance(options, Mapping):
-            raise MalformedJob("'options' is an object of option values")
-        fan_out = body.get("fan_out", False)
-        if isinstance(fan_out, list) and all(isinstance(name, str) for name in fan_out):
-            fan_out = tuple(fan_out)
-        elif not isinstance(fan_out, bool):
-            raise MalformedJob("'fan_out' is true, false or a list of child scraper names")
-        child_options = body.get("child_options") or {}
-        if not isinstance(child_options, Mapping):
-            raise MalformedJob("'child_options' is an object of options for every child")
-        key, trigger = body.get("key"), body.get("trigger")
+        # The service keys are checked as a POST /scrape body's are, by the same reader.
+        request = read_job({key: value for key, value in body.items() if key != "options"}, [])
+        key, force = body.get("key"), body.get("force")
+        if force is not None and not (isinstance(force, str) and force):
+            raise MalformedJob("'force' is the token of a --force pass (text)")
         return cls(
             scraper,
             dict(options),
             key if isinstance(key, str) else None,
-            fan_out,
-            dict(child_options),
-            trigger if isinstance(trigger, str) else None,
+            request.fan_out,
+            dict(request.child_options),
+            request.trigger or _text(body.get("trigger")),
+            force,
+            request.deadline_seconds,
+            request.workflow,
         )
+
+    @classmethod
+    def _from_request(cls, body: Mapping[str, Any]) -> JobMessage:
+        """A POST /scrape body: options at the top level, `source` as the trigger."""
+        request = read_job(body, [])
+        return cls(
+            request.scraper,
+            dict(request.options),
+            None,
+            request.fan_out,
+            dict(request.child_options),
+            request.trigger,
+            None,
+            request.deadline_seconds,
+            request.workflow,
+        )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 class JobsTopic(Protocol):
     description: str
 
-    async def publish(self, message: JobMessage) -> None:
-        """Deliver or raise PublishError."""
+    async def publish(self, message: JobMessage, attributes: Mapping[str, str] | None = None) -> None:
+        """Deliver (with `attributes` beside the message's own) or raise PublishError."""
         ...
 
 
 class PubSubJobsTopic:
-    """The jobs topic on Pub/Sub, through the completions' publisher (its bounded retries)."""
+    """A topic of job messages on Pub/Sub (the jobs topic, its dead-letter topic), through the
+    completions' publisher (its bounded retries)."""
 
-    def __init__(self, project: str, topic: str, timeout: float) -> None:
+    def __init__(self, project: str, topic: str, timeout: float, *, what: str = "jobs topic") -> None:
         self._publisher = PubSubPublisher(project, topic, timeout)
-        self.description = self._publisher.description.replace("Pub/Sub topic", "jobs topic")
+        self.description = self._publisher.description.replace("Pub/Sub topic", what)
 
-    async def publish(self, message: JobMessage) -> None:
-        await self._publisher.send(json.loads(message.to_bytes()), message.attributes())
+    async def publish(self, message: JobMessage, attributes: Mapping[str, str] | None = None) -> None:
+        await self._publisher.send(message.to_dict(), {**message.attributes(), **(attributes or {})})
 
     def close(self) -> None:
         self._publisher.close()
 
 
+class LazyJobsTopic:
+    """A PubSubJobsTopic opened at its first publish: a service whose push route never fans out nor
+    dead-letters needs no Pub/Sub client (nor credentials) to start."""
+
+    def __init__(self, project: str, topic: str, timeout: float, *, what: str = "jobs topic") -> None:
+        self._args = (project, topic, timeout, what)
+        self._topic: PubSubJobsTopic | None = None
+        self.description = f"{what} projects/{project}/topics/{topic}"
+
+    async def publish(self, message: JobMessage, attributes: Mapping[str, str] | None = None) -> None:
+        if self._topic is None:
+            from google.api_core.exceptions import GoogleAPIError
+            from google.auth.exceptions import GoogleAuthError
+
+            project, topic, timeout, what = self._args
+            try:
+                self._topic = PubSubJobsTopic(project, topic, timeout, what=what)
+            except (GoogleAuthError, GoogleAPIError) as exc:
+                raise PublishError(
+                    f"{self.description} cannot be opened: {type(exc).__name__}: {exc}"
+                ) from None
+        await self._topic.publish(message, attributes)
+
+    def close(self) -> None:
+        if self._topic is not None:
+            self._topic.close()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Where a job goes after `max_attempts` retryable failures in a row (the ledger's count)."""
+
+    topic: JobsTopic
+    max_attempts: int
+
+
+class QueueMetrics:
+    """What became of the job messages a worker or the push route handled (Prometheus)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.jobs = Counter(
+            "scraper_queue_jobs",
+            "Job messages handled, by what became of them: ran, done_already and settled (nothing "
+            "sent: the ledger has the job done, or a dead run's landing), busy (another process "
+            "holds it), dead_lettered, refused (never a valid job), not_admitted (full or draining)",
+            ["result"],
+            registry=registry,
+        )
+        self.answers = Counter(
+            "scraper_queue_answers",
+            "Job messages acknowledged (ack) or left for a redelivery (nack)",
+            ["answer"],
+            registry=registry,
+        )
+        self.in_hand = Gauge(
+            "scraper_queue_jobs_in_hand", "Job messages being handled now", registry=registry
+        )
+        for result in JOB_RESULTS:
+            self.jobs.labels(result)
+        for answer in ("ack", "nack"):
+            self.answers.labels(answer)
+
+
 @dataclass(frozen=True)
 class Handled:
-    """What became of one message: ack or nack, and a line saying why."""
+    """What became of one message: ack or nack, a line saying why, and the push route's answer."""
 
     ack: bool
     line: str
+    http_status: int = ACK
+    result: OnceResult | None = None
+    outcome: str = "ran"  # one of JOB_RESULTS
+
+
+_OUTCOMES = {
+    Done.RAN: "ran",
+    Done.DONE: "done_already",
+    Done.RECOVERED: "settled",
+    Done.BUSY: "busy",
+    Done.DEAD_LETTERED: "dead_lettered",
+}
 
 
 class Worker:
     """Runs one message through OnceRunner; the caller acks or nacks as `Handled` says."""
 
-    def __init__(self, once: OnceRunner, registry: Registry, clock: Clock, topic: JobsTopic) -> None:
+    def __init__(
+        self,
+        once: OnceRunner,
+        registry: Registry,
+        clock: Clock,
+        topic: JobsTopic,
+        *,
+        dead_letter: DeadLetter | None = None,
+        metrics: QueueMetrics | None = None,
+        default_trigger: str = WORKER_TRIGGER,
+    ) -> None:
         self.once = once
+        self.default_trigger = default_trigger  # the completions' trigger_source, unless a job names one
         self.registry = registry
         self.clock = clock
         self.topic = topic
+        self.dead_letter = dead_letter
+        self.metrics = metrics
+        self.in_hand = 0  # messages being handled now
 
-    async def handle(self, data: bytes) -> Handled:
+    async def handle(self, data: bytes, message_id: str | None = None) -> Handled:
+        """One message (`message_id`: Pub/Sub's, the same on every delivery of it)."""
+        self.in_hand += 1
+        if self.metrics is not None:
+            self.metrics.in_hand.inc()
+        try:
+            handled = await self._handle(data, message_id)
+        finally:
+            self.in_hand -= 1
+            if self.metrics is not None:
+                self.metrics.in_hand.dec()
+        if self.metrics is not None:
+            self.metrics.jobs.labels(handled.outcome).inc()
+            self.metrics.answers.labels("ack" if handled.ack else "nack").inc()
+        return handled
+
+    async def _handle(self, data: bytes, message_id: str | None) -> Handled:
         refused: str | None = None
         try:
             message = JobMessage.from_bytes(data)
@@ -172,30 +331,134 @@ class Worker:
             log.error(
                 "job message refused: %s", refused, extra={"body": data[:500].decode("utf-8", "replace")}
             )
-            return Handled(True, f"refused: {refused}: ack")
-        trigger = message.trigger or WORKER_TRIGGER
-        planned = PlannedJob(JobRequest(job.entry.name, job.option_texts(), trigger=trigger), job, ())
-        result = await self.once.run(planned, fan_out, message.child_options)
+            return Handled(True, f"refused: {refused}: ack", ACK_NOTHING_TO_RUN, outcome="refused")
+        trigger = message.trigger or self.default_trigger
+        request = JobRequest(
+            job.entry.name,
+            job.option_texts(),
+            trigger=trigger,
+            deadline_seconds=message.deadline_seconds,
+            workflow=message.workflow,
+        )
+        what = f"{job.entry.name} " + " ".join(f"{key}={value}" for key, value in job.option_texts().items())
+        try:
+            result = await self.once.run(
+                PlannedJob(request, job, ()),
+                fan_out,
+                message.child_options,
+                force=message.force,
+                message_id=message_id,
+            )
+        except NotAdmitted as exc:
+            status = UNAVAILABLE_STATUS if exc.draining else FULL_STATUS
+            return Handled(False, f"{what}: not run ({exc}): nack", status, outcome="not_admitted")
+        except StateStoreError as exc:
+            log.warning("job not run, the ledger cannot be reached: %s", exc, extra={"job": job.key})
+            return Handled(False, f"{what}: not run (state store: {exc}): nack", UNAVAILABLE_STATUS)
         self._log(result)
-        what = " ".join(f"{key}={value}" for key, value in job.option_texts().items())
+        outcome = _OUTCOMES[result.done]
         if result.children:
             try:
-                await self._publish_children(result, trigger)
+                await self._publish_children(result, trigger, message.force, message.workflow)
             except PublishError as exc:
                 # The parent is recorded done: its redelivery plans the children again from the
                 # ledger (nothing is fetched twice), and publishes them then.
                 log.warning("fan-out children not published, the parent is redelivered: %s", exc)
                 return Handled(
-                    False, f"{job.entry.name} {what}: {result.status}, children not published: nack"
+                    False,
+                    f"{what}: {result.status}, children not published: nack",
+                    UNAVAILABLE_STATUS,
+                    result,
+                    outcome,
                 )
+        if self._exhausted(result):
+            return await self._dead_letter(message, result, message_id, what)
         ack = not result.retryable
-        done = "" if result.done is Done.RAN else f" ({result.done.value})"
+        done = (
+            "" if result.done is Done.RAN or result.status == result.done.value else f" ({result.done.value})"
+        )
         children = f", {len(result.children)} children published" if result.children else ""
+        status = ACK if ack else result.http_status
         return Handled(
-            ack, f"{job.entry.name} {what}: {result.status}{done}{children}: {'ack' if ack else 'nack'}"
+            ack,
+            f"{what}: {result.status}{done}{children}: {'ack' if ack else 'nack'}",
+            status,
+            result,
+            outcome,
         )
 
-    async def _publish_children(self, result: OnceResult, trigger: str) -> None:
+    def _exhausted(self, result: OnceResult) -> bool:
+        """A failed run that says retry, and the ledger counts the maximum of those in a row."""
+        return (
+            self.dead_letter is not None
+            and result.done is Done.RAN
+            and result.retryable
+            and result.entry is not None
+            and result.entry.failed_in_a_row >= self.dead_letter.max_attempts
+        )
+
+    async def _dead_letter(
+        self, message: JobMessage, result: OnceResult, message_id: str | None, what: str
+    ) -> Handled:
+        assert self.dead_letter is not None
+        assert result.entry is not None
+        entry = result.entry
+        attributes = {
+            "failure_class": entry.failure_class or "failed",
+            "attempts": str(entry.failed_in_a_row),
+            "message_id": message_id or "",
+        }
+        try:
+            # The message as it came (its force token too): republished to the jobs topic once
+            # the cause is fixed, it runs as it would have.
+            await self.dead_letter.topic.publish(message, attributes)
+        except PublishError as exc:
+            log.warning(
+                "job not moved to the dead-letter topic, redelivered: %s", exc, extra={"job": entry.key}
+            )
+            return Handled(
+                False,
+                f"{what}: {result.status}, dead-letter publish failed: nack",
+                UNAVAILABLE_STATUS,
+                result,
+            )
+        ident = JobId.of(result.job)
+        try:
+            marked = await self.once.ledger.dead_letter(
+                ident,
+                message_id=message_id,
+                topic=self.dead_letter.topic.description,
+                failure_class=entry.failure_class,
+            )
+            try:
+                await self.once.ledger.mirror(marked)  # the bucket shows it too
+            except OSError as exc:
+                log.warning(
+                    "dead-lettered job not mirrored beside the data: %s", exc, extra={"job": entry.key}
+                )
+        except StateStoreError as exc:
+            # On the dead-letter topic already: acked all the same, or it would go there twice.
+            log.warning("dead-lettered job not marked in the ledger: %s", exc, extra={"job": entry.key})
+        log.error(
+            "job moved to the dead-letter topic after %d failures in a row",
+            entry.failed_in_a_row,
+            extra={
+                "job": entry.key,
+                "failure_class": entry.failure_class,
+                "topic": self.dead_letter.topic.description,
+            },
+        )
+        return Handled(
+            True,
+            f"{what}: {result.status}, {entry.failed_in_a_row} failures in a row: dead-lettered: ack",
+            ACK,
+            result,
+            "dead_lettered",
+        )
+
+    async def _publish_children(
+        self, result: OnceResult, trigger: str, force: str | None, workflow: str | None = None
+    ) -> None:
         for child in result.children:
             refused: str | None = None
             try:
@@ -206,13 +469,17 @@ class Worker:
                 fields = {"scraper": child.scraper, "label": child.label, "parent": result.job.key}
                 log.error("fan-out child refused: %s", refused, extra=fields)
                 continue
-            await self.topic.publish(JobMessage.of(job, trigger=trigger))
+            # The parent's workflow too (a tick's window): the child's completion names it.
+            message = JobMessage.of(job, trigger=trigger, force=force)
+            await self.topic.publish(replace(message, workflow=workflow))
 
     @staticmethod
     def _log(result: OnceResult) -> None:
         fields = {"scraper": result.job.entry.name, "job": result.job.key, "status": result.status}
         if result.done is Done.BUSY:
             log.info("job held by another worker: redelivered later", extra=fields)
+        elif result.done is Done.DEAD_LETTERED:
+            log.info("message dead-lettered already: acknowledged", extra=fields)
         elif result.done is not Done.RAN:
             log.info("job done already: nothing sent", extra={**fields, "done": result.done.value})
 
@@ -233,7 +500,9 @@ class PullLoop:
     here every LEASE_SECONDS / 3 while a run is in flight) runs out.
     """
 
-    LEASE_SECONDS = 20
+    # Pub/Sub's shortest ack deadline: a killed worker's messages come back this soon; a live one
+    # renews every third of it while its runs are in flight.
+    LEASE_SECONDS = 10
     PULL_WAIT_SECONDS = 1.0  # an idle worker asks again this often
     PULL_TIMEOUT_SECONDS = 60.0  # a Pull answers at once; this only bounds a broken connection
 
@@ -260,7 +529,9 @@ class PullLoop:
                     await self._answer([m.ack_id for m in received], ack=False)  # another worker takes them
                     break
                 for message in received:
-                    task = asyncio.create_task(self._handle(message.ack_id, bytes(message.message.data)))
+                    task = asyncio.create_task(
+                        self._handle(message.ack_id, bytes(message.message.data), message.message.message_id)
+                    )
                     self.in_hand[task] = message.ack_id
             if self.in_hand:
                 await asyncio.gather(*self.in_hand, return_exceptions=True)
@@ -301,9 +572,9 @@ class PullLoop:
             await asyncio.sleep(self.PULL_WAIT_SECONDS)
         return list(response.received_messages)
 
-    async def _handle(self, ack_id: str, data: bytes) -> None:
+    async def _handle(self, ack_id: str, data: bytes, message_id: str) -> None:
         try:
-            handled = await self.worker.handle(data)
+            handled = await self.worker.handle(data, message_id or None)
         except Exception:  # a bug or an unreachable ledger: redelivered, never lost
             log.exception("job message failed")
             handled = Handled(False, "failed: nack")

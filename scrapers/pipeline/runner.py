@@ -92,10 +92,14 @@ class RunContext:
     workflow: str | None = None
     metrics: FleetMetrics | None = None
     new_run_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex[:8])
-    # Told the result the run will have if its objects land, and their paths, after the outbox
-    # intent and before anything lands: the job ledger keeps it, so a claimant after a crash
-    # settles the job by what the dead run landed.
-    landing_hook: Callable[[RunResult, Sequence[str]], Awaitable[None]] | None = None
+    # Told the result the run will have if its objects land, their paths and the timestamp that
+    # names them, after the outbox intent and before anything lands: the job ledger keeps it, so a
+    # claimant after a crash settles the job by what the dead run landed.
+    landing_hook: Callable[[RunResult, Sequence[str], str], Awaitable[None]] | None = None
+    # The timestamp a dead run of this job named its objects with (the job ledger kept it): this
+    # run lands under the same names first, so an object the dead run landed (a gamebook's PDF) is
+    # adopted when its bytes are the same, never landed a second time under a new name.
+    landing_stamp: str | None = None
 
     def policy(self, source: str) -> SourcePolicy:
         return SourcePolicy.from_settings(source, self.registry.sources[source].settings)
@@ -150,7 +154,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
             metadata=kept.metadata if kept else {},
         )
 
-    async def intend(objects: Mapping[str, bytes]) -> None:
+    async def intend(objects: Mapping[str, bytes], stamp: str) -> None:
         # The completion this run sends if these objects land, durable before any of them does.
         uris = [ctx.sink.uri(path) for path in objects]
         intended = result(uris, False)
@@ -159,7 +163,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
             message, job.entry.source, {path: digest(data) for path, data in objects.items()}
         )
         if ctx.landing_hook is not None:
-            await ctx.landing_hook(intended, list(objects))
+            await ctx.landing_hook(intended, list(objects), stamp)
 
     try:
         policy = ctx.policy(job.entry.source)
@@ -333,7 +337,7 @@ async def _land(
     game_date: str,
     ctx: RunContext,
     landing: _Landing,
-    intend: Callable[[Mapping[str, bytes]], Awaitable[None]],
+    intend: Callable[[Mapping[str, bytes], str], Awaitable[None]],
     run_id: str,
 ) -> None:
     if document is None:
@@ -343,33 +347,50 @@ async def _land(
     template = _with_entity(job.entry, values)
     _check_segments(job.entry, template, values)
     stamp = utc_stamp(ctx.clock.now())
+    raw = parsed.raw_artifact if job.entry.raw_path else None
     # The object's second first (the contract's name); when another document holds it, this run's
     # own id after it: unique, so any number of runs can land in one second, and never a name
-    # from the future (the old bump to the next second did both wrong).
-    for values["timestamp"] in (stamp, f"{stamp}-{run_id}"):
+    # from the future (the old bump to the next second did both wrong). A run resuming a dead
+    # run's landing tries that run's names before either.
+    stamps = dict.fromkeys(s for s in (ctx.landing_stamp, stamp, f"{stamp}-{run_id}") if s)
+    for values["timestamp"] in stamps:
         path = template.format(**values)
         objects = {path: document}
-        if parsed.raw_artifact is not None and job.entry.raw_path:
-            objects[job.entry.raw_path.format(**values)] = parsed.raw_artifact
-        await intend(objects)
-        try:
-            landing.paths.append(await ctx.sink.create(path, document, CONTENT_TYPES["json"]))
-            landing.new_bytes += len(document)
+        raw_path = job.entry.raw_path.format(**values) if raw is not None and job.entry.raw_path else None
+        if raw is not None and raw_path is not None:
+            objects[raw_path] = raw
+        await intend(objects, values["timestamp"])
+        # The document lands last: it is the job's commit. A document that landed means every
+        # object its run declared (the PDF beside a gamebook) landed before it, so a run killed
+        # between the two leaves no document, and whoever runs the job next lands the rest.
+        if raw is not None and raw_path is not None:
+            raw_uri = await _create_or_same(ctx, raw_path, raw, CONTENT_TYPES["pdf"], landing)
+            if raw_uri is None:
+                continue  # another run's artifact holds the name: both go under the next one
+            landing.paths.append(raw_uri)  # landed, whatever becomes of the document
+        uri = await _create_or_same(ctx, path, document, CONTENT_TYPES["json"], landing)
+        if uri is not None:
+            landing.paths.insert(0, uri)  # the document first: the completion's gcs_path
             break
-        except AlreadyLandedError:
-            if await ctx.sink.read(path) == document:
-                landing.paths.append(ctx.sink.uri(path))
-                landing.already_landed = True
-                break
     else:
         raise OSError(f"{path} exists already with other bytes, although it carries this run's id")
-    if parsed.raw_artifact is not None and job.entry.raw_path:
-        raw_path = job.entry.raw_path.format(**values)
-        try:
-            landing.paths.append(await ctx.sink.create(raw_path, parsed.raw_artifact, CONTENT_TYPES["pdf"]))
-            landing.new_bytes += len(parsed.raw_artifact)
-        except AlreadyLandedError:
-            landing.paths.append(ctx.sink.uri(raw_path))
+
+
+async def _create_or_same(
+    ctx: RunContext, path: str, data: bytes, content_type: str, landing: _Landing
+) -> str | None:
+    """Land `data` at `path`: its URI when it landed now or the same bytes were there already
+    (a retried or resumed landing), None when other bytes hold the name."""
+    try:
+        uri = await ctx.sink.create(path, data, content_type)
+    except AlreadyLandedError:
+        if await ctx.sink.read(path) != data:
+            return None
+        if content_type == CONTENT_TYPES["json"]:
+            landing.already_landed = True
+        return ctx.sink.uri(path)
+    landing.new_bytes += len(data)
+    return uri
 
 
 def _with_entity(entry: ScraperEntry, values: Mapping[str, str]) -> str:

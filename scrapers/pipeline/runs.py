@@ -150,7 +150,7 @@ def _iso(moment: float | None) -> str | None:
 
 
 Listener = Callable[[RunRecord], None]
-LandingHook = Callable[[RunResult, Sequence[str]], Awaitable[None]]
+LandingHook = Callable[[RunResult, Sequence[str], str], Awaitable[None]]
 _UNBOUNDED = contextlib.nullcontext()
 
 
@@ -229,20 +229,30 @@ class RunManager:
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._landing_hooks: dict[str, LandingHook] = {}
+        self._landing_stamps: dict[str, str] = {}
 
     # ------------------------------------------------------------------ admission and lookup
 
     def try_admit(self, count: int = 1) -> bool:
         return self.accepting and self.gate.try_acquire(count)
 
-    def submit(self, planned: PlannedJob, *, on_landing: LandingHook | None = None) -> RunRecord:
+    def submit(
+        self,
+        planned: PlannedJob,
+        *,
+        on_landing: LandingHook | None = None,
+        landing_stamp: str | None = None,
+    ) -> RunRecord:
         """Start an admitted job (the caller holds one slot of the gate, released when it ends).
 
-        `on_landing` hears the intended result and the object paths before the run lands anything
-        (the job ledger of a claimed job keeps them; see RunContext.landing_hook)."""
+        `on_landing` hears the intended result, the object paths and their timestamp before the run
+        lands anything (the job ledger of a claimed job keeps them; see RunContext.landing_hook);
+        `landing_stamp` names the objects as a dead run of the job did (RunContext.landing_stamp)."""
         record = self._record(planned.job.entry.name, planned.job.option_texts())
         if on_landing is not None:
             self._landing_hooks[record.run_id] = on_landing
+        if landing_stamp is not None:
+            self._landing_stamps[record.run_id] = landing_stamp
         if planned.fan_out:
             record.child_scraper = ", ".join(fan_out.child for fan_out in planned.fan_out)
         task = asyncio.create_task(self._top_level(record, planned), name=f"run-{record.run_id}")
@@ -342,6 +352,7 @@ class RunManager:
                 record.error = RunError("internal", self.core.redactor(f"{type(exc).__name__}: {exc}"), 500)
         finally:
             self._landing_hooks.pop(record.run_id, None)
+            self._landing_stamps.pop(record.run_id, None)
             self._finish(record)
             self.gate.release()
 
@@ -387,6 +398,7 @@ class RunManager:
         }
         values.update(
             landing_hook=self._landing_hooks.get(record.run_id),
+            landing_stamp=self._landing_stamps.get(record.run_id),
             new_run_id=lambda: record.run_id,
             trigger_source=request.trigger or self.trigger_source,
             workflow=request.workflow,

@@ -134,6 +134,7 @@ async def open_core(
             [(entry.name, entry.source) for entry in scrapers],
             proxies.names(),
             [(tier.name, proxy.name) for tier in proxies.tiers for proxy in tier.proxies],
+            proxies.costs(),
         )
         fetcher = Fetcher(
             transport=transport,

@@ -19,12 +19,15 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry
 from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import RESERVED_KEYS
+from scrapers.pipeline.once import OnceRunner, claim_owner
+from scrapers.pipeline.queue import DeadLetter, LazyJobsTopic, QueueMetrics
 from scrapers.pipeline.runs import RunBoard, RunManager
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import Core, open_core
 from scrapers.service import routes
 from scrapers.service.middleware import access_log_middleware, error_middleware, trace_middleware
 from scrapers.service.protection import auth_middleware, body_limit_middleware
+from scrapers.service.pubsub import PushRoute
 from scrapers.service.service_metrics import ServiceMetrics
 
 OPENAPI_FILE = "openapi.yaml"
@@ -42,9 +45,14 @@ class Service:
     replay: bool
     version: str
     started: float
+    push: PushRoute | None = None  # POST /pubsub/push: job messages through the ledger's claim
 
     async def aclose(self) -> None:
-        await self.core.aclose()
+        try:
+            if self.push is not None:
+                await self.push.aclose()
+        finally:
+            await self.core.aclose()
 
 
 async def open_service(
@@ -78,7 +86,35 @@ async def open_service(
     board = RunBoard(core.store, settings.shared_run_ttl_seconds) if shared else None
     manager = RunManager(core, settings, trigger_source=core.context.trigger_source, board=board)
     metrics = ServiceMetrics(core.metrics, lambda: manager.in_flight)
-    return Service(registry, settings, core, manager, metrics, replay, _version(), time.time())
+    service = Service(registry, settings, core, manager, metrics, replay, _version(), time.time())
+    service.push = _push_route(core, manager, env, settings)
+    return service
+
+
+def _push_route(core: Core, manager: RunManager, env: Settings, settings: ServiceSettings) -> PushRoute:
+    """The push route runs on the service's own run manager (its in-flight cap and shutdown drain)
+    and ledger; children and dead letters go to the jobs topics when a project names them."""
+    assert core.ledger is not None
+    project = (env.project or "").strip()
+    # Opened at first use: a service whose pushes never fan out nor dead-letter needs no Pub/Sub.
+    jobs = LazyJobsTopic(project, env.jobs_topic, env.publish_timeout) if project else None
+    dead = (
+        DeadLetter(
+            LazyJobsTopic(project, env.jobs_dead_letter_topic, env.publish_timeout, what="dead-letter topic"),
+            env.jobs_max_attempts,
+        )
+        if project
+        else None
+    )
+    return PushRoute(
+        OnceRunner(manager, core.ledger, owner=claim_owner(), claim_seconds=env.claim_seconds),
+        core.context.registry,
+        core.context.clock,
+        jobs=jobs,
+        dead_letter=dead,
+        metrics=QueueMetrics(core.metrics.registry),
+        fan_out_concurrency=settings.fan_out_concurrency,
+    )
 
 
 def create_app(service: Service) -> web.Application:

@@ -16,7 +16,6 @@ GET  /openapi.yaml    this API's description
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import math
@@ -40,7 +39,6 @@ from scrapers.service.errors import (
     TooManyRequests,
     Unavailable,
 )
-from scrapers.service.pubsub import ACK, ACK_NOTHING_TO_RUN, MalformedPush, push_status, read_push
 from scrapers.service.readiness import OK, readiness
 
 if TYPE_CHECKING:
@@ -51,7 +49,6 @@ OPENAPI: web.AppKey[str | None] = web.AppKey("openapi")
 CONTROL_PARAMS = frozenset({"wait"})
 # What run ids look like (RunManager): anything else is no run, without asking the shared store.
 RUN_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
-PUBSUB_TRIGGER = "pubsub"  # the completion's trigger_source, unless the job names its own `source`
 log = logging.getLogger("scrapers.service")
 
 
@@ -132,37 +129,14 @@ async def run_status(request: web.Request) -> web.StreamResponse:
 
 
 async def pubsub_push(request: web.Request) -> web.StreamResponse:
-    """One job from a Pub/Sub push subscription: acked (2xx) unless a redelivery may succeed."""
+    """One job message from a Pub/Sub push subscription, through the ledger's claim (pubsub.py)."""
     service = request.app[SERVICE]
     body = await _read_body(request)
-    try:
-        push = read_push(body)
-    except MalformedPush as exc:
-        log.warning("Pub/Sub push acknowledged without a run: %s", exc)
-        return web.Response(status=ACK_NOTHING_TO_RUN)
-    try:
-        planned = _plan(service, push.job)
-    except BadRequest as exc:
-        # A job that does not plan now never will: redelivering it would only fail again.
-        log.warning(
-            "Pub/Sub message acknowledged without a run: %s",
-            exc.message,
-            extra={**push.log_fields(), **exc.details},
+    if service.push is None:
+        raise Unavailable(
+            "the push route is not set up in this process", service.settings.retry_after_seconds
         )
-        return web.Response(status=ACK_NOTHING_TO_RUN)
-    if planned.request.trigger is None:
-        planned = dataclasses.replace(
-            planned, request=dataclasses.replace(planned.request, trigger=PUBSUB_TRIGGER)
-        )
-    record = _submit(service, [planned])[0]  # 429 and 503 (shutting down): Pub/Sub redelivers later
-    await record.finished.wait()
-    status = push_status(record)
-    log.info(
-        "Pub/Sub message %s",
-        "acknowledged" if status == ACK else f"refused with {status}: Pub/Sub delivers it again",
-        extra={**push.log_fields(), "run_id": record.run_id, "status": status},
-    )
-    return web.json_response(record.view(), status=status, headers={"X-Run-Id": record.run_id})
+    return await service.push.answer(body)
 
 
 async def scrapers(request: web.Request) -> web.StreamResponse:

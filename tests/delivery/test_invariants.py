@@ -4,7 +4,9 @@
 killed at a random moment of its run, then `scrapers republish` runs once. Whatever the moment:
 
 - every landed object is named by exactly one delivered completion, and that completion says the
-  run succeeded (a document without its completion, or with two, is the loss this prevents);
+  run succeeded (a document without its completion, or with two, is the loss this prevents); the
+  one exception is a PDF whose run was killed before its document landed (a job's document lands
+  last, as its commit): it is named by no completion until the job's next run adopts it;
 - no execution id is delivered twice, and every delivered line is valid JSON;
 - a run has one terminal status: its summary (when it got to write one) agrees with its completion;
 - nothing stays in the outbox but sent entries;
@@ -138,7 +140,7 @@ def check(trail: Trail, context: str, may_repeat: Iterable[str] = ()) -> None:
         for path in message.get("metadata", {}).get("landed_paths", []):
             naming.setdefault(path, []).append(message["execution_id"])
             assert message["status"] != "failed", f"{context}: a failed completion names {path}"
-    orphans = sorted(trail.landed - naming.keys())
+    orphans = sorted(path for path in trail.landed - naming.keys() if not _uncommitted(path, trail.landed))
     assert not orphans, f"{context}: landed without a completion: {orphans}"
     doubled = {path: runs for path, runs in naming.items() if len(runs) > 1}
     assert not doubled, f"{context}: objects named by two completions: {doubled}"
@@ -155,6 +157,17 @@ def check(trail: Trail, context: str, may_repeat: Iterable[str] = ()) -> None:
     assert trail.outbox["pending"] == 0, f"{context}: outbox {trail.outbox}"
     assert trail.outbox["claimed"] == 0, f"{context}: outbox {trail.outbox}"
     assert trail.outbox["sent"] == len(completions), f"{context}: outbox {trail.outbox}"
+
+
+def _uncommitted(path: str, landed: set[str]) -> bool:
+    """A PDF whose run was killed before its document: the runner lands a job's document last, as
+    its commit, so a PDF without the document of its landing (the same entity folder and timestamp)
+    belongs to no completion yet. The job is not done in the ledger, and its next run adopts it
+    (tests/integration/test_backfill.py)."""
+    if not path.endswith(".pdf"):
+        return False
+    folder, stamp = path.rsplit("/", 2)[-2], path.rsplit("/", 1)[-1].removesuffix(".pdf")
+    return not any(other.endswith(f"/{folder}/{stamp}.json") for other in landed if other.endswith(".json"))
 
 
 # ---------------------------------------------------------------------------------------- local

@@ -1,6 +1,7 @@
 """deploy/ says only what the code does: its variables are settings, its command lines are the CLI's,
-its jobs file plans, its platform timeouts leave each run its deadline, and Prometheus loads its
-configuration with the project's alert rules.
+its jobs file plans, its platform timeouts leave each run its deadline, the tick runs every 5 minutes
+on both platforms within what its stall alert allows, and Prometheus loads its configuration with the
+project's alert rules.
 
 The files are templates (`${NAME}` placeholders, filled by envsubst; deploy/README.md), parsed here
 as YAML as they are.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -39,6 +41,11 @@ PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 # `${IMAGE:-courtside}`: compose's own interpolation, a variable with a default.
 COMPOSE_VARIABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(?::-(?P<default>[^}]*))?\}$")
 CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))
+TICK_CLOUD_RUN = DEPLOY / "cloudrun" / "tick-job.yaml"
+TICK_CRONJOB = DEPLOY / "kubernetes" / "tick-cronjob.yaml"
+ALERT_RULES = PROJECT_ROOT / "dashboards" / "alerts.yml"
+# `*/N * * * *`: every N minutes, the one form of tick schedule the checks below understand.
+EVERY_MINUTES = re.compile(r"^\*/(\d+) \* \* \* \*$")
 
 
 def _documents(path: Path) -> list[Any]:
@@ -122,6 +129,8 @@ def test_the_deploy_files_are_there() -> None:
         "cloudrun/service.yaml",
         "kubernetes/cronjob.yaml",
         "kubernetes/indexed-job.yaml",
+        "cloudrun/tick-job.yaml",
+        "kubernetes/tick-cronjob.yaml",
         "compose/compose.yaml",
         "jobs/nightly.yaml",
     } <= names
@@ -189,7 +198,8 @@ def test_every_command_line_is_the_cli_s() -> None:
             # The scraper and its options, resolved as `scrapers run` resolves them.
             plan_job(JobRequest(rest[0], parse_option_flags(rest[1:])), registry, CLOCK)
             continue
-        assert command in ("run-many", "serve"), f"{where}: {args}"
+        assert command in ("run-many", "serve", "tick"), f"{where}: {args}"
+        assert f"usage: scrapers {command}" in _help(command), f"{where}: no `scrapers {command}`"
         for flag in (token for token in rest if token.startswith("--")):
             assert f"{flag} " in _help(command), f"{where}: `scrapers {command}` has no {flag}"
         if command == "run-many":
@@ -238,6 +248,96 @@ def test_platform_time_limits_leave_each_run_its_deadline() -> None:
                 assert min(limits) >= max(deadlines), path.name
             else:
                 assert min(limits) > max(deadlines), path.name
+
+
+def _stall_allowance_seconds() -> int:
+    """The minutes WorkflowDecisionsStalled allows without a decision (`... > 25 * 60`), in seconds."""
+    groups = yaml.safe_load(ALERT_RULES.read_text())["groups"]
+    [rule] = [
+        rule for group in groups for rule in group["rules"] if rule.get("alert") == "WorkflowDecisionsStalled"
+    ]
+    found = re.search(r"scraper_workflow_last_decision_timestamp_seconds\) > (\d+) \* 60\b", rule["expr"])
+    assert found, rule["expr"]
+    return int(found.group(1)) * 60
+
+
+def _period_seconds(schedule: str) -> int:
+    found = EVERY_MINUTES.match(schedule)
+    assert found, f"{schedule!r} is not `*/N * * * *`"
+    return int(found.group(1)) * 60
+
+
+def _scheduler_command() -> dict[str, str]:
+    """deploy/README.md's `gcloud scheduler jobs create http ...` (one command over `\\` lines),
+    as {flag: value} with the job's name under "NAME"."""
+    text = (DEPLOY / "README.md").read_text()
+    found = re.search(r"^gcloud scheduler jobs create http .*?(?<!\\)$", text, re.MULTILINE | re.DOTALL)
+    assert found, "deploy/README.md has no `gcloud scheduler jobs create http` command"
+    words = shlex.split(found.group(0).replace("\\\n", " "))
+    assert words[:5] == ["gcloud", "scheduler", "jobs", "create", "http"], words
+    flags: dict[str, str] = {"NAME": words[5]}
+    rest = iter(words[6:])
+    for word in rest:
+        assert word.startswith("--"), f"{word!r} in the scheduler command is not a flag"
+        flags[word] = next(rest)
+    return flags
+
+
+def test_the_tick_runs_every_5_minutes_on_both_platforms() -> None:
+    [cronjob] = _documents(TICK_CRONJOB)
+    [cloud_run] = _documents(TICK_CLOUD_RUN)
+    for where, document in (("kubernetes", cronjob), ("cloudrun", cloud_run)):
+        [container] = _containers(document)
+        assert container["args"] == ["tick"], where
+        # The windows' claims keep a window to one tick only through one shared store.
+        assert _env(container)["COURTSIDE_STATE"] == "${REDIS_URL}", where
+        assert _env(container)["COURTSIDE_PUSHGATEWAY"] == "${PUSHGATEWAY_URL}", where
+
+    assert cronjob["spec"]["schedule"] == "*/5 * * * *"
+    command = _scheduler_command()
+    assert command["--schedule"] == cronjob["spec"]["schedule"]
+    # The scheduler executes exactly this Cloud Run job (Run Admin API `jobs/NAME:run`), by POST,
+    # with an OAuth token (a googleapis.com endpoint takes OAuth, not OIDC).
+    name = cloud_run["metadata"]["name"]
+    assert command["--uri"] == (
+        f"https://run.googleapis.com/v2/projects/$PROJECT_ID/locations/$REGION/jobs/{name}:run"
+    )
+    assert command["--http-method"] == "POST"
+    assert command["--oauth-service-account-email"]
+    assert command["--location"] == "$REGION"
+
+
+def test_the_tick_s_limits_fit_the_stall_alert() -> None:
+    """WorkflowDecisionsStalled must not page while ticks run as deployed, and must page soon after
+    they stop. A tick pushes its decisions when it ends and the next one may start only after it
+    (Forbid) or its claims skip what it holds, so two of the longest ticks back to back plus a
+    period must stay under the allowance; a missed start is not retried into the next tick."""
+    allowance = _stall_allowance_seconds()
+    [cronjob] = _documents(TICK_CRONJOB)
+    [cloud_run] = _documents(TICK_CLOUD_RUN)
+    period = _period_seconds(cronjob["spec"]["schedule"])
+    assert allowance >= 4 * period, "fewer than four missed ticks would page"
+    assert allowance <= 3600, "the 45-hour outage must page within the hour"
+
+    spec = cronjob["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    # Within one period, so a late start never runs into the next tick's slot; and set at all, or
+    # after 100 missed schedules Kubernetes stops starting the CronJob.
+    assert 0 < spec["startingDeadlineSeconds"] < period
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0
+    limits = {"kubernetes": job["activeDeadlineSeconds"]}
+
+    task = cloud_run["spec"]["template"]["spec"]["template"]["spec"]
+    assert task["maxRetries"] == 0
+    limits["cloudrun"] = task["timeoutSeconds"]
+    for where, limit in limits.items():
+        assert 2 * limit + period < allowance, f"{where}: a {limit} s tick can page WorkflowDecisionsStalled"
+
+    command = _scheduler_command()
+    retries = int(command.get("--max-retry-attempts", "0"))
+    backoff = int(command.get("--min-backoff", "5s").removesuffix("s"))
+    assert retries * backoff < period, "a retried start would run into the next tick"
 
 
 def test_pods_run_as_the_image_user_on_a_read_only_root() -> None:

@@ -8,9 +8,14 @@
         assert proxy.counts()[f"127.0.0.1:{up.port}"] == 1
 
 Only absolute-form ``GET http://host:port/path HTTP/1.1`` requests are proxied (what httpx sends
-for http:// targets); CONNECT tunnels (https targets) are answered 501. Exactly one profile is
-active at a time: setting one replaces the previous. ``refuse()``/``accept()`` are separate
-because they change whether the port listens at all.
+for http:// targets); CONNECT tunnels (https targets) are never opened: a CONNECT meets the
+profile's fault (``hang``: never answered, ``auth_required``: 407, ``reset``: a TCP reset,
+``bad_gateway``: the proxy's own 502) or else a 501. Exactly one profile is active at a time:
+setting one replaces the previous. ``refuse()``/``accept()`` are separate because they change
+whether the port listens at all.
+
+The proxy's own gateway errors say so the RFC 9209 way (``Proxy-Status: <name>; error=...``),
+as its forwarded answers do not (a relayed answer is marked only where the test asks for it).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ Outcome = Literal[
     "forbidden",  # 403 from the proxy (forbid_hosts)
     "auth_failed",  # 407 from the proxy (auth_required / require_credentials)
     "hung",  # never answered (hang / timeout_every)
+    "reset",  # the connection reset without an answer (reset)
+    "own_error",  # the proxy's own 502, marked with Proxy-Status (bad_gateway)
     "bad_gateway",  # 502: the upstream refused/reset/broke the connection
     "gateway_timeout",  # 504: the upstream did not answer within upstream_timeout
     "refused",  # arrived on a connection kept open across refuse(); dropped
@@ -70,7 +77,9 @@ class ProxiedRequest:
 
 @dataclass(frozen=True)
 class _Profile:
-    kind: Literal["healthy", "forbid", "auth_required", "credentials", "hang", "timeout_every"]
+    kind: Literal[
+        "healthy", "forbid", "auth_required", "credentials", "hang", "timeout_every", "reset", "bad_gateway"
+    ]
     forbidden: Callable[[str], bool] = lambda _target: False
     credentials: tuple[str, str] | None = None
     every: int = 0
@@ -124,6 +133,14 @@ class ForwardProxy(LoopbackServer):
     def hang(self) -> None:
         """Every request hangs until the proxy stops (or the client gives up)."""
         self._set(_Profile("hang"))
+
+    def reset(self) -> None:
+        """Every request (a CONNECT too) is answered with a TCP reset."""
+        self._set(_Profile("reset"))
+
+    def bad_gateway(self) -> None:
+        """Every request gets the proxy's own 502, marked as its own (RFC 9209 Proxy-Status)."""
+        self._set(_Profile("bad_gateway"))
 
     async def refuse(self) -> None:
         """Stop listening and drop open connections: new connections get ECONNREFUSED.
@@ -192,14 +209,14 @@ class ForwardProxy(LoopbackServer):
         if self._refusing:
             record("refused")
             return drop_connection(request)
+        profile = self._profile
         if request.method == "CONNECT":
-            record("not_proxied")
-            return self._answer(501, "CONNECT tunnels are not supported by this test proxy")
+            # For CONNECT aiohttp keeps the authority-form target ("host:port") in raw_path.
+            return await self._connect(request, profile, record)
         if not absolute:
             record("not_proxied")
             return self._answer(400, "not a proxy request: expected an absolute-form target")
 
-        profile = self._profile
         self._seen_by_profile += 1
         if profile.kind == "hang" or (
             profile.kind == "timeout_every" and self._seen_by_profile % profile.every == 0
@@ -207,6 +224,12 @@ class ForwardProxy(LoopbackServer):
             record("hung")
             await self.wait_or_closing(None)
             return drop_connection(request)
+        if profile.kind == "reset":
+            record("reset")
+            return drop_connection(request)
+        if profile.kind == "bad_gateway":
+            record("own_error")
+            return self._own_error(502, "connection_refused")
         if profile.kind == "forbid" and profile.forbidden(target):
             record("forbidden")
             return self._answer(403, f"proxy {self.name} forbids {target}")
@@ -218,6 +241,33 @@ class ForwardProxy(LoopbackServer):
                 407, "proxy authentication required", {"Proxy-Authenticate": f'Basic realm="{self.name}"'}
             )
         return await self._forward(request, record)
+
+    async def _connect(
+        self, request: web.BaseRequest, profile: _Profile, record: Callable[[Outcome], None]
+    ) -> web.StreamResponse:
+        """A CONNECT meets the profile's fault; a tunnel is never opened."""
+        if profile.kind == "hang":
+            record("hung")
+            await self.wait_or_closing(None)
+            return drop_connection(request)
+        if profile.kind == "reset":
+            record("reset")
+            return drop_connection(request)
+        if profile.kind in ("auth_required", "credentials"):
+            record("auth_failed")
+            return self._answer(
+                407, "proxy authentication required", {"Proxy-Authenticate": f'Basic realm="{self.name}"'}
+            )
+        if profile.kind == "bad_gateway":
+            record("own_error")
+            return self._own_error(502, "connection_refused")
+        record("not_proxied")
+        return self._answer(501, "CONNECT tunnels are not supported by this test proxy")
+
+    def _own_error(self, status: int, error: str) -> web.Response:
+        return self._answer(
+            status, f"proxy {self.name}: {error}", {"Proxy-Status": f"{self.name}; error={error}"}
+        )
 
     async def _forward(
         self, request: web.BaseRequest, record: Callable[[Outcome], None]
@@ -244,10 +294,10 @@ class ForwardProxy(LoopbackServer):
             raise
         except TimeoutError:
             record("gateway_timeout")
-            return self._answer(504, f"upstream {request.url} timed out")
-        except aiohttp.ClientError as exc:
+            return self._own_error(504, "connection_timeout")
+        except aiohttp.ClientError:
             record("bad_gateway")
-            return self._answer(502, f"upstream {request.url} failed: {exc!r}")
+            return self._own_error(502, "connection_terminated")
         record("forwarded")
         reply_headers[PROXY_HEADER] = self.name
         return web.Response(status=status, body=body, headers=reply_headers)

@@ -1,27 +1,37 @@
 """`scrapers backfill` as a user runs it: real processes, a real SQLite ledger, replayed game days.
 
 A local backfill killed (SIGKILL) at random points and run again until it finishes lands exactly
-what an uninterrupted one lands; a season backfill reads the landed schedule; `--dry-run` prices
-The Odds API credits against the remaining quota before anything is sent; `backfill status` says
-what is left.
+what an uninterrupted one lands, PDFs included, and leaves the same ledger (three kills over 30 jobs
+is marked slow; one kill over 8 jobs runs by default, beside each kill point set up as a dead run
+leaves it); `--force` runs done jobs once more; a season backfill reads the landed schedule;
+`--dry-run` prices The Odds API credits against the remaining quota before anything is sent;
+`backfill status` says what is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from proxy.state import open_store
 from scrapers.cli import main
+from scrapers.core.clock import FrozenClock, utc_stamp
+from scrapers.core.outcome import RunStatus
+from scrapers.core.registry import load_registry
+from scrapers.core.result import RunResult
 from scrapers.http.quota import QUOTA_NAMESPACE
+from scrapers.pipeline.ledger import JobId, Ledger, LedgerEntry
+from scrapers.pipeline.runner import prepare
 from tests.conftest import PROJECT_ROOT
 from tests.harness.replay_days import days, write_days
 
@@ -80,25 +90,54 @@ def _landed(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_a_backfill_killed_at_random_points_resumes_to_what_an_uninterrupted_one_lands(
+def _ledger(state: Path, out: Path) -> dict[str, tuple[str | None, frozenset[str]]]:
+    """Every job's status and landed objects (relative to `out`) in the ledger of `out`."""
+
+    async def read() -> dict[str, LedgerEntry]:
+        store = open_store(f"sqlite:{state}")
+        try:
+            ledger = Ledger(store, str(out))
+            return {**await ledger.entries("nbac_scoreboard_v2"), **await ledger.entries("nbac_gamebook_pdf")}
+        finally:
+            await store.aclose()
+
+    root = str(out.resolve())
+    return {
+        key: (entry.status, frozenset(str(Path(path).relative_to(root)) for path in entry.landed))
+        for key, entry in asyncio.run(read()).items()
+    }
+
+
+def _killed_and_resumed(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    day_count: int,
+    games: int,
+    kills: int,
 ) -> None:
+    """A backfill SIGKILLed `kills` times at random points, then run to its end, lands exactly what
+    an uninterrupted one lands (every document and every PDF, byte for byte) and leaves the same
+    ledger (each job's status and landed objects); a further run sends nothing."""
+    jobs = day_count * (1 + games)
     fixtures = tmp_path / "fixtures"
-    write_days(fixtures, DAYS, GAMES)
-    span = f"{days(DAYS)[0]}..{days(DAYS)[-1]}"
+    write_days(fixtures, day_count, games)
+    span = f"{days(day_count)[0]}..{days(day_count)[-1]}"
     argv = ["nbac_scoreboard_v2", "--game_date", span, "--replay", str(fixtures), "--at", FROZEN]
 
-    whole = tmp_path / "whole"
-    done = _backfill(_env(tmp_path / "whole.sqlite"), *argv, "--out", str(whole))
+    whole, whole_state = tmp_path / "whole", tmp_path / "whole.sqlite"
+    done = _in_process(monkeypatch, capsys, _env(whole_state), "backfill", *argv, "--out", str(whole))
     assert done.returncode == 0, done.stderr
-    assert f"backfill: {JOBS} ran (0 failed), 0 already done" in done.stdout
+    assert f"backfill: {jobs} ran (0 failed), 0 already done" in done.stdout
 
-    resumed, env = tmp_path / "resumed", _env(tmp_path / "resumed.sqlite")
+    resumed, state = tmp_path / "resumed", tmp_path / "resumed.sqlite"
+    env = _env(state)
     rng = random.Random(SEED)
-    kills = 0
-    for _ in range(KILLS):
+    killed = 0
+    for _ in range(kills):
         started = _runs(resumed)
-        target = started + rng.randint(1, 8)
+        target = started + rng.randint(1, max(2, jobs // 3))
         process = subprocess.Popen(
             [sys.executable, "-m", "scrapers", "backfill", *argv, "--out", str(resumed)],
             cwd=PROJECT_ROOT,
@@ -111,31 +150,192 @@ def test_a_backfill_killed_at_random_points_resumes_to_what_an_uninterrupted_one
             time.sleep(0.02)  # polling the backfill's progress, not a delay
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-            kills += 1
+            killed += 1
         process.wait(timeout=30)
-    assert kills >= 2, "the backfill finished before it could be interrupted"
-    last = _backfill(env, *argv, "--out", str(resumed))
+    assert killed == kills, "the backfill finished before it could be interrupted"
+    last = _in_process(monkeypatch, capsys, env, "backfill", *argv, "--out", str(resumed))
     assert last.returncode == 0, last.stderr
     assert "0 failed" in last.stdout
 
-    documents = {name: data for name, data in _landed(whole).items() if name.endswith(".json")}
-    assert len(documents) == JOBS
-    assert {name: data for name, data in _landed(resumed).items() if name.endswith(".json")} == documents
-    # A kill between a gamebook document and its PDF leaves that PDF missing (the delivery
-    # protocol settles the run by its document; fetching again would land the document twice):
-    # never a PDF the uninterrupted backfill does not land, nor a different one.
-    pdfs = {name: data for name, data in _landed(resumed).items() if name.endswith(".pdf")}
-    assert pdfs.items() <= _landed(whole).items()
-    status = _backfill(env, "status", "nbac_gamebook_pdf", "--out", str(resumed), "--replay")
-    assert f"done {DAYS * GAMES} · failed 0 (0 retryable) · running 0 · pending 0" in status.stdout
+    # Every object, documents and PDFs alike: the same names, the same bytes.
+    landed = _landed(whole)
+    assert len([name for name in landed if name.endswith(".json")]) == jobs
+    assert len([name for name in landed if name.endswith(".pdf")]) == day_count * games
+    assert _landed(resumed) == landed
+    # The same ledger: every job done, naming the same objects.
+    expected = _ledger(whole_state, whole)
+    assert len(expected) == jobs
+    assert {status for status, _ in expected.values()} == {"success"}
+    assert _ledger(state, resumed) == expected
+    status = _in_process(
+        monkeypatch, capsys, env, "backfill", "status", "nbac_gamebook_pdf", "--out", str(resumed), "--replay"
+    )
+    assert f"done {day_count * games} · failed 0 (0 retryable) · dead-lettered 0 · running 0 · pending 0" in (
+        status.stdout
+    )
     # And once more: nothing is left, so nothing is sent (no recordings to replay at all).
     empty = tmp_path / "empty"
     empty.mkdir()
-    again = _backfill(
-        env, "nbac_scoreboard_v2", "--game_date", span, "--replay", str(empty), "--out", str(resumed)
+    again = _in_process(
+        monkeypatch,
+        capsys,
+        env,
+        *(
+            "backfill",
+            "nbac_scoreboard_v2",
+            "--game_date",
+            span,
+            "--replay",
+            str(empty),
+            "--out",
+            str(resumed),
+        ),
     )
     assert again.returncode == 0, again.stderr
-    assert f"0 ran (0 failed), {JOBS} already done (nothing sent)" in again.stdout
+    assert f"0 ran (0 failed), {jobs} already done (nothing sent)" in again.stdout
+
+
+def test_a_backfill_killed_at_a_random_point_resumes_to_what_an_uninterrupted_one_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _killed_and_resumed(tmp_path, monkeypatch, capsys, day_count=2, games=3, kills=1)
+
+
+@pytest.mark.slow
+def test_a_backfill_killed_at_random_points_resumes_to_what_an_uninterrupted_one_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _killed_and_resumed(tmp_path, monkeypatch, capsys, day_count=DAYS, games=GAMES, kills=KILLS)
+
+
+T1, T2 = "2024-03-01T12:00:00Z", "2024-03-02T09:30:00Z"
+
+
+def test_each_point_a_run_can_die_at_resumes_to_exactly_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a run killed at each point of its landing leaves, set up as the dead run left it (its
+    landing intent in the ledger, an expired claim, the objects that landed), resumed a day later:
+
+    - the PDF landed, its document not (the kill between the two): the document lands under the
+      dead run's name beside the PDF it adopts, no second PDF;
+    - both landed, the status not recorded: settled from what landed, nothing fetched;
+    - nothing landed yet: a run like any other, under its own (later) names.
+    """
+    fixtures = tmp_path / "fixtures"
+    games = write_days(fixtures, 1, 3)
+    codes = ",".join(game.code for game in games)
+    argv = ["nbac_gamebook_pdf", "--game_code", codes, "--replay", str(fixtures)]
+    reference = tmp_path / "reference"
+    done = _in_process(
+        monkeypatch,
+        capsys,
+        _env(tmp_path / "ref.sqlite"),
+        "backfill",
+        *argv,
+        "--at",
+        T1,
+        "--out",
+        str(reference),
+    )
+    assert done.returncode == 0, done.stderr
+    landed = _landed(reference)
+    stamp = utc_stamp(datetime.fromisoformat(T1))
+    objects = {
+        game.code: sorted(name for name in landed if game.code.replace("/", "-") in name) for game in games
+    }
+    assert all(len(names) == 2 and all(stamp in name for name in names) for names in objects.values())
+
+    out, state = tmp_path / "out", tmp_path / "state.sqlite"
+    pdf_only, both, nothing = games
+    for game, kept in ((pdf_only, (".pdf",)), (both, (".json", ".pdf")), (nothing, ())):
+        for name in objects[game.code]:
+            if name.endswith(kept):
+                (out / name).parent.mkdir(parents=True, exist_ok=True)
+                (out / name).write_bytes(landed[name])
+    asyncio.run(_dead_runs(state, out, {game.code: objects[game.code] for game in games}, stamp))
+
+    resumed = _in_process(monkeypatch, capsys, _env(state), "backfill", *argv, "--at", T2, "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "backfill: 2 ran (0 failed), 1 already done (nothing sent)" in resumed.stdout
+
+    later = utc_stamp(datetime.fromisoformat(T2))
+    now = _landed(out)
+    # The first two games: exactly the reference's objects, under the dead run's names; the PDF
+    # adopted byte for byte, the settled game untouched. The third: its own names, a day later.
+    for game in (pdf_only, both):
+        mine = sorted(name for name in now if game.code.replace("/", "-") in name)
+        assert mine == objects[game.code]
+        pdf = next(name for name in mine if name.endswith(".pdf"))
+        assert now[pdf] == landed[pdf]
+    assert sorted(name for name in now if nothing.code.replace("/", "-") in name) == sorted(
+        name.replace(stamp, later) for name in objects[nothing.code]
+    )
+    # Fetched: the PDF-only game once more (its document comes from the PDF) and the third; the
+    # settled one never. Every job done, each naming exactly its own two objects.
+    ran = sorted(
+        json.loads(path.read_text())["options"]["game_code"] for path in (out / "_runs").rglob("*.json")
+    )
+    assert ran == sorted([pdf_only.code, nothing.code])
+    ledger = _ledger(state, out)
+    assert {status for status, _ in ledger.values()} == {"success"}
+    assert {names for _, names in ledger.values()} == {
+        frozenset(name for name in now if game.code.replace("/", "-") in name) for game in games
+    }
+
+
+async def _dead_runs(state: Path, out: Path, objects: dict[str, list[str]], stamp: str) -> None:
+    """Each game's job as a run killed mid-landing leaves it: its claim (lapsed) and its intent."""
+    registry, clock = load_registry(), FrozenClock(datetime.fromisoformat(T1))
+    store = open_store(f"sqlite:{state}")
+    try:
+        ledger = Ledger(store, str(out))
+        for code, names in objects.items():
+            job = prepare(registry, "nbac_gamebook_pdf", {"game_code": code}, clock)
+            ident = JobId.of(job)
+            await ledger.claim(ident, "a-killed-backfill", 0.0)  # lapses at once
+            intended = RunResult(
+                run_id=f"dead{code[-6:].lower()}",
+                scraper="nbac_gamebook_pdf",
+                source="nbac",
+                status=RunStatus.SUCCESS,
+                record_count=19,
+                options=job.option_texts(),
+                game_date=f"{code[:4]}-{code[4:6]}-{code[6:8]}",
+                started_at=T1,
+                duration_seconds=0.1,
+                attempts={},
+            )
+            document = next(name for name in names if name.endswith(".json"))
+            await ledger.intend_landing(
+                ident, intended, [document, *(n for n in names if n != document)], stamp
+            )
+    finally:
+        await store.aclose()
+
+
+def test_force_runs_done_jobs_once_more_and_says_so_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixtures, out, env = tmp_path / "fixtures", tmp_path / "out", _env(tmp_path / "state.sqlite")
+    write_days(fixtures, 1, 2)
+    argv = ["backfill", "nbac_scoreboard_v2", "--game_date", str(days(1)[0]), "--replay", str(fixtures)]
+    argv += ["--out", str(out)]
+    first = _in_process(monkeypatch, capsys, env, *argv)
+    assert first.returncode == 0, first.stderr
+    assert "backfill: 3 ran (0 failed), 0 already done" in first.stdout
+    plain = _in_process(monkeypatch, capsys, env, *argv, "--dry-run")
+    assert "1 done already (ledger), 0 to run" in plain.stdout
+    # Without --force a done job is never fetched again; with it, every job (children too) once.
+    priced = _in_process(monkeypatch, capsys, env, *argv, "--dry-run", "--force")
+    assert "--force: done ones run again, 1 to run" in priced.stdout
+    forced = _in_process(monkeypatch, capsys, env, *argv, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "backfill: 3 ran (0 failed), 0 already done" in forced.stdout
+    assert _runs(out) == 6
+    again = _in_process(monkeypatch, capsys, env, *argv)
+    assert "backfill: 0 ran (0 failed), 3 already done (nothing sent)" in again.stdout
+    assert _runs(out) == 6
 
 
 def test_a_season_backfill_reads_the_landed_schedule_or_says_how_to_land_it(

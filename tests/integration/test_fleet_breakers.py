@@ -107,15 +107,25 @@ class Fleet:
 
 @asynccontextmanager
 async def fleet(
-    tmp_path: Path, state: str, *, fail_max: int, concurrency: int, requests: int | None = None
+    tmp_path: Path,
+    state: str,
+    *,
+    fail_max: int,
+    concurrency: int,
+    requests: int | None = None,
+    blocked_alone: bool = False,
 ) -> AsyncIterator[Fleet]:
-    """Servers, a proxies file and PROCESSES started workers that have all been told to go."""
+    """Servers, a proxies file and PROCESSES started workers that have all been told to go.
+
+    `blocked_alone`: the blocked proxy is the only one of its tier and every request probes that
+    tier (`probe_every_requests: 1`), so every fetch asks it first even after it failed (within a
+    tier, a proxy with a recent fault goes after its healthy neighbours)."""
     async with AsyncExitStack() as stack:
         upstream = await stack.enter_async_context(Upstream({PATH: respond_json({"games": []})}))
         blocked = await stack.enter_async_context(ForwardProxy("blocked"))
         healthy = await stack.enter_async_context(ForwardProxy("healthy"))
         blocked.forbid_hosts({f"127.0.0.1:{upstream.port}"})
-        document = {
+        document: dict[str, Any] = {
             "tiers": [
                 {
                     "name": "datacenter",
@@ -127,6 +137,12 @@ async def fleet(
             ],
             "breaker": {"fail_max": fail_max, "reset_seconds": RESET_SECONDS},
         }
+        if blocked_alone:
+            document["tiers"] = [
+                {"name": "datacenter", "proxies": [{"name": "blocked", "url": blocked.url}]},
+                {"name": "residential", "proxies": [{"name": "healthy", "url": healthy.url}]},
+            ]
+            document["escalation"] = {"probe_every_requests": 1}
         proxies_file = tmp_path / "proxies.yaml"
         proxies_file.write_text(yaml.safe_dump(document), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COURTSIDE_", "HTTP"))}
@@ -274,7 +290,12 @@ def test_concurrent_failures_from_four_processes_are_all_counted(tmp_path: Path,
         # fail_max above the number of failures: the circuit stays closed and every fetch asks the
         # blocked proxy first, from 12 lanes in 4 processes at once.
         async with fleet(
-            tmp_path, redis_url, fail_max=failures + 1, concurrency=lanes, requests=per_lane
+            tmp_path,
+            redis_url,
+            fail_max=failures + 1,
+            concurrency=lanes,
+            requests=per_lane,
+            blocked_alone=True,
         ) as f:
             await finish(f)
             stored = await f.circuit()

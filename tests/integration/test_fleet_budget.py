@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -98,6 +99,52 @@ def test_a_retry_after_seen_by_one_process_pauses_and_slows_the_other(redis_url:
             assert second.rate == first.rate == 25.0  # and learned the cut from the store
             paused = budget(redis_url)
             assert float(paused["rate"]) == 25.0
+
+    asyncio.run(scenario())
+
+
+def test_a_503_retry_after_seen_by_one_process_pauses_the_other_without_a_cut(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(50.0)) as (first, second):
+            ticket = await first.acquire()
+            paused_at = time.monotonic()
+
+            await first.pause(1.0)
+            fresh = await second.acquire()
+
+            assert time.monotonic() - paused_at >= 1.0  # the other process waited out the pause
+            assert float(budget(redis_url)["rate"]) == 50.0  # the host was down, not refusing our pace
+            assert fresh.generation == ticket.generation
+            assert fresh.epoch == ticket.epoch + 1  # turns handed out before the pause are void
+
+    asyncio.run(scenario())
+
+
+class _WidestJitter(random.Random):
+    """Draws the top of every range: the longest pause the jitter can make."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_jitter_of_a_pause_never_passes_the_deadline_of_the_job_that_asked(redis_url: str) -> None:
+    async def scenario() -> None:
+        stores = [RedisStore(redis_url), RedisStore(redis_url)]
+        first = SharedLimiter(stores[0], HOST, rates(50.0), rng=_WidestJitter())
+        second = SharedLimiter(stores[1], HOST, rates(50.0))
+        try:
+            await first.acquire()
+
+            # Jittered, 10 s would become 12 s; the job that asked has 10.5 s left.
+            await first.pause(10.0, deadline=time.monotonic() + 10.5)
+            with pytest.raises(RateLimitWaitExceeded) as refused:
+                await second.acquire(deadline=time.monotonic() + 0.05)
+
+            assert refused.value.paused is True
+            assert 9.0 < refused.value.needed <= 10.5
+        finally:
+            for store in stores:
+                await store.aclose()
 
     asyncio.run(scenario())
 

@@ -235,3 +235,89 @@ def test_with_gs_output_the_mirror_lands_in_the_bucket_beside_the_data(
     assert names == [f"landing/{path}"]
     entry = json.loads(client.bucket(bucket).blob(f"landing/{path}").download_as_bytes())
     assert (entry["output"], entry["attempts"], entry["execution_ids"]) == (out, 2, ["r1", "r2"])
+
+
+def test_force_runs_a_done_job_once_per_token_and_a_renewal_keeps_the_forced_claim(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        ledger = Ledger(MemoryStore(), str(tmp_path))
+        await ledger.claim(JOB, "w1", 60)
+        await ledger.record(JOB, _result(RunStatus.SUCCESS, "r1"))
+        await ledger.release(JOB, "w1")
+        assert (await ledger.claim(JOB, "w2", 60))[0] is Claimed.DONE
+        # A --force pass claims it although it is done; its own renewal (same token) keeps it.
+        assert (await ledger.claim(JOB, "w2", 60, force="pass-1"))[0] is Claimed.CLAIMED
+        assert (await ledger.claim(JOB, "w2", 60, force="pass-1"))[0] is Claimed.CLAIMED
+        assert (await ledger.claim(JOB, "w3", 60, force="pass-1"))[0] is Claimed.BUSY
+        done = await ledger.record(JOB, _result(RunStatus.SUCCESS, "r2"))
+        await ledger.release(JOB, "w2")
+        assert (done.force, done.attempts) == ("pass-1", 2)
+        # A redelivery of the forced message: done under its token, not run again. Another pass is.
+        assert (await ledger.claim(JOB, "w3", 60, force="pass-1"))[0] is Claimed.DONE
+        assert (await ledger.claim(JOB, "w3", 60))[0] is Claimed.DONE
+        assert (await ledger.claim(JOB, "w3", 60, force="pass-2"))[0] is Claimed.CLAIMED
+
+    asyncio.run(scenario())
+
+
+def test_retryable_failures_are_counted_in_a_row_and_a_dead_lettered_message_is_not_run_again(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        ledger = Ledger(MemoryStore(), str(tmp_path))
+        for run_id in ("r1", "r2"):
+            entry = await ledger.record(JOB, _result(RunStatus.FAILED, run_id, Outcome.TRANSIENT))
+        assert (entry.failed_in_a_row, entry.attempts) == (2, 2)
+        # A failure a retry cannot fix ends the streak, as a success would.
+        entry = await ledger.record(JOB, _result(RunStatus.FAILED, "r3", Outcome.NOT_FOUND))
+        assert entry.failed_in_a_row == 0
+        entry = await ledger.record(JOB, _result(RunStatus.FAILED, "r4", Outcome.BLOCKED))
+        dead = await ledger.dead_letter(
+            JOB, message_id="m-7", topic="projects/p/topics/dead", failure_class=None
+        )
+        assert dead.dead_lettered
+        assert dead.failed_in_a_row == 0
+        assert dict(dead.dead_letter or {}) | {"at": None} == {
+            "message_id": "m-7",
+            "topic": "projects/p/topics/dead",
+            "at": None,
+            "attempts": 1,
+            "failure_class": "blocked",
+        }
+        # That very message, delivered again: not run. Another message for the job: run.
+        assert (await ledger.claim(JOB, "w1", 60, message_id="m-7"))[0] is Claimed.DEAD_LETTERED
+        assert (await ledger.claim(JOB, "w1", 60, message_id="m-8"))[0] is Claimed.CLAIMED
+        # Its next run clears the mark.
+        assert (await ledger.record(JOB, _result(RunStatus.SUCCESS, "r5"))).dead_letter is None
+
+    asyncio.run(scenario())
+
+
+def test_a_dead_run_is_settled_only_when_everything_it_declared_landed(tmp_path: Path) -> None:
+    """A run's landing names a document and its PDF: the job is done only with both there; with
+    the PDF alone the next run lands under the dead run's timestamp (adopting the PDF); with
+    nothing there, under its own."""
+    document, pdf = (
+        "nba-com/gamebooks-data/x/20240116_030000.json",
+        "nba-com/gamebooks-pdf/x/20240116_030000.pdf",
+    )
+
+    async def scenario() -> list[object]:
+        sink = FileSink(tmp_path)
+        ledger = Ledger(MemoryStore(), str(tmp_path), sink)
+        seen: list[object] = []
+        await ledger.claim(JOB, "dead", 0.0)
+        await ledger.intend_landing(
+            JOB, _result(RunStatus.SUCCESS, "dead1"), [document, pdf], "20240116_030000"
+        )
+        entry = await ledger.get(JOB)
+        assert entry is not None
+        seen.append((await ledger.settle_landing(JOB, entry), await ledger.resume_stamp(entry)))
+        await sink.create(pdf, b"%PDF-", "application/pdf")
+        seen.append((await ledger.settle_landing(JOB, entry), await ledger.resume_stamp(entry)))
+        await sink.create(document, b"{}", "application/json")
+        settled = await ledger.settle_landing(JOB, entry)
+        assert settled is not None
+        seen.append((settled.status, settled.execution_ids, len(settled.landed)))
+        return seen
+
+    assert asyncio.run(scenario()) == [(None, None), (None, "20240116_030000"), ("success", ("dead1",), 2)]

@@ -1,10 +1,11 @@
 """The fleet's metrics, dashboard and alert rules against a real Prometheus and Pushgateway.
 
-The end-to-end test serves `metrics_app(FleetMetrics())` on loopback, lets the session's real
-prometheus scrape it every second, and drives jobs through the real core: replayed fixtures (as
-`scrapers demo` does) and nbac_scoreboard_v2 against the loopback fault Upstream behind real
-forward proxies. Then it asks Prometheus's HTTP API for the values those runs must have produced,
-and evaluates every PromQL expression of dashboards/courtside.json and dashboards/alerts.yml.
+The end-to-end test serves `metrics_app(FleetMetrics())` on loopback, pushes a tick's decisions to
+a real Pushgateway (as `scrapers tick` does), lets the session's real prometheus scrape both every
+second, and drives jobs through the real core: replayed fixtures (as `scrapers demo` does) and
+nbac_scoreboard_v2 against the loopback fault Upstream behind real forward proxies. Then it asks
+Prometheus's HTTP API for the values those runs must have produced, and evaluates every PromQL
+expression of dashboards/courtside.json and dashboards/alerts.yml.
 
 Waiting is polling with a deadline (Prometheus discovers a new target within ~5 s, then scrapes
 every second); nothing sleeps for a fixed time and nothing asserts on durations.
@@ -20,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,9 @@ from scrapers.metrics.exposition import PUSH_JOB, metrics_app, push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.pipeline.outputs import open_output
 from scrapers.pipeline.runner import RunContext, prepare, run_job
+from scrapers.workflows.decide import Decision, Kind
+from scrapers.workflows.metrics import PUSH_GROUP, WorkflowMetrics
+from scrapers.workflows.model import default_workflows_path, read_workflows
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, ForwardProxy, Upstream, respond, sequence
 from tests.integration.prometheus_server import (
@@ -57,7 +62,8 @@ pytestmark = pytest.mark.integration
 DASHBOARDS = PROJECT_ROOT / "dashboards"
 DASHBOARD = DASHBOARDS / "courtside.json"
 ALERTS = DASHBOARDS / "alerts.yml"
-ALERTS_TEST = DASHBOARDS / "alerts_test.yml"
+# promtool unit tests: minute-scale cases, and the scenarios over days (evaluated every 15 minutes).
+ALERTS_TESTS = (DASHBOARDS / "alerts_test.yml", DASHBOARDS / "alerts_days_test.yml")
 # Bounds a wait that should take seconds; a passing run never gets near it.
 DEADLINE_SECONDS = 45.0
 POLL_SECONDS = 0.2
@@ -97,6 +103,9 @@ ALERT_PROBES: Mapping[str, tuple[str, ...]] = {
     "ScraperSuspiciousNoData": ("sum by (scraper) (increase(scraper_suspicious_no_data_total[1h]))",),
     # The gauge half has series only after a fail, which must not happen in these runs.
     "ScraperQualityFail": ('sum by (scraper) (increase(scraper_quality_verdicts_total{status="fail"}[1h]))',),
+    "WorkflowDecisionsStalled": (
+        "time() - max by (workflow) (scraper_workflow_last_decision_timestamp_seconds)",
+    ),
 }
 
 # --- the runs ------------------------------------------------------------------------------------------
@@ -196,11 +205,13 @@ def test_promtool_checks_the_alert_rules() -> None:
 
 
 def test_promtool_unit_tests_of_every_alert_pass() -> None:
-    done = _promtool("test", "rules", str(ALERTS_TEST.relative_to(PROJECT_ROOT)))
+    done = _promtool("test", "rules", *(str(path.relative_to(PROJECT_ROOT)) for path in ALERTS_TESTS))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS" in done.stdout
-    tested = yaml.safe_load(ALERTS_TEST.read_text(encoding="utf-8"))["tests"]
+    assert done.stdout.count("SUCCESS") == len(ALERTS_TESTS)
+    tested = [
+        case for path in ALERTS_TESTS for case in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]
+    ]
     firing: set[str] = set()
     silent: set[str] = set()
     for case in tested:
@@ -275,12 +286,12 @@ def test_false_positive_classes_in_the_dashboard_and_rules_are_the_codes() -> No
 
 
 def test_runs_reach_prometheus_and_every_dashboard_and_alert_expression_returns_series(
-    prometheus: PrometheusServer, tmp_path: Path
+    prometheus: PrometheusServer, pushgateway: str, tmp_path: Path
 ) -> None:
-    asyncio.run(_end_to_end(prometheus, tmp_path))
+    asyncio.run(_end_to_end(prometheus, pushgateway, tmp_path))
 
 
-async def _end_to_end(prometheus: PrometheusServer, tmp_path: Path) -> None:
+async def _end_to_end(prometheus: PrometheusServer, gateway: str, tmp_path: Path) -> None:
     registry = load_registry()
     metrics = FleetMetrics()
     metrics.initialise(((name, entry.source) for name, entry in registry.scrapers.items()), TIERS, PROVIDERS)
@@ -290,7 +301,9 @@ async def _end_to_end(prometheus: PrometheusServer, tmp_path: Path) -> None:
         api = PrometheusAPI(prometheus.url, client)
         port = await stack.enter_async_context(_serving(metrics_app(metrics)))
         instance = f"127.0.0.1:{port}"
-        prometheus.scrape(instance)
+        # A tick that just decided every workflow, pushed as `scrapers tick` pushes it.
+        await _push_tick(gateway)
+        prometheus.scrape(instance, gateway.removeprefix("http://"))
 
         # increase() only counts what happened after a series' first sample, so Prometheus must
         # see the pre-initialised zeros before the first run.
@@ -467,6 +480,16 @@ async def _assert_rules_evaluate_and_nothing_alerts(api: PrometheusAPI, promethe
     # A few faults, no suspicious no_data, plenty of quota, no open circuit: nothing pending or firing.
     alerts = (await api.data("/api/v1/alerts"))["alerts"]
     assert alerts == []
+
+
+async def _push_tick(gateway: str) -> None:
+    workflows = read_workflows(default_workflows_path()).names()
+    metrics = WorkflowMetrics(workflows)
+    for name in workflows:
+        metrics.decided(Decision(name, Kind.NOTHING_DUE, "no game today", datetime.now(UTC)))
+    metrics.games("today", 0)
+    metrics.games("yesterday", 9)
+    await push(metrics, MemoryStore(), gateway, PUSH_GROUP)
 
 
 # --- Pushgateway ------------------------------------------------------------------------------------------

@@ -246,7 +246,9 @@ def _failed(outcome: Outcome) -> frozenset[int]:
 
 
 LEARNED_RATE = frozenset({"limiter"})
-PROXY_FAULT = frozenset({"breaker", "tier"})
+# A block by the host is evidence against the tier; a proxy's own fault only feeds its breaker.
+BLOCK = frozenset({"breaker", "tier"})
+PROXY_FAULT = frozenset({"breaker"})
 OK = frozenset({EXIT_OK})
 USAGE = frozenset({EXIT_USAGE})
 INTERNAL = frozenset({EXIT_INTERNAL})
@@ -271,7 +273,7 @@ SCENARIOS: dict[str, Scenario] = {
     "failure-oddsa-hang": Scenario(ODDS, lambda _: hang(), _failed(Outcome.TRANSIENT), timeout=HANG_TIMEOUT),
     "failure-bdl-401-echo": Scenario(BDL, lambda _: Echo(401), _failed(Outcome.AUTH)),
     "failure-bp-403-echo-via-proxy": Scenario(
-        BP, lambda _: Echo(403), _failed(Outcome.BLOCKED), proxy="credentials", writes_state=PROXY_FAULT
+        BP, lambda _: Echo(403), _failed(Outcome.BLOCKED), proxy="credentials", writes_state=BLOCK
     ),
     "failure-bp-proxy-407": Scenario(
         BP,

@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-SOURCES = ("pyproject.toml", "README.md", "registry.yaml", "scrapers", "proxy")
+SOURCES = ("pyproject.toml", "README.md", "registry.yaml", "workflows.yaml", "scrapers", "proxy")
 
 
 def _build(tmp_path: Path) -> Path:
@@ -57,6 +57,7 @@ def test_the_wheel_ships_registry_yaml_and_the_installed_package_loads_it(tmp_pa
         assert "scrapers/registry.yaml" in names
         assert "scrapers/service/openapi.yaml" in names
         assert archive.read("scrapers/registry.yaml") == (PROJECT_ROOT / "registry.yaml").read_bytes()
+        assert archive.read("scrapers/workflows.yaml") == (PROJECT_ROOT / "workflows.yaml").read_bytes()
 
     # Installed on its own (dependencies come from this environment), away from the project.
     target = tmp_path / "site"

@@ -40,8 +40,18 @@ def test_a_job_that_ends_is_acknowledged_with_its_run_and_its_completion_says_pu
             view = await answer.json()
             assert (view["state"], view["status"]) == ("done", "success")
             assert answer.headers["X-Run-Id"] == view["run_id"]
+            # The same job again (a second message, or this one redelivered): the ledger has it
+            # done, so it is acknowledged without a run.
+            again = await svc.http.post("/pubsub/push", json=envelope({**SCOREBOARD, "source": "scheduler"}))
+            assert again.status == 200
+            assert (await again.json())["queue"]["result"] == "done_already"
             # A job that names its own trigger keeps it.
-            named = await svc.http.post("/pubsub/push", json=envelope({**SCOREBOARD, "source": "scheduler"}))
+            named = await svc.http.post(
+                "/pubsub/push",
+                json=envelope(
+                    {"scraper": "nbac_scoreboard_v2", "gamedate": "2024-02-16", "source": "scheduler"}
+                ),
+            )
             assert named.status == 200
             # A job whose input can never run (no recording in replay) is acked too: it would fail again.
             missing = await svc.http.post(
@@ -126,3 +136,32 @@ def test_the_service_token_guards_the_push_route_too(tmp_path: Path, token: str 
 
     # 401 is not an ack: a subscription without the right token is retried until it has it.
     assert asyncio.run(scenario()) == (401, 0)
+
+
+def test_without_a_jobs_topic_a_fan_out_runs_its_children_here_each_through_the_claim(tmp_path: Path) -> None:
+    """A service with no project to publish children to runs them in the same request; pushed again,
+    the parent is done and so is every child it ran (only the children that could not run, here a
+    replay without a recording, are tried again)."""
+
+    async def scenario() -> tuple[int, dict[str, Any], int, dict[str, Any]]:
+        async with running_service(tmp_path) as svc:
+            first = await svc.http.post("/pubsub/push", json=envelope({**SCOREBOARD, "fan_out": True}))
+            again = await svc.http.post(
+                "/pubsub/push", json=envelope({**SCOREBOARD, "fan_out": True}, "1002")
+            )
+            return first.status, await first.json(), again.status, await again.json()
+
+    status, first, again_status, again = asyncio.run(scenario())
+    assert (status, first["status"], first["queue"]["result"]) == (200, "success", "ran")
+    children = sorted(child["line"] for child in first["queue"]["children"])
+    # The fixture day's four games: the one gamebook recorded runs, the others cannot (acked).
+    assert len(children) == 4
+    assert [line for line in children if "GSWMEM" in line] == [
+        "nbac_gamebook_pdf game_code=20240115/GSWMEM version=short: success: ack"
+    ]
+    assert (again_status, again["queue"]["result"]) == (200, "done_already")
+    repeated = [child["line"] for child in again["queue"]["children"] if "GSWMEM" in child["line"]]
+    assert repeated == ["nbac_gamebook_pdf game_code=20240115/GSWMEM version=short: success (done): ack"]
+    runs = sorted(path.parent.name for path in (tmp_path / "_runs").rglob("*.json"))
+    assert runs.count("nbac_scoreboard_v2") == 1
+    assert len(list((tmp_path / "nba-com" / "gamebooks-data").rglob("*.json"))) == 1

@@ -12,6 +12,8 @@ from scrapers.core.errors import InvalidOptions
 from scrapers.core.fanout import GameRef
 from scrapers.core.registry import load_registry
 from scrapers.pipeline.backfill import BackfillError, plan_backfill
+from scrapers.pipeline.jobs import MalformedJob
+from scrapers.pipeline.queue import JobMessage
 
 CLOCK = FrozenClock(datetime(2024, 1, 16, 3, 0, tzinfo=UTC))  # 22:00 Eastern on 2024-01-15
 REGISTRY = load_registry()
@@ -116,3 +118,42 @@ def test_a_season_cannot_fill_a_scraper_without_dates_or_games_nor_twice() -> No
     # A scraper with a season option of its own takes --season as that option.
     standings = plan_backfill(REGISTRY, "bdl_standings", {"season": "2022..2023"}, CLOCK)
     assert sorted(job.option_texts()["season"] for job in standings.jobs) == ["2022-23", "2023-24"]
+
+
+def test_a_job_message_reads_the_same_in_the_queue_form_and_as_a_scrape_body() -> None:
+    queued = JobMessage.from_bytes(
+        b'{"scraper": "nbac_scoreboard_v2", "options": {"game_date": "2024-01-15"}, "fan_out": true,'
+        b' "force": "force-1", "workflow": "daily", "deadline_seconds": 30, "trigger": "backfill"}'
+    )
+    body = JobMessage.from_bytes(
+        b'{"scraper": "nbac_scoreboard_v2", "game_date": "2024-01-15", "fan_out": true,'
+        b' "workflow": "daily", "deadline_seconds": 30, "source": "backfill"}'
+    )
+    assert (queued.scraper, dict(queued.options), queued.fan_out) == (
+        "nbac_scoreboard_v2",
+        {"game_date": "2024-01-15"},
+        True,
+    )
+    assert (queued.force, queued.workflow, queued.deadline_seconds, queued.trigger) == (
+        "force-1",
+        "daily",
+        30.0,
+        "backfill",
+    )
+    assert (body.scraper, dict(body.options), body.fan_out, body.force) == (
+        queued.scraper,
+        queued.options,
+        True,
+        None,
+    )
+    assert (body.workflow, body.deadline_seconds, body.trigger) == ("daily", 30.0, "backfill")
+    # What it writes, it reads back.
+    assert JobMessage.from_bytes(queued.to_bytes()) == queued
+    for bad in (
+        b"[]",
+        b'{"options": {}}',
+        b'{"scraper": "x", "options": {}, "force": 3}',
+        b'{"scraper": "x", "options": {}, "fan_out": 2}',
+    ):
+        with pytest.raises(MalformedJob):
+            JobMessage.from_bytes(bad)

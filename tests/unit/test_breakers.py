@@ -156,6 +156,7 @@ def test_an_open_circuit_admits_nothing_until_its_window_passes_then_one_probe_i
 
 
 def test_a_failed_probe_reopens_for_a_whole_window_and_a_late_reader_cannot_probe_again() -> None:
+    # Without max_reset_seconds every window is reset_seconds long (growth: the tests below).
     async def body() -> list[Any]:
         store, clock = MemoryStore(), Clock()
         one, two = breaker(store, clock, fail_max=1), breaker(store, clock, fail_max=1)
@@ -268,3 +269,83 @@ def test_a_corrupt_record_is_a_state_store_error(value: dict[str, Any]) -> None:
 
     with pytest.raises(StateStoreError, match="corrupt breaker record"):
         run(body)
+
+
+# --- issue 20: a fault no retry cures opens at once; windows grow with failed probes -----------------
+
+
+def test_a_tripping_fault_opens_a_closed_circuit_at_once_and_is_remembered_as_standing() -> None:
+    async def body() -> list[Any]:
+        store, clock, seen = MemoryStore(), Clock(), Transitions()
+        b = breaker(store, clock, seen, fail_max=3)
+        await b.refresh()
+        passage = await b.enter()
+        assert passage is not None
+        await b.settle(passage, failed=True, trip=True)  # a 407: the first is enough
+        record = await store.get(BREAKER_NAMESPACE, KEY)
+        clock.now += RESET
+        await send(b, failed=False)  # its probe is clean: the password was fixed
+        return [record, seen.seen, await store.get(BREAKER_NAMESPACE, KEY)]
+
+    opened, seen, closed = run(body)
+    assert (opened["state"], opened["failures"], opened["standing"]) == ("open", 1, True)
+    assert seen == [(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]
+    assert closed == {"state": "closed", "failures": 0, "opened_at": None}  # standing is gone
+
+
+def grown(store: StateStore, clock: Clock, cap: float) -> ProxyBreaker:
+    return ProxyBreaker(
+        ProxyEndpoint("dc1", "datacenter", "http://127.0.0.1:1"),
+        HOST,
+        store,
+        fail_max=1,
+        reset_seconds=RESET,
+        max_reset_seconds=cap,
+        clock=clock,
+    )
+
+
+def test_each_failed_probe_doubles_the_window_up_to_its_cap_and_a_clean_one_resets_it() -> None:
+    async def body() -> list[Any]:
+        store, clock = MemoryStore(), Clock()
+        b = grown(store, clock, cap=4 * RESET)
+        await send(b, failed=True)
+        windows, early = [], []
+        for _ in range(4):
+            windows.append(b.window())
+            clock.now += b.window() - 1.0
+            await b.refresh()
+            early.append(await b.enter())  # a second before the window ends: nothing
+            clock.now += 1.0
+            await send(b, failed=True)  # the probe fails: reopened for a longer window
+        windows.append(b.window())
+        clock.now += b.window()
+        await send(b, failed=False)
+        return [windows, early, await store.get(BREAKER_NAMESPACE, KEY), b.window()]
+
+    windows, early, record, after = run(body)
+    assert windows == [RESET, 2 * RESET, 4 * RESET, 4 * RESET, 4 * RESET]
+    assert early == [None] * 4
+    assert record == {"state": "closed", "failures": 0, "opened_at": None}
+    assert after == RESET
+
+
+def test_the_probe_lease_lasts_as_long_as_the_grown_window() -> None:
+    async def body() -> list[Any]:
+        clock = Clock()
+        store = MemoryStore(clock=clock)  # leases expire on the clock the test moves
+        one, two = grown(store, clock, cap=8 * RESET), grown(store, clock, cap=8 * RESET)
+        await send(one, failed=True)
+        clock.now += RESET
+        await send(one, failed=True)  # reopened: the next window is 2 * RESET
+        clock.now += 2 * RESET
+        await one.refresh()
+        probe = await one.enter()  # taken, and held (a hung probe) ...
+        clock.now += 1.5 * RESET  # ... longer than a first window, shorter than this one
+        await two.refresh()
+        return [probe, await two.enter()]
+
+    probe, second = run(body)
+    assert probe is not None
+    assert probe.probe
+    assert second is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+import httpcore
 import httpx
 import pytest
 
@@ -14,10 +16,14 @@ from scrapers.core.request import BodyKind
 from scrapers.http.classify import (
     DEFAULT_RULES,
     SNIFF_BYTES,
+    Leg,
     SourceRules,
+    TunnelTrace,
     classify_exception,
+    classify_overrun,
     classify_response,
     parse_retry_after,
+    proxy_error,
 )
 
 NOW = datetime(2024, 1, 15, 12, 0, 0, tzinfo=UTC)
@@ -349,83 +355,135 @@ def _request() -> httpx.Request:
     return httpx.Request("GET", "https://stats.nba.com/stats/scoreboardV2")
 
 
+FORWARD, CONNECT, TUNNEL = Leg.FORWARD, Leg.CONNECT, Leg.TUNNEL
+
 EXCEPTION_ROWS = [
-    # (exception, rules, via_proxy, outcome)
+    # (exception, rules, leg: None direct, else where the attempt through a proxy was; outcome)
     pytest.param(
         httpx.ProxyError("407 Proxy Authentication Required"),
         DEFAULT_RULES,
-        True,
+        CONNECT,
         Outcome.PROXY,
         id="proxy error",
     ),
     pytest.param(
-        httpx.ProxyError("tunnel failed"), DEFAULT_RULES, False, Outcome.PROXY, id="proxy error, flag unset"
+        httpx.ProxyError("tunnel failed"), DEFAULT_RULES, None, Outcome.PROXY, id="proxy error, no leg"
     ),
     pytest.param(
         httpx.ConnectError("refused", request=_request()),
         DEFAULT_RULES,
-        False,
+        None,
         Outcome.TRANSIENT,
         id="connect error direct",
     ),
     pytest.param(
-        httpx.ConnectError("refused"), DEFAULT_RULES, True, Outcome.PROXY, id="connect error via proxy"
+        httpx.ConnectError("refused"), DEFAULT_RULES, FORWARD, Outcome.PROXY, id="connect error via proxy"
+    ),
+    pytest.param(
+        httpx.ConnectTimeout("timed out"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="connect timeout direct"
     ),
     pytest.param(
         httpx.ConnectTimeout("timed out"),
         DEFAULT_RULES,
-        False,
-        Outcome.TRANSIENT,
-        id="connect timeout direct",
+        CONNECT,
+        Outcome.PROXY,
+        id="connect timeout via proxy",
     ),
     pytest.param(
-        httpx.ConnectTimeout("timed out"), DEFAULT_RULES, True, Outcome.PROXY, id="connect timeout via proxy"
+        httpx.ConnectTimeout("timed out"), HANGS, None, Outcome.TRANSIENT, id="hang rule is about reads only"
+    ),
+    pytest.param(httpx.ReadTimeout("timed out"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="read timeout"),
+    # The issue-20 fault: a proxy that hangs was `transient`, retried on the same proxy.
+    pytest.param(
+        httpx.ReadTimeout("timed out"), DEFAULT_RULES, FORWARD, Outcome.PROXY, id="read timeout via proxy"
     ),
     pytest.param(
-        httpx.ConnectTimeout("timed out"), HANGS, False, Outcome.TRANSIENT, id="hang rule is about reads only"
+        httpx.ReadTimeout("timed out"),
+        DEFAULT_RULES,
+        CONNECT,
+        Outcome.PROXY,
+        id="proxy never answers CONNECT",
     ),
-    pytest.param(httpx.ReadTimeout("timed out"), DEFAULT_RULES, False, Outcome.TRANSIENT, id="read timeout"),
     pytest.param(
-        httpx.ReadTimeout("timed out"), DEFAULT_RULES, True, Outcome.TRANSIENT, id="read timeout via proxy"
+        httpx.ReadTimeout("timed out"), DEFAULT_RULES, TUNNEL, Outcome.PROXY, id="read timeout in the tunnel"
     ),
     pytest.param(
-        httpx.ReadTimeout("timed out"), HANGS, False, Outcome.BLOCKED, id="read timeout on a hanging host"
+        httpx.ReadTimeout("timed out"), HANGS, None, Outcome.BLOCKED, id="read timeout on a hanging host"
     ),
     pytest.param(
         httpx.ReadTimeout("timed out"),
         HANGS,
-        True,
+        FORWARD,
         Outcome.BLOCKED,
         id="read timeout on a hanging host via proxy",
     ),
     pytest.param(
+        httpx.ReadTimeout("timed out"),
+        HANGS,
+        TUNNEL,
+        Outcome.BLOCKED,
+        id="hanging host behind an open tunnel",
+    ),
+    pytest.param(
+        httpx.ReadTimeout("timed out"),
+        HANGS,
+        CONNECT,
+        Outcome.PROXY,
+        id="a hang before the tunnel is the proxy's",
+    ),
+    pytest.param(
         httpx.RemoteProtocolError("peer closed"),
         DEFAULT_RULES,
-        False,
+        None,
         Outcome.TRANSIENT,
         id="remote protocol error",
     ),
     pytest.param(
-        httpx.ReadError("connection reset"), DEFAULT_RULES, False, Outcome.TRANSIENT, id="read error"
+        httpx.RemoteProtocolError("peer closed"),
+        DEFAULT_RULES,
+        FORWARD,
+        Outcome.PROXY,
+        id="closed by the proxy",
     ),
     pytest.param(
-        httpx.ReadError("connection reset"), HANGS, False, Outcome.TRANSIENT, id="reset is not a hang"
+        httpx.ReadError("connection reset"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="read error"
     ),
     pytest.param(
-        httpx.WriteTimeout("timed out"), DEFAULT_RULES, False, Outcome.TRANSIENT, id="write timeout"
+        httpx.ReadError("connection reset"), DEFAULT_RULES, FORWARD, Outcome.PROXY, id="reset by the proxy"
     ),
-    pytest.param(httpx.PoolTimeout("timed out"), DEFAULT_RULES, False, Outcome.TRANSIENT, id="pool timeout"),
     pytest.param(
-        httpx.DecodingError("bad gzip"), DEFAULT_RULES, False, Outcome.TRANSIENT, id="decoding error"
+        httpx.ReadError("connection reset"),
+        HANGS,
+        TUNNEL,
+        Outcome.PROXY,
+        id="a reset is not a hang, via proxy",
+    ),
+    pytest.param(
+        httpx.ReadError("connection reset"), HANGS, None, Outcome.TRANSIENT, id="reset is not a hang"
+    ),
+    pytest.param(httpx.WriteTimeout("timed out"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="write timeout"),
+    pytest.param(
+        httpx.WriteTimeout("timed out"),
+        DEFAULT_RULES,
+        CONNECT,
+        Outcome.PROXY,
+        id="write timeout to the proxy",
+    ),
+    pytest.param(httpx.PoolTimeout("timed out"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="pool timeout"),
+    pytest.param(
+        httpx.PoolTimeout("timed out"), DEFAULT_RULES, FORWARD, Outcome.TRANSIENT, id="pool timeout is ours"
+    ),
+    pytest.param(
+        httpx.DecodingError("bad gzip"), DEFAULT_RULES, None, Outcome.TRANSIENT, id="decoding error"
     ),
 ]
 
 
-@pytest.mark.parametrize(("exc", "rules", "via_proxy", "outcome"), EXCEPTION_ROWS)
+@pytest.mark.parametrize(("exc", "rules", "leg", "outcome"), EXCEPTION_ROWS)
 def test_classify_exception(
-    exc: BaseException, rules: SourceRules, via_proxy: bool, outcome: Outcome
+    exc: BaseException, rules: SourceRules, leg: Leg | None, outcome: Outcome
 ) -> None:
-    verdict = classify_exception(exc, rules, via_proxy=via_proxy)
+    verdict = classify_exception(exc, rules, leg=leg)
 
     assert verdict.outcome is outcome, verdict.reason
     assert verdict.reason
@@ -484,3 +542,111 @@ def test_parse_retry_after_defaults_to_the_wall_clock() -> None:
 
     assert seconds is not None
     assert 3500 < seconds <= 3600
+
+
+# --- whose fault: the proxy's or the origin's (module docstring of scrapers/http/classify.py) ----------
+
+
+def test_only_a_407_on_connect_opens_the_circuit_at_once() -> None:
+    assert classify_exception(
+        httpx.ProxyError("407 Proxy Authentication Required"), leg=CONNECT
+    ).opens_circuit
+    assert not classify_exception(httpx.ProxyError("502 Bad Gateway"), leg=CONNECT).opens_circuit
+    assert not classify_exception(httpx.ReadTimeout("timed out"), leg=FORWARD).opens_circuit
+    assert classify_response(407, {}, b"", JSON, leg=FORWARD).opens_circuit
+
+
+@pytest.mark.parametrize(
+    ("rules", "leg", "outcome"),
+    [
+        pytest.param(DEFAULT_RULES, None, Outcome.TRANSIENT, id="direct"),
+        pytest.param(DEFAULT_RULES, FORWARD, Outcome.PROXY, id="through a forward proxy"),
+        pytest.param(DEFAULT_RULES, CONNECT, Outcome.PROXY, id="CONNECT never answered"),
+        pytest.param(HANGS, TUNNEL, Outcome.BLOCKED, id="hanging host behind the tunnel"),
+        pytest.param(HANGS, CONNECT, Outcome.PROXY, id="hanging proxy before the tunnel"),
+    ],
+)
+def test_an_overrun_is_judged_like_a_hang_on_its_leg(
+    rules: SourceRules, leg: Leg | None, outcome: Outcome
+) -> None:
+    assert classify_overrun(2.0, rules, leg=leg).outcome is outcome
+
+
+OWN_502_ROWS = [
+    # (headers of a 502 in forward mode, extra marks, outcome)
+    pytest.param({}, (), Outcome.TRANSIENT, id="bare 502: the origin's"),
+    pytest.param(
+        {"Proxy-Status": "dc-1; error=destination_unavailable"}, (), Outcome.PROXY, id="RFC 9209 error"
+    ),
+    pytest.param({"Proxy-Status": "dc-1; received-status=502"}, (), Outcome.TRANSIENT, id="RFC 9209 relayed"),
+    pytest.param(
+        # The origin's CDN wrote the error (first member); our proxy (last) relayed it.
+        {"Proxy-Status": 'cdn.example; error=connection_timeout, "dc-1"; received-status=502'},
+        (),
+        Outcome.TRANSIENT,
+        id="the nearest member decides",
+    ),
+    pytest.param(
+        {"Proxy-Status": 'dc-1; details="a, b; c=d"; error=dns_timeout'},
+        (),
+        Outcome.PROXY,
+        id="quoted details with separators",
+    ),
+    pytest.param({"X-Squid-Error": "ERR_CONNECT_FAIL 111"}, (), Outcome.PROXY, id="squid error page"),
+    pytest.param({"x-brd-error": "Remote host not reachable"}, (), Outcome.PROXY, id="bright data"),
+    pytest.param({"X-Proxy-Error": "pool empty"}, (), Outcome.TRANSIENT, id="unknown header, not configured"),
+    pytest.param({"X-Proxy-Error": "pool empty"}, ("x-proxy-error",), Outcome.PROXY, id="configured header"),
+]
+
+
+@pytest.mark.parametrize(("headers", "marks", "outcome"), OWN_502_ROWS)
+def test_a_forward_proxy_s_own_502_is_told_from_the_origin_s(
+    headers: dict[str, str], marks: tuple[str, ...], outcome: Outcome
+) -> None:
+    verdict = classify_response(502, headers, b"Bad Gateway", JSON, leg=FORWARD, proxy_marks=marks)
+
+    assert verdict.outcome is outcome, verdict.reason
+    assert verdict.status == 502
+
+
+def test_proxy_marks_count_only_where_the_proxy_could_have_written_the_answer() -> None:
+    marked = {"Proxy-Status": "dc-1; error=destination_unavailable", **JSON_CT}
+    # Behind a CONNECT tunnel TLS runs end to end: such a header is the origin's own.
+    assert classify_response(502, marked, b"", JSON, leg=TUNNEL).outcome is Outcome.TRANSIENT
+    assert classify_response(502, marked, b"", JSON).outcome is Outcome.TRANSIENT
+    # A clean answer is a clean answer, whatever a proxy added to it.
+    assert classify_response(200, marked, b'{"ok": 1}', JSON, leg=FORWARD).outcome is Outcome.OK
+    # The proxy's own 403 (it refuses the destination) is no block by the host.
+    denied = {"Proxy-Status": "dc-1; error=http_request_denied"}
+    verdict = classify_response(403, denied, b"", JSON, leg=FORWARD)
+    assert verdict.outcome is Outcome.PROXY
+    assert verdict.opens_circuit  # a policy refusal: no retry through this proxy can help
+
+
+def test_proxy_error_reason_names_the_evidence() -> None:
+    assert proxy_error({"Proxy-Status": "p; error=connection_refused"}) == (
+        "Proxy-Status error=connection_refused",
+        False,
+    )
+    assert proxy_error({"X-Squid-Error": "ERR_DNS_FAIL 0"}) == ("x-squid-error: ERR_DNS_FAIL 0", False)
+    assert proxy_error({"Server": "nginx"}) is None
+
+
+def test_tunnel_trace_follows_httpcore_from_connect_to_the_tunnel() -> None:
+    async def events() -> list[Leg]:
+        trace = TunnelTrace()
+        seen = [trace.leg]
+        # What httpcore hands the trace: its own Request, whose method is bytes.
+        connect = httpcore.Request(b"CONNECT", b"http://127.0.0.1:1")
+        await trace("connection.connect_tcp.started", {})
+        await trace("http11.send_request_headers.started", {"request": connect})
+        seen.append(trace.leg)
+        await trace("proxy.start_tls.started", {})
+        seen.append(trace.leg)
+        await trace(
+            "http11.send_request_headers.started", {"request": httpcore.Request(b"GET", b"https://h/")}
+        )
+        seen.append(trace.leg)
+        return seen
+
+    assert asyncio.run(events()) == [CONNECT, CONNECT, TUNNEL, TUNNEL]

@@ -1,8 +1,9 @@
-"""Proxy tiers from the file, credentials from the environment, and the pool's tier arithmetic."""
+"""Proxy tiers from the file, credentials from the environment, and the pool's tier arithmetic.
+
+The pool's evidence and probes are in tests/unit/test_proxy_pool.py."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 from proxy.config import (
     DIRECT_ONLY,
     BreakerSettings,
+    EscalationSettings,
     ProxyConfigError,
     ProxyEndpoint,
     load_proxy_config,
     parse_proxy_config,
 )
-from proxy.pool import PoolSettings, ProxyPool
+from proxy.pool import ProxyPool
 from proxy.state import MemoryStore
 from scrapers.core.errors import SettingsError
 from scrapers.core.settings import Settings
@@ -65,7 +67,7 @@ def test_missing_credentials_name_the_variable_and_give_an_example() -> None:
     ("document", "message"),
     [
         ({"tier": []}, "expected 'tiers:'"),
-        ({"tiers": [{"name": "a"}, {"name": "a"}]}, "unique name"),
+        ({"tiers": [{"name": "direct"}, {"name": "direct"}]}, "unique name"),
         ({"tiers": [{"proxies": []}]}, "unique name"),
         ({"tiers": [{"name": "dc", "proxies": [{"name": "p"}]}]}, "needs a name and a url"),
         (
@@ -74,7 +76,42 @@ def test_missing_credentials_name_the_variable_and_give_an_example() -> None:
         ),
         ({"tiers": [{"name": "direct"}], "breaker": {"fail_max": 0}}, "fail_max >= 1"),
         ({"tiers": [{"name": "direct"}], "breaker": {"fail_max": "many"}}, "must be numbers"),
-        ({"tiers": [{"name": "direct"}], "breaker": {"reset": 5}}, "fail_max and reset_seconds"),
+        ({"tiers": [{"name": "direct"}], "breaker": {"reset": 5}}, "breaker takes fail_max, reset_seconds"),
+        (
+            {"tiers": [{"name": "direct"}], "breaker": {"reset_seconds": 60, "max_reset_seconds": 30}},
+            "max_reset_seconds >= reset_seconds",
+        ),
+        ({"tiers": [{"name": "direct"}], "escalation": {"blocked_proxies": 0}}, "blocked_proxies >= 1"),
+        ({"tiers": [{"name": "direct"}], "escalation": {"blocked_proxies": 1.5}}, "a whole blocked_proxies"),
+        (
+            {"tiers": [{"name": "direct"}], "escalation": {"probe_every": 5}},
+            "escalation takes blocked_proxies",
+        ),
+        ({"tiers": [{"name": "direct"}], "escalation": {"probe_after_seconds": "soon"}}, "must be numbers"),
+        ({"tiers": [{"name": "direct", "cost": -1}]}, "cost must be a number >= 0"),
+        ({"tiers": [{"name": "direct", "cost": "cheap"}]}, "cost must be a number >= 0"),
+        ({"tiers": [{"name": "direct", "cost": True}]}, "cost must be a number >= 0"),
+        ({"tiers": [{"name": "direct", "cost": float("nan")}]}, "cost must be a number >= 0"),
+        (
+            {"tiers": [{"name": "mobile", "proxies": [{"name": "m", "url": "http://m:1"}]}]},
+            "mobile: needs a cost",
+        ),
+        (
+            {"tiers": [{"name": "residential"}, {"name": "datacenter"}]},
+            "cost 1 is less than the cost 10 of tier residential",
+        ),
+        (
+            {
+                "tiers": [
+                    {
+                        "name": "dc",
+                        "cost": 1,
+                        "proxies": [{"name": "p", "url": "http://h:1", "error_headers": "X Y"}],
+                    }
+                ]
+            },
+            "error_headers must be a list of header names",
+        ),
     ],
 )
 def test_bad_files_are_rejected_with_the_reason(document: dict[str, Any], message: str) -> None:
@@ -88,8 +125,62 @@ def test_breaker_settings_reach_the_pool() -> None:
 
     pool = ProxyPool(config, MemoryStore())
 
-    assert config.breaker == BreakerSettings(fail_max=5, reset_seconds=60.0)
+    assert config.breaker == BreakerSettings(fail_max=5, reset_seconds=60.0, max_reset_seconds=600.0)
     assert (pool.settings.breaker_fail_max, pool.settings.breaker_reset_seconds) == (5, 60.0)
+    assert pool.settings.breaker_max_reset_seconds == 600.0
+
+
+def test_a_first_window_longer_than_the_default_cap_raises_the_cap_with_it() -> None:
+    config = parse_proxy_config({**THREE_TIERS, "breaker": {"reset_seconds": 900}})
+
+    assert (config.breaker.reset_seconds, config.breaker.max_reset_seconds) == (900.0, 900.0)
+
+
+def test_escalation_settings_reach_the_pool() -> None:
+    document = {
+        **THREE_TIERS,
+        "escalation": {"blocked_proxies": 3, "probe_after_seconds": 10, "probe_every_requests": 0},
+    }
+    config = parse_proxy_config(document)
+
+    settings = ProxyPool(config, MemoryStore()).settings
+
+    assert config.escalation == EscalationSettings(3, 10.0, 1800.0, 0)
+    assert (settings.blocked_proxies, settings.probe_after_seconds, settings.probe_every_requests) == (
+        3,
+        10.0,
+        0,
+    )
+
+
+def test_tier_costs_default_by_name_and_can_be_set() -> None:
+    assert parse_proxy_config(THREE_TIERS).costs() == {"direct": 0.0, "datacenter": 1.0, "residential": 10.0}
+    assert DIRECT_ONLY.costs() == {"direct": 0.0}
+    document = {
+        "tiers": [
+            {"name": "datacenter", "cost": 2, "proxies": [{"name": "d", "url": "http://d:1"}]},
+            {"name": "mobile", "cost": 25.5, "proxies": [{"name": "m", "url": "http://m:1"}]},
+        ]
+    }
+    assert parse_proxy_config(document).costs() == {"datacenter": 2.0, "mobile": 25.5}
+
+
+def test_error_headers_are_kept_lower_case() -> None:
+    proxy = {"name": "p", "url": "http://h:1", "error_headers": ["X-Proxy-Error", "X-Gateway-Fault"]}
+    config = parse_proxy_config({"tiers": [{"name": "datacenter", "proxies": [proxy]}]})
+
+    assert config.tiers[0].proxies[0].error_headers == ("x-proxy-error", "x-gateway-fault")
+
+
+def test_a_bad_cost_in_the_proxies_file_is_exit_2_with_an_example(tmp_path: Path) -> None:
+    path = tmp_path / "proxies.yaml"
+    path.write_text("tiers:\n  - {name: residential, cost: lots}\n", encoding="utf-8")
+
+    with pytest.raises(ProxyConfigError) as caught:
+        load_proxy_config(path)
+
+    assert caught.value.exit_code == 2
+    assert "example: {name: residential, cost: 10" in str(caught.value)
 
 
 def test_no_file_means_direct_only(tmp_path: Path) -> None:
@@ -135,24 +226,3 @@ def test_tiers_for_starts_at_the_start_tier_among_configured_ones(
     pool = ProxyPool(parse_proxy_config(THREE_TIERS), MemoryStore())
 
     assert [tier.name for tier in pool.tiers_for(allowed, start)] == expected
-
-
-def test_scores_rise_only_when_told_and_decay_with_clean_requests_and_time() -> None:
-    async def scenario() -> None:
-        now = [1000.0]
-        settings = PoolSettings(half_life_seconds=100.0)
-        pool = ProxyPool(parse_proxy_config(THREE_TIERS), MemoryStore(), settings, clock=lambda: now[0])
-        tiers = pool.tiers_for(("direct", "datacenter", "residential"), None)
-
-        await pool.record("h", "direct", raises_score=False, clean=False)  # e.g. a 503: no change
-        assert await pool.scores("h") == {}
-
-        await pool.record("h", "direct", raises_score=True, clean=False)
-        assert [t.name for t in await pool.plan("h", tiers)] == ["datacenter", "residential"]
-
-        now[0] += 100.0  # one half-life: 1.0 -> 0.5, still at the threshold
-        assert await pool.scores("h") == {"direct": pytest.approx(0.5)}
-        now[0] += 1.0
-        assert (await pool.plan("h", tiers))[0].name == "direct"
-
-    asyncio.run(scenario())

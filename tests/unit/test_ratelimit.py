@@ -515,6 +515,25 @@ def test_refunded_token_is_granted_again_without_waiting() -> None:
     assert fake.now == 0.0  # at 0.2/s a lost token would have cost 5 s
 
 
+def test_a_turn_whose_proxy_failed_is_kept_unless_the_host_was_paused_or_slowed_meanwhile() -> None:
+    # Issue 20: a request whose proxy hung for a whole timeout keeps its turn for its next route
+    # instead of queueing again behind everyone, but never past a pause or a cut that came since.
+    async def scenario() -> None:
+        fake = FakeTime()
+        limiter = make(fake, settings(rate=1.0, burst=5))
+        first = await limiter.acquire()
+        assert limiter.keep(first) is True  # nothing happened to the host since it was granted
+        limiter.pause(3.0)  # another request's 503 with Retry-After, while ours hung
+        assert limiter.keep(first) is False  # given back: the request queues behind the pause
+        second = await limiter.acquire()
+        assert fake.now == pytest.approx(3.0)
+        assert limiter.keep(second) is True  # granted after the pause
+        limiter.on_rate_limited(await limiter.acquire())  # a 429 cut the rate
+        assert limiter.keep(second) is False  # granted at the rate that drew the 429
+
+    run(scenario())
+
+
 def test_refunds_never_grow_the_bucket_past_its_burst() -> None:
     fake = FakeTime()
     limiter = make(fake, settings(rate=1.0, burst=2))
@@ -551,6 +570,53 @@ def test_a_local_limiter_pauses_for_the_jittered_retry_after() -> None:
         await local.on_rate_limited(ticket, retry_after=5.0)
 
         assert 5.0 < local.limiter.paused_until <= 5.0 * (1 + RETRY_AFTER_JITTER)
+
+    run(scenario())
+
+
+def test_jitter_never_takes_a_pause_past_the_time_left_but_never_shortens_it() -> None:
+    rng = random.Random(5)
+
+    capped = [jittered(10.0, rng, within=10.5) for _ in range(200)]
+    assert all(p is not None and 10.0 <= p <= 10.5 for p in capped)
+    # The server's own ask is kept even when it does not fit: the caller fails the job on it.
+    assert jittered(10.0, rng, within=4.0) == 10.0
+
+
+def test_a_503_pause_holds_every_grant_and_keeps_the_rate() -> None:
+    async def scenario() -> None:
+        fake = FakeTime()
+        limiter = make(fake, settings(rate=10.0, burst=5))
+        ticket = await limiter.acquire()
+
+        limiter.pause(3.0)
+        second = await limiter.acquire()
+
+        assert fake.now == pytest.approx(3.0)  # no grant before the pause ended
+        assert limiter.rate == 10.0  # a pause is not a cut
+        assert second.generation == ticket.generation
+        await limiter.acquire()  # the burst was not kept through the pause: one interval more
+        assert fake.now == pytest.approx(3.1)
+
+    run(scenario())
+
+
+class WidestJitter(random.Random):
+    """Draws the top of every range: the longest pause the jitter can make."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_a_local_limiter_caps_the_jitter_at_the_asking_jobs_deadline() -> None:
+    async def scenario() -> None:
+        fake = FakeTime()
+        local = LocalLimiter(make(fake, settings(rate=10.0)), WidestJitter())  # 5 s would become 6 s
+
+        await local.pause(5.0, deadline=5.2)
+
+        assert 5.0 <= local.limiter.paused_until <= 5.2
+        await local.acquire(deadline=5.2)  # the pause fits the deadline that asked for it
 
     run(scenario())
 

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from scrapers.core.errors import OptionError, ParseError
-from scrapers.core.options import ScraperOptions, option
+from scrapers.core.options import NowPart, ScraperOptions, option
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import BodyKind, Page, Request
 from scrapers.core.scraper import ParseContext, Parsed, Scraper
@@ -58,16 +58,24 @@ class InjuryReportOptions(ScraperOptions):
     game_date: date = option(
         "date", example="2024-01-15", required=True, aliases=("gamedate",), help="report date (Eastern)"
     )
-    hour: int = option("int", example="5", required=True, help="report hour on a 12-hour clock (1-12)")
+    # NOW: the report slot that has begun, in Eastern time (the hourly workflow's job needs no hour).
+    hour: int = option(
+        "int",
+        example="5",
+        required=True,
+        now=NowPart.HOUR12,
+        help="report hour on a 12-hour clock (1-12); NOW: the current Eastern hour",
+    )
     period: str = option(
         "choice",
         example="PM",
         required=True,
+        now=NowPart.PERIOD,
         choices=(
             "AM",
             "PM",
         ),
-        help="AM or PM of the hour",
+        help="AM or PM of the hour; NOW: the current one",
     )
     minute: str = option(
         "choice",
@@ -79,7 +87,8 @@ class InjuryReportOptions(ScraperOptions):
             "30",
             "45",
         ),
-        help="quarter-hour report (from 2025-12-23; hourly before)",
+        now=NowPart.QUARTER,
+        help="quarter-hour report (from 2025-12-23; hourly before); NOW: the quarter hour begun",
     )
 
 
