@@ -43,7 +43,7 @@ from scrapers.core.registry import Registry, load_registry
 from scrapers.core.settings import Locations, Settings, locations
 from scrapers.crosscheck.landed import open_reader
 from scrapers.http.replay import ReplayTransport
-from scrapers.metrics.exposition import MetricsNotPushed, push
+from scrapers.metrics.exposition import MetricsNotPushed
 from scrapers.pipeline.ledger import Ledger
 from scrapers.pipeline.once import OnceRunner, claim_owner
 from scrapers.pipeline.outputs import open_output
@@ -54,7 +54,7 @@ from scrapers.pipeline.wiring import open_core, open_ledger_store
 from scrapers.workflows.calendar import LeagueCalendar
 from scrapers.workflows.decide import Decision
 from scrapers.workflows.execute import TRIGGER, Executor, LocalExecutor, QueueExecutor
-from scrapers.workflows.metrics import PUSH_GROUP, WorkflowMetrics
+from scrapers.workflows.metrics import WorkflowMetrics, push_groups
 from scrapers.workflows.model import WorkflowsFile, read_workflows, workflows_beside
 from scrapers.workflows.tick import Pass, calendar_line, carry_out, decide_tick, plan
 from scrapers.workflows.windows import WindowBook
@@ -189,6 +189,10 @@ def _cmd_tick(args: argparse.Namespace, extra: list[str], redactor: Redactor) ->
                 stack, registry, workflows, args.workflow, where, env, at, replay=replay, metrics=True
             )
             decisions = await decide_tick(run, at)
+            if run.metrics is not None:
+                for decision in decisions:
+                    run.metrics.heard(decision)
+                await _push(run, env)  # the controller is alive, however long the jobs take
             if not args.json:
                 print(_header(at, where, "tick", await calendar_line(run, at), topic), flush=True)
             executor = await _executor(
@@ -304,7 +308,7 @@ async def _push(run: Pass, env: Settings) -> None:
         return
     try:
         # Counter totals from the shared store, so the decisions of every tick container add up.
-        await push(run.metrics, run.book.store, env.pushgateway, PUSH_GROUP)
+        await push_groups(run.metrics, run.book.store, env.pushgateway)
     except (OSError, MetricsNotPushed) as exc:  # urllib's URLError/HTTPError are OSErrors
         tell(f"warning: workflow metrics not pushed to {env.pushgateway}: {exc}")
 

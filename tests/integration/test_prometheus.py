@@ -44,7 +44,7 @@ from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.pipeline.outputs import open_output
 from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.workflows.decide import Decision, Kind
-from scrapers.workflows.metrics import PUSH_GROUP, WorkflowMetrics
+from scrapers.workflows.metrics import WorkflowMetrics, push_groups
 from scrapers.workflows.model import default_workflows_path, read_workflows
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Behaviour, ForwardProxy, Upstream, respond, sequence
@@ -489,7 +489,7 @@ async def _push_tick(gateway: str) -> None:
         metrics.decided(Decision(name, Kind.NOTHING_DUE, "no game today", datetime.now(UTC)))
     metrics.games("today", 0)
     metrics.games("yesterday", 9)
-    await push(metrics, MemoryStore(), gateway, PUSH_GROUP)
+    await push_groups(metrics, MemoryStore(), gateway)
 
 
 # --- Pushgateway ------------------------------------------------------------------------------------------

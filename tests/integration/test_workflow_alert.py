@@ -28,9 +28,8 @@ import httpx
 import pytest
 
 from proxy.state import MemoryStore
-from scrapers.metrics.exposition import push
 from scrapers.workflows.decide import Decision, Kind
-from scrapers.workflows.metrics import PUSH_GROUP, WorkflowMetrics
+from scrapers.workflows.metrics import WorkflowMetrics, push_groups
 from scrapers.workflows.model import default_workflows_path, read_workflows
 from tests.integration.prometheus_server import (
     PROMETHEUS,
@@ -134,7 +133,7 @@ async def _push_tick(store: MemoryStore, gateway: str, workflows: list[str], dec
         metrics.decided(Decision(name, Kind.NOTHING_DUE, "no game today", decided_at))
     metrics.games("today", 0)
     metrics.games("yesterday", 9)
-    await push(metrics, store, gateway, PUSH_GROUP)
+    await push_groups(metrics, store, gateway)
 
 
 async def _scraped(

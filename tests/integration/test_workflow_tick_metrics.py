@@ -35,10 +35,10 @@ FIRST, SECOND = eastern(A, 7, 5), eastern(A, 17, 5)
 Series = dict[tuple[tuple[str, str], ...], float]
 
 
-def _tick(folder: Path, out: Path, at: str) -> list[dict[str, object]]:
+def _tick(folder: Path, out: Path, at: str, *more: str) -> list[dict[str, object]]:
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
-        code = main(["tick", "--replay", str(folder), "--out", str(out), "--at", at, "--json"])
+        code = main(["tick", "--replay", str(folder), "--out", str(out), "--at", at, "--json", *more])
     assert code == 0
     decisions: list[dict[str, object]] = json.loads(captured.getvalue())
     return decisions
@@ -102,6 +102,16 @@ def test_ticks_push_the_decision_series_added_up_and_log_each_decision_as_json(
         (("day", "yesterday"), tick): 0.0,
     }
     assert pushed["scraper_build_info"]
+
+    # An on-call `tick --workflow injury_reports` later replaces that workflow's group only: the
+    # other workflows keep their last decision (blanking it would page WorkflowDecisionsStalled).
+    third = eastern(A, 17, 35)
+    _tick(folder, out, third, "--workflow", "injury_reports")
+    stamps = _pushed(pushgateway)["scraper_workflow_last_decision_timestamp_seconds"]
+    third_stamp = datetime.fromisoformat(third.replace("Z", "+00:00")).timestamp()
+    assert stamps == {
+        (tick, ("workflow", name)): third_stamp if name == "injury_reports" else second for name in names
+    }
 
     # The runs pushed their own series, grouped by scraper, as `scrapers run` does.
     runs = pushed["scraper_runs_total"]
