@@ -29,7 +29,7 @@ test: $(STAMP)  ## set up, then lint, type-check and run the whole test suite
 test-slow: $(PEERS_STAMP)  ## the tests marked slow: long fault runs, multi-process fleet proofs, the peers
 	$(BIN)/pytest -q -p no:cacheprovider -m slow tests
 
-# The peer comparison of issue 20: Courtside's fleet beside crawlee and Scrapy (the optional `peers`
+# The peer comparison: Courtside's fleet beside crawlee and Scrapy (the optional `peers`
 # extra, installed into the venv once per version of pyproject.toml), three runs in one invocation.
 bench-peers: $(PEERS_STAMP)  ## install the peers extra, then python -m bench --peers (about 10 minutes)
 	$(BIN)/python -m bench --peers
