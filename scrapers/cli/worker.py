@@ -87,8 +87,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     worker.add_argument(
         "--port",
         type=int,
-        help=f"port of /metrics and /health (default ${Settings.variable('port')}, else "
-        f"{Settings.fallback('port')}; 0: any free port, printed)",
+        help=f"port of /metrics and /health (default {Settings.fallback('port')}; 0: any free port, printed)",
     )
     add_replay_flags(worker)
     add_output_flags(worker)

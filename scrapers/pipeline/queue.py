@@ -239,8 +239,9 @@ class QueueMetrics:
         self.jobs = Counter(
             "scraper_queue_jobs",
             "Job messages handled, by what became of them: ran, done_already and settled (nothing "
-            "sent: the ledger has the job done, or a dead run's landing), busy (another process "
-            "holds it), dead_lettered, refused (never a valid job), not_admitted (full or draining)",
+            "sent: the ledger has the job done or this message dead-lettered before, or a dead run's "
+            "landing was complete), busy (another delivery holds it), dead_lettered (moved to the "
+            "dead-letter topic now), refused (never a valid job), not_admitted (full or draining)",
             ["result"],
             registry=registry,
         )
@@ -275,7 +276,7 @@ _OUTCOMES = {
     Done.DONE: "done_already",
     Done.RECOVERED: "settled",
     Done.BUSY: "busy",
-    Done.DEAD_LETTERED: "dead_lettered",
+    Done.DEAD_LETTERED: "done_already",  # moved aside before: nothing to do with it again
 }
 
 
