@@ -32,7 +32,7 @@ from scrapers.http.fleet_budget import BUDGET_NAMESPACE, SharedLimiter
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RETRY_AFTER_JITTER, RateLimitWaitExceeded, RateSettings
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
-from tests.harness import Upstream, respond, respond_json
+from tests.harness import Upstream, respond, respond_json, sequence
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +116,44 @@ def test_a_503_retry_after_seen_by_one_process_pauses_the_other_without_a_cut(re
             assert float(budget(redis_url)["rate"]) == 50.0  # the host was down, not refusing our pace
             assert fresh.generation == ticket.generation
             assert fresh.epoch == ticket.epoch + 1  # turns handed out before the pause are void
+
+    asyncio.run(scenario())
+
+
+def test_a_503_retry_after_one_fetcher_sees_holds_another_processs_request(redis_url: str) -> None:
+    """Two Fetchers on two Redis connections, as two replicas: the first one's 503 with Retry-After
+    holds the second one's request to the host until the pause is over, and cuts no rate."""
+
+    async def scenario() -> None:
+        other_path = "/v1/teams"
+        refusal = sequence([respond(503, "", {"Retry-After": "1"}), respond_json({"games": []})])
+        async with Upstream({PATH: refusal, other_path: respond_json({"teams": []})}) as upstream:
+            stores = [RedisStore(redis_url), RedisStore(redis_url)]
+            fetchers = [Fetcher(store=store, upstream_overrides={BASE: upstream.url}) for store in stores]
+            policy = SourcePolicy(name="test", rate=rates(50.0, burst=5, ceiling=100.0))
+            try:
+                first = asyncio.create_task(
+                    fetchers[0].fetch(Request(BASE + PATH), policy, AttemptLog(), fetchers[0].budget(policy))
+                )
+
+                async def paused() -> bool:
+                    return float(budget(redis_url).get("paused", 0)) > 0
+
+                await until(paused)
+                await fetchers[1].fetch(
+                    Request(BASE + other_path), policy, AttemptLog(), fetchers[1].budget(policy)
+                )
+                await first
+            finally:
+                for fetcher in fetchers:
+                    await fetcher.aclose()
+                for store in stores:
+                    await store.aclose()
+
+            refused = next(r.at for r in upstream.requests if r.path == PATH)
+            other = next(r.at for r in upstream.requests if r.path == other_path)
+            assert other - refused >= 1.0
+            assert float(budget(redis_url)["rate"]) == 50.0
 
     asyncio.run(scenario())
 
