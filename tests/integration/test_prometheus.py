@@ -42,6 +42,7 @@ from scrapers.http.replay import ReplayTransport
 from scrapers.metrics.exposition import PUSH_JOB, metrics_app, push
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from scrapers.pipeline.outputs import open_output
+from scrapers.pipeline.queue import QueueMetrics
 from scrapers.pipeline.runner import RunContext, prepare, run_job
 from scrapers.workflows.decide import Decision, Kind
 from scrapers.workflows.metrics import WorkflowMetrics, push_groups
@@ -105,6 +106,15 @@ ALERT_PROBES: Mapping[str, tuple[str, ...]] = {
     "ScraperQualityFail": ('sum by (scraper) (increase(scraper_quality_verdicts_total{status="fail"}[1h]))',),
     "WorkflowDecisionsStalled": (
         "time() - max by (workflow) (scraper_workflow_last_decision_timestamp_seconds)",
+    ),
+    # The queue series are a worker's (QueueMetrics, registered below as `scrapers worker` does):
+    # their known labels start at zero, so every part returns series with no job run through it.
+    "QueueJobsDeadLettered": ('sum(increase(scraper_queue_jobs_total{result="dead_lettered"}[1h]))',),
+    "QueueNotDraining": (
+        "min by (instance) (scraper_queue_jobs_in_hand)",
+        "sum by (instance) (increase(scraper_queue_answers_total[5m]))",
+        'sum(increase(scraper_queue_answers_total{answer="nack"}[15m]))',
+        'sum(increase(scraper_queue_answers_total{answer="ack"}[15m]))',
     ),
 }
 
@@ -295,6 +305,7 @@ async def _end_to_end(prometheus: PrometheusServer, gateway: str, tmp_path: Path
     registry = load_registry()
     metrics = FleetMetrics()
     metrics.initialise(((name, entry.source) for name, entry in registry.scrapers.items()), TIERS, PROVIDERS)
+    QueueMetrics(metrics.registry)  # the work queue's series, on the same /metrics as a worker's
     started = time.time()
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
