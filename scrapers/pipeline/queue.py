@@ -68,7 +68,18 @@ WORKER_TRIGGER = "worker"
 ACK, ACK_NOTHING_TO_RUN = 200, 204
 BUSY_STATUS, FULL_STATUS, UNAVAILABLE_STATUS = 409, 429, 503
 # What became of a message (the `result` label of scraper_queue_jobs_total).
-JOB_RESULTS = ("ran", "done_already", "settled", "busy", "dead_lettered", "refused", "not_admitted")
+# `unavailable`: nothing ran because something it needs failed (the ledger, the dead-letter topic,
+# a bug): nacked and redelivered, and not counted as a run.
+JOB_RESULTS = (
+    "ran",
+    "done_already",
+    "settled",
+    "busy",
+    "dead_lettered",
+    "refused",
+    "not_admitted",
+    "unavailable",
+)
 
 
 @dataclass(frozen=True)
@@ -355,7 +366,12 @@ class Worker:
             return Handled(False, f"{what}: not run ({exc}): nack", status, outcome="not_admitted")
         except StateStoreError as exc:
             log.warning("job not run, the ledger cannot be reached: %s", exc, extra={"job": job.key})
-            return Handled(False, f"{what}: not run (state store: {exc}): nack", UNAVAILABLE_STATUS)
+            return Handled(
+                False,
+                f"{what}: not run (state store: {exc}): nack",
+                UNAVAILABLE_STATUS,
+                outcome="unavailable",
+            )
         self._log(result)
         outcome = _OUTCOMES[result.done]
         if result.children:
@@ -422,6 +438,7 @@ class Worker:
                 f"{what}: {result.status}, dead-letter publish failed: nack",
                 UNAVAILABLE_STATUS,
                 result,
+                "unavailable",
             )
         ident = JobId.of(result.job)
         try:
@@ -578,7 +595,7 @@ class PullLoop:
             handled = await self.worker.handle(data, message_id or None)
         except Exception:  # a bug or an unreachable ledger: redelivered, never lost
             log.exception("job message failed")
-            handled = Handled(False, "failed: nack")
+            handled = Handled(False, "failed: nack", outcome="unavailable")
         try:
             await self._answer([ack_id], ack=handled.ack)
         finally:

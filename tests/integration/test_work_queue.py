@@ -166,6 +166,7 @@ def _drained_exactly_once(
                 "dead_lettered",
                 "refused",
                 "not_admitted",
+                "unavailable",
             )
         )
         assert counted == handled, exposition
