@@ -90,7 +90,7 @@ class Circuit:
     @classmethod
     def from_value(cls, value: dict[str, Any] | None) -> Circuit:
         if value is None:
-            return cls()
+            return _CLEAN_CIRCUIT  # no record: every proxied attempt reads one, build none
         opened = value.get("opened_at")
         try:
             opened_at = datetime.fromisoformat(opened) if opened else None
@@ -130,6 +130,8 @@ class Passage:
 
 
 _ORDINARY = Passage()
+# A closed circuit with no failure: what a missing record reads as, and the hot path's test.
+_CLEAN_CIRCUIT = Circuit()
 
 
 class ProxyBreaker:
@@ -247,7 +249,7 @@ class ProxyBreaker:
                 await release_lease(self._store, PROBE_NAMESPACE, passage.lease, self._owner)
                 self._notify(HALF_OPEN, OPEN)
             return
-        if not failed and not passage.probe and self.circuit == Circuit():
+        if not failed and not passage.probe and self.circuit == _CLEAN_CIRCUIT:
             return  # the hot path: a clean answer through a clean circuit writes nothing
         ordinary = self._tripping if trip else self._result
         try:

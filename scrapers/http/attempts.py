@@ -9,7 +9,9 @@ from typing import Any
 from scrapers.core.outcome import Outcome
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is built per attempt, and a frozen dataclass pays an object.__setattr__ call
+# per field. The log only appends; nothing changes an attempt once recorded.
+@dataclass(slots=True)
 class Attempt:
     host: str
     tier: str

@@ -33,7 +33,6 @@ feeds that proxy's breaker, while an origin fault (`transient`) is retried on th
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 import enum
 import math
@@ -117,7 +116,9 @@ class SourceRules:
 DEFAULT_RULES = SourceRules()
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass pays an object.__setattr__ call per field, and one verdict is
+# built per attempt. Nothing changes a verdict once built; a new outcome is a new Classified.
+@dataclass(slots=True)
 class Classified:
     outcome: Outcome
     reason: str
@@ -138,8 +139,12 @@ def classify_response(
     leg: Leg | None = None,
     proxy_marks: Collection[str] = (),
     now: datetime | None = None,
+    *,
+    lowered: bool = False,
 ) -> Classified:
-    """`leg`: how the answer came (None: direct); `proxy_marks`: the proxy's own error headers."""
+    """`leg`: how the answer came (None: direct); `proxy_marks`: the proxy's own error headers;
+    `lowered`: every header name in `headers` is lower-case already (httpx's items() are), so
+    they are not copied again."""
     if leg is Leg.FORWARD and not 200 <= status < 300:
         own = proxy_error(headers, proxy_marks)
         if own is not None:
@@ -150,7 +155,9 @@ def classify_response(
                 status=status,
                 opens_circuit=standing or status == 407,
             )
-    return dataclasses.replace(_classify_response(status, headers, body, expect, rules, now), status=status)
+    return _classify_response(
+        status, headers if lowered else {k.lower(): v for k, v in headers.items()}, body, expect, rules, now
+    )
 
 
 def proxy_error(headers: Mapping[str, str], marks: Collection[str] = ()) -> tuple[str, bool] | None:
@@ -209,48 +216,51 @@ def _split_outside_quotes(text: str, separator: str) -> list[str]:
 
 def _classify_response(
     status: int,
-    headers: Mapping[str, str],
+    lowered: Mapping[str, str],
     body: bytes,
     expect: BodyKind,
     rules: SourceRules,
     now: datetime | None,
 ) -> Classified:
-    lowered = {k.lower(): v for k, v in headers.items()}
+    """`lowered`: the headers, every name lower-case."""
     retry_after = parse_retry_after(lowered.get("retry-after"), now)
     if rules.quota_remaining_header and status in (401, 403, 429):
         remaining = lowered.get(rules.quota_remaining_header.lower())
         if remaining is not None and remaining.strip() in ("0", "0.0"):
-            return Classified(Outcome.AUTH, f"HTTP {status} with quota exhausted")
+            return Classified(Outcome.AUTH, f"HTTP {status} with quota exhausted", status=status)
     if status in rules.status_overrides:
-        return Classified(rules.status_overrides[status], f"HTTP {status} (source rule)", retry_after)
+        return Classified(rules.status_overrides[status], f"HTTP {status} (source rule)", retry_after, status)
     if status == 204:
-        return Classified(Outcome.NO_DATA, "HTTP 204 No Content")
+        return Classified(Outcome.NO_DATA, "HTTP 204 No Content", status=status)
     if 200 <= status < 300:
-        return _classify_body(lowered, body, expect)
+        return _classify_body(lowered, body, expect, status)
     if status == 429:
-        return Classified(Outcome.RATE_LIMITED, "HTTP 429", retry_after)
+        return Classified(Outcome.RATE_LIMITED, "HTTP 429", retry_after, status)
     if status == 407:
-        return Classified(Outcome.PROXY, "HTTP 407 proxy authentication required", opens_circuit=True)
+        return Classified(
+            Outcome.PROXY, "HTTP 407 proxy authentication required", status=status, opens_circuit=True
+        )
     if status == 401:
-        return Classified(Outcome.AUTH, "HTTP 401")
+        return Classified(Outcome.AUTH, "HTTP 401", status=status)
     if status == 403:
-        return Classified(Outcome.BLOCKED, "HTTP 403")
+        return Classified(Outcome.BLOCKED, "HTTP 403", status=status)
     if status in (404, 410):
-        return Classified(Outcome.NOT_FOUND, f"HTTP {status}")
+        return Classified(Outcome.NOT_FOUND, f"HTTP {status}", status=status)
     if status >= 500:
-        return Classified(Outcome.TRANSIENT, f"HTTP {status}", retry_after)
-    return Classified(Outcome.STRUCTURAL, f"unexpected HTTP {status}")
+        return Classified(Outcome.TRANSIENT, f"HTTP {status}", retry_after, status)
+    return Classified(Outcome.STRUCTURAL, f"unexpected HTTP {status}", status=status)
 
 
-def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) -> Classified:
+def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind, status: int) -> Classified:
+    """The verdict on a 2xx answer's body; `status` goes into it (built once, per attempt)."""
     if not body.strip():
-        return Classified(Outcome.TRANSIENT, "empty body")
+        return Classified(Outcome.TRANSIENT, "empty body", status=status)
     head = body[:SNIFF_BYTES]
     # Where JSON is expected the body decides, not its label: upstreams serve JSON as text/html or
     # text/plain, and no page starts with "{" or "[". Decoding then decides whether it is valid.
     looks_html = _looks_html(headers, head) and not (expect is BodyKind.JSON and _starts_like_json(head))
     if expect is BodyKind.PDF and head.lstrip()[:5] == b"%PDF-":
-        return Classified(Outcome.OK, "PDF document")
+        return Classified(Outcome.OK, "PDF document", status=status)
     # Any HTML is sniffed for challenge pages, also where HTML is expected (a roster or box-score
     # page): a block page must move the request to the next proxy, not reach the parser. Where a
     # PDF is expected, any non-PDF body is sniffed, HTML-labelled or not: the old platform met
@@ -260,18 +270,18 @@ def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind) ->
         text = head.decode("utf-8", errors="replace").lower()
         marker = next((m for m in BLOCK_MARKERS if m in text), None)
         if marker:
-            return Classified(Outcome.BLOCKED, f"challenge or block page ('{marker}')")
+            return Classified(Outcome.BLOCKED, f"challenge or block page ('{marker}')", status=status)
     if expect is BodyKind.HTML:
         return (
-            Classified(Outcome.OK, "HTML page")
+            Classified(Outcome.OK, "HTML page", status=status)
             if looks_html
-            else Classified(Outcome.STRUCTURAL, "expected an HTML page")
+            else Classified(Outcome.STRUCTURAL, "expected an HTML page", status=status)
         )
     if looks_html:
-        return Classified(Outcome.STRUCTURAL, f"expected {expect.value}, got an HTML page")
+        return Classified(Outcome.STRUCTURAL, f"expected {expect.value}, got an HTML page", status=status)
     if expect is BodyKind.PDF:
-        return Classified(Outcome.STRUCTURAL, "expected a PDF, the body has no %PDF header")
-    return Classified(Outcome.OK, "JSON body")
+        return Classified(Outcome.STRUCTURAL, "expected a PDF, the body has no %PDF header", status=status)
+    return Classified(Outcome.OK, "JSON body", status=status)
 
 
 def _looks_html(headers: Mapping[str, str], head: bytes) -> bool:

@@ -133,6 +133,9 @@ class Fetcher:
         # requests to a host each built one, each with a full bucket.
         self._creating = asyncio.Lock()
         self._pending_rates: dict[str, float] = {}
+        # The tiers a source may use, by (allowed tiers, start tier): from the proxies file alone,
+        # which does not change while the process runs, so not rebuilt per request.
+        self._tiers: dict[tuple[tuple[str, ...], str | None], list[Tier]] = {}
 
     async def aclose(self) -> None:
         await self._flush_rates()
@@ -146,7 +149,10 @@ class Fetcher:
 
     async def fetch(self, request: Request, policy: SourcePolicy, log: AttemptLog, budget: JobBudget) -> Page:
         """Fetch, classify and decode; raise ScrapeError carrying the outcome class on failure."""
-        tiers = self.pool.tiers_for(policy.tiers, policy.start_tier)
+        plan = (policy.tiers, policy.start_tier)
+        tiers = self._tiers.get(plan)
+        if tiers is None:
+            tiers = self._tiers[plan] = self.pool.tiers_for(policy.tiers, policy.start_tier)
         if not tiers:
             raise ScrapeError(Outcome.PROXY, f"no configured proxy tier is allowed for source {policy.name}")
         last: ScrapeError | None = None
@@ -172,7 +178,7 @@ class Fetcher:
                 self.observer.retry_granted(policy.name, Outcome.PROXY)
             route = _Route(request, policy, log, budget, step.tier, step.endpoint, step.breaker)
             try:
-                page = await self._on_endpoint(route, ticket)
+                page = await self._on_endpoint(route, limiter, ticket)
             except _MovedOn as moved:
                 last = moved.error
                 if moved.sent and moved.verdict.outcome is Outcome.BLOCKED:
@@ -200,9 +206,9 @@ class Fetcher:
             raise ScrapeError(Outcome.STRUCTURAL, f"HTTP 403 on every tier for {request.describe()}")
         raise last
 
-    async def _on_endpoint(self, route: _Route, ticket: Ticket) -> Page:
-        """`ticket`: the host's turn for the first attempt on this route (retries take their own)."""
-        limiter = await self._limiter(route.request.host, route.policy)
+    async def _on_endpoint(self, route: _Route, limiter: HostLimiter, ticket: Ticket) -> Page:
+        """`limiter`: the host's; `ticket`: its turn for the first attempt on this route (retries
+        take their own)."""
         previous: list[ScrapeError] = []  # the failures retried on this route
         try:
             return await self._try(route, limiter, previous, ticket)
@@ -338,12 +344,12 @@ class Fetcher:
         """One attempt; through a proxy, its passage is settled with the breaker whatever happens."""
         breaker = route.breaker
         if breaker is None or passage is None:
-            return await self._send(route, self._outgoing(route))
+            return await self._send(route)
         sent: _Sent | None = None
         try:
             # A missing key raises here, before anything is sent: not the proxy's fault, so the
             # breaker learns nothing (and a probe's lease goes back).
-            sent = await self._send(route, self._outgoing(route))
+            sent = await self._send(route)
             # A proxy fault's headers are the proxy's or a block page's: nothing to learn from.
             return (sent[0], None, None) if sent[0].outcome in MOVE_ON else sent
         finally:
@@ -359,23 +365,22 @@ class Fetcher:
                 self._observed[breaker.key] = breaker.state
                 self.observer.breakers_changed(self.pool.breakers())
 
-    def _outgoing(self, route: _Route) -> httpx.Request:
-        return self._build(self._client(route.endpoint), route.request, _allowed_seconds(route))
-
     async def _observe_quota(self, route: _Route, headers: Mapping[str, str]) -> None:
         reading = await self.quota.observe(route.request.host, headers, route.policy.quota)
         if reading:
             self.observer.quota_read(route.policy.name, reading)
 
-    async def _send(self, route: _Route, outgoing: httpx.Request) -> _Sent:
+    async def _send(self, route: _Route) -> _Sent:
         request, tier, policy = route.request, route.tier, route.policy
-        rules = policy.rules_for(request.host)
         client = self._client(route.endpoint)
-        started = time.monotonic()
-        source = policy.name
         # The whole attempt, headers and body, ends within the time it may take: httpx's timeouts
         # restart at every read, so a body dripped a byte a second would outlive the job's deadline.
         allowed = _allowed_seconds(route)
+        # A missing key raises here, before anything is sent or counted in flight.
+        outgoing = self._build(client, request, allowed)
+        rules = policy.rules_for(request.host)
+        started = time.monotonic()
+        source = policy.name
         overall = asyncio.timeout(allowed)
         leg = _leg(route, outgoing)
         tunnel: TunnelTrace | None = None
@@ -424,6 +429,7 @@ class Fetcher:
                 rules,
                 leg=tunnel.leg if tunnel else leg,
                 proxy_marks=marks,
+                lowered=True,
             )
         finally:
             self.observer.attempt_ended(source)  # also after a replay miss: nothing stays in flight

@@ -115,6 +115,9 @@ class FleetMetrics:
         self.in_flight = Gauge(
             "scraper_requests_in_flight", "HTTP attempts in flight", ["source"], registry=r
         )
+        # Attempts in flight by source, counted in plain ints that the gauge reads when scraped
+        # (`count_in_flight`): a gauge update takes a label lookup and a lock, twice per attempt.
+        self.in_flight_counts: dict[str, int] = {}
         self.tier_chosen = Counter(
             "scraper_proxy_tier_chosen", "Requests that started on a tier", ["source", "tier"], registry=r
         )
@@ -248,6 +251,14 @@ class FleetMetrics:
                 self.breaker_state.labels(tier, provider, state)
                 self.breaker_transitions.labels(tier, provider, state)
 
+    def count_in_flight(self, source: str) -> dict[str, int]:
+        """Make the in-flight gauge of `source` read `in_flight_counts[source]`; return the counts."""
+        counts = self.in_flight_counts
+        if source not in counts:
+            counts[source] = 0
+            self.in_flight.labels(source).set_function(lambda: counts[source])
+        return counts
+
 
 class _Children(Generic[_Metric]):
     """One metric's children by label values, for the series the core touches on every attempt:
@@ -273,7 +284,7 @@ class FetchMetrics:
         self.metrics = metrics
         # The series every attempt touches, their children remembered by label values.
         self._tier_chosen = _Children(metrics.tier_chosen)
-        self._in_flight = _Children(metrics.in_flight)
+        self._in_flight = metrics.in_flight_counts  # read by the gauge when scraped
         self._attempts = _Children(metrics.attempts)
         self._request_duration = _Children(metrics.request_duration)
         self._proxy_requests = _Children(metrics.proxy_requests)
@@ -286,10 +297,13 @@ class FetchMetrics:
         self.metrics.retries.labels(source, outcome.value).inc()
 
     def attempt_started(self, source: str) -> None:
-        self._in_flight(source).inc()
+        counts = self._in_flight
+        if source not in counts:
+            counts = self.metrics.count_in_flight(source)
+        counts[source] += 1
 
     def attempt_ended(self, source: str) -> None:
-        self._in_flight(source).dec()
+        self._in_flight[source] -= 1
 
     def attempt_classified(self, source: str, tier: str, outcome: Outcome, seconds: float) -> None:
         self._attempts(source, tier, outcome.value).inc()
