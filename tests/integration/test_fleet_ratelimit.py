@@ -38,6 +38,9 @@ from tests.harness.fleet import FleetPlan, most_in_any_window, run_fleet
 pytestmark = pytest.mark.integration
 
 
+# 30 s of real replicas: `make test-slow`. `make test` keeps the shared limiter's fast tests in
+# test_fleet_budget.py (one bucket for concurrent first requests, a Retry-After seen across processes).
+@pytest.mark.slow
 def test_four_replicas_sharing_redis_send_what_the_host_allows(tmp_path: Path, redis_url: str) -> None:
     plan = FleetPlan(state=redis_url, replicas=4, allowed=72, window=12.0, share=0.93, steady_requests=100)
 

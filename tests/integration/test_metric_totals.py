@@ -246,6 +246,9 @@ FAILING_CONTAINERS = 5
 GROUP = f'scraper="{SCRAPER}"'
 
 
+# Containers, a Pushgateway and a Prometheus end to end (15-30 s): `make test-slow`. `make test`
+# keeps the push tests above against a real Pushgateway.
+@pytest.mark.slow
 def test_failing_containers_add_up_on_prometheus_scraping_the_pushgateway(
     redis_url: str, pushgateway: str, tmp_path: Path
 ) -> None:
