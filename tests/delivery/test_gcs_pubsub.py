@@ -227,6 +227,8 @@ def test_rerun_in_the_same_second_with_the_same_bytes_is_already_landed(cloud: C
 # --- publisher outages and the outbox ---------------------------------------------------------------
 
 
+# 14 s: `make test-slow`; the concurrent-sweeps test below also delivers 20 held runs exactly once.
+@pytest.mark.slow
 def test_publisher_down_for_20_runs_then_republish_delivers_exactly_20(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
