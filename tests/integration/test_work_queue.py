@@ -35,7 +35,7 @@ import pytest
 from scrapers.cli import main
 from scrapers.core.clock import FrozenClock
 from scrapers.core.registry import load_registry
-from scrapers.pipeline.queue import JobMessage
+from scrapers.pipeline.queue import JOB_RESULTS, JobMessage
 from scrapers.pipeline.runner import prepare
 from tests.conftest import PROJECT_ROOT
 from tests.harness.replay_days import FIRST_DAY, days, write_days
@@ -156,19 +156,7 @@ def _drained_exactly_once(
 
     # The survivors' /metrics count every message they answered, by what became of it.
     for exposition, handled in zip(drained.metrics, drained.handled[1:], strict=True):
-        counted = sum(
-            sample(exposition, "scraper_queue_jobs_total", result=result)
-            for result in (
-                "ran",
-                "done_already",
-                "settled",
-                "busy",
-                "dead_lettered",
-                "refused",
-                "not_admitted",
-                "unavailable",
-            )
-        )
+        counted = sum(sample(exposition, "scraper_queue_jobs_total", result=result) for result in JOB_RESULTS)
         assert counted == handled, exposition
 
     # A second backfill of the range finds every job done and sends nothing.
