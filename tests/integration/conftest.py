@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,27 @@ def redis_url(redis_server_url: str) -> str:
     """The session's Redis, emptied first so tests cannot see each other's keys."""
     flush(redis_server_url)
     return redis_server_url
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """COURTSIDE_STATE for each kind of state store: the test runs once per store."""
+    if request.param == "memory":
+        return "memory"
+    return _shared_store(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """COURTSIDE_STATE for each store that more than one process can see."""
+    return _shared_store(request, tmp_path)
+
+
+def _shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/state.sqlite"  # tmp_path is absolute: sqlite:///tmp/...
+    url: str = request.getfixturevalue("redis_url")
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -176,22 +176,14 @@ def test_upstream_503_for_good_is_a_transient_failure_never_no_data(tmp_path: Pa
     asyncio.run(scenario())
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:{tmp_path / 'fleet-state.sqlite'}"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
-def test_breaker_opened_by_one_process_is_open_in_the_next(tmp_path: Path, state_url: str) -> None:
+def test_breaker_opened_by_one_process_is_open_in_the_next(tmp_path: Path, shared_store_url: str) -> None:
     """Issue 20: one 407 from one of two datacenter proxies opens that proxy's circuit for the next
     process, which stays on the datacenter tier with the other proxy (not on residential)."""
 
     async def scenario() -> None:
         tiers = (("datacenter", ["bad", "good"]), ("residential", ["res"]))
         breaker = {"fail_max": 3, "reset_seconds": 3600}  # one 407 is enough, whatever fail_max
-        async with site(tmp_path, scoreboard(), tiers, state=state_url, breaker=breaker) as s:
+        async with site(tmp_path, scoreboard(), tiers, state=shared_store_url, breaker=breaker) as s:
             s.proxies["bad"].auth_required()
 
             first = await s.run()
@@ -203,7 +195,7 @@ def test_breaker_opened_by_one_process_is_open_in_the_next(tmp_path: Path, state
                 "by_tier": {"datacenter": 2},
             }
             assert len(s.proxies["bad"].requests) == 1
-            store = open_store(state_url)
+            store = open_store(shared_store_url)
             try:
                 stored = await store.get(BREAKER_NAMESPACE, f"datacenter/bad/{STATS_HOST}")
                 assert stored is not None

@@ -310,16 +310,6 @@ def test_concurrent_failures_from_four_processes_are_all_counted(tmp_path: Path,
 # --- the store's compare-and-set ---------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return f"sqlite:{tmp_path / 'state.sqlite'}"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
 def test_compare_and_set_writes_only_over_what_was_read(store_url: str) -> None:
     async def scenario() -> list[Any]:
         store = open_store(store_url)

@@ -308,23 +308,13 @@ def test_a_retry_after_is_lengthened_by_jitter_never_shortened(redis_url: str) -
 # --- one bucket per host in every store ---------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return f"sqlite:{tmp_path / 'state.sqlite'}"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
-def test_concurrent_first_requests_to_a_host_share_one_bucket(state_url: str) -> None:
+def test_concurrent_first_requests_to_a_host_share_one_bucket(store_url: str) -> None:
     """8 requests at once to a host allowed 20/s with a burst of 1: the 8th cannot reach it before
     7 intervals have passed. With a bucket per first request (the old race) all 8 arrived at once."""
 
     async def scenario() -> None:
         async with Upstream({PATH: respond_json({"games": []})}) as upstream:
-            store = open_store(state_url)
+            store = open_store(store_url)
             fetcher = Fetcher(store=store, upstream_overrides={BASE: upstream.url})
             policy = SourcePolicy(name="test", rate=rates(20.0))
             try:

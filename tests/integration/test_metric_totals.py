@@ -55,24 +55,6 @@ LEASE_TTL = 0.2
 # --- the store primitives --------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path}/state.sqlite"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path}/state.sqlite"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
 def _with_stores(url: str, count: int, body: Callable[[list[StateStore]], Awaitable[None]]) -> None:
     """`count` separately opened stores on one URL (separate connections), always closed."""
 

@@ -59,25 +59,6 @@ async def wait_until_expired(store: StateStore, namespace: str, key: str) -> Non
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory"
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path}/state.sqlite"  # tmp_path is absolute: sqlite:///tmp/...
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Stores that more than one process can see."""
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path}/state.sqlite"
-    url: str = request.getfixturevalue("redis_url")
-    return url
-
-
 # --------------------------------------------------------------------------- the contract
 
 
