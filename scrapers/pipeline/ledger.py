@@ -200,6 +200,12 @@ def output_identity(out: str) -> str:
     return str(Path(out).resolve())
 
 
+def record_key(output: str, name: str) -> str:
+    """The state-store key of one output's record `name` (a job key, a workflow): bounded, and
+    the same output spelled differently shares it (`output` is an `output_identity`)."""
+    return hashlib.sha256(f"{output}\n{name}".encode()).hexdigest()[:32]
+
+
 def retryable_result(result: RunResult) -> bool:
     return (
         result.status is RunStatus.FAILED
@@ -227,7 +233,7 @@ class Ledger:
         self._now = wall_clock
 
     def digest(self, key: str) -> str:
-        return hashlib.sha256(f"{self.output}\n{key}".encode()).hexdigest()[:32]
+        return record_key(self.output, key)
 
     @staticmethod
     def namespace(scraper: str) -> str:

@@ -23,7 +23,6 @@ than the horizon are pruned, so the value stays small. The record is mirrored be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -33,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from proxy.state import StateStore, read_modify_write
-from scrapers.pipeline.ledger import output_identity
+from scrapers.pipeline.ledger import output_identity, record_key
 from scrapers.sinks.base import Sink
 
 NAMESPACE = "workflows"
@@ -123,7 +122,7 @@ class WindowBook:
         self.wall = wall_clock
 
     def key(self, workflow: str) -> str:
-        return hashlib.sha256(f"{self.output}\n{workflow}".encode()).hexdigest()[:32]
+        return record_key(self.output, workflow)
 
     async def read(self, workflow: str) -> WorkflowRecord:
         return self._record(workflow, await self.store.get(NAMESPACE, self.key(workflow)))
