@@ -32,13 +32,13 @@ from typing import TextIO
 from proxy.state import StateStore
 from scrapers.cli.common import (
     EXIT_OK,
-    _signals_interrupt,
     add_output_flags,
     add_replay_flags,
     parse_option_flags,
     read_settings,
     replay_clock,
     run_exit_code,
+    signals_interrupt,
 )
 from scrapers.cli.shards import shard_of
 from scrapers.cli.worker import fan_out_selection, force_token, jobs_topic
@@ -306,17 +306,12 @@ def _run(
 ) -> int:
     transport = ReplayTransport(where.fixtures) if replay else None
     children = {f.child for f in plan.fan_out}
-    settings = ServiceSettings(
-        max_in_flight=concurrency,
-        scraper_concurrency=concurrency,
-        fan_out_concurrency=concurrency,
-        job_deadline_seconds=env.job_deadline,
-    )
+    settings = ServiceSettings.for_command(concurrency, env)
 
     async def go() -> tuple[DrainReport, Progress]:
         interrupt = Interrupt(env.shutdown_grace)
         entries = [registry.get(name) for name in sorted({plan.scraper, *children})]
-        with _signals_interrupt(interrupt):
+        with signals_interrupt(interrupt):
             core = await open_core(
                 registry,
                 where,

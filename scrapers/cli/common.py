@@ -169,20 +169,13 @@ def run_planned(
     shutdown does: runs in flight get COURTSIDE_SHUTDOWN_GRACE_SECONDS, then each is cut off with a
     `failed`/`transient` completion, and the results are printed and exit as usual (15).
     """
-    # The job deadline bounds every mode's runs, as the service's; the service's admission and
-    # concurrency settings do not apply here (the command's own jobs and --concurrency do).
-    settings = ServiceSettings(
-        max_in_flight=len(planned),
-        scraper_concurrency=concurrency,
-        fan_out_concurrency=concurrency,
-        job_deadline_seconds=env.job_deadline,
-    )
+    settings = ServiceSettings.for_command(concurrency, env, max_in_flight=len(planned))
 
     async def go() -> Ran:
         interrupt = Interrupt(env.shutdown_grace)
         entries = _metric_scrapers(registry, planned) if push_metrics else list(registry.scrapers.values())
         # From the core's opening to its closing, so a signal never kills the process mid-way.
-        with _signals_interrupt(interrupt):
+        with signals_interrupt(interrupt):
             core = await open_core(
                 registry, where, entries, transport, redactor, replay=replay, clock=clock, env=env
             )
@@ -216,7 +209,7 @@ def _metric_scrapers(registry: Registry, planned: list[PlannedJob]) -> list[Scra
 
 
 @contextmanager
-def _signals_interrupt(interrupt: Interrupt) -> Iterator[None]:
+def signals_interrupt(interrupt: Interrupt) -> Iterator[None]:
     """SIGTERM and SIGINT request the interrupt while the block runs (main thread only: a command
     called from another thread keeps the process's own handling)."""
     if threading.current_thread() is not threading.main_thread():

@@ -36,12 +36,12 @@ from aiohttp import web
 
 from scrapers.cli.common import (
     EXIT_OK,
-    _signals_interrupt,
     add_output_flags,
     add_replay_flags,
     parse_option_flags,
     read_settings,
     replay_clock,
+    signals_interrupt,
     tell,
 )
 from scrapers.cli.serve import listen_host
@@ -223,14 +223,9 @@ async def _serve(
     from google.cloud import pubsub_v1  # imported here: only a worker loads the subscriber
 
     transport = ReplayTransport(where.fixtures) if replay else None
-    settings = ServiceSettings(
-        max_in_flight=concurrency,
-        scraper_concurrency=concurrency,
-        fan_out_concurrency=concurrency,
-        job_deadline_seconds=env.job_deadline,
-    )
+    settings = ServiceSettings.for_command(concurrency, env)
     interrupt = Interrupt(env.shutdown_grace)
-    with _signals_interrupt(interrupt):
+    with signals_interrupt(interrupt):
         core = await open_core(
             registry,
             where,

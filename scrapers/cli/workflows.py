@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from proxy.state import StateStore, StateStoreError
 from scrapers.cli.common import (
     EXIT_OK,
-    _signals_interrupt,
     add_output_flags,
     no_extra,
     read_settings,
+    signals_interrupt,
     tell,
 )
 from scrapers.cli.worker import jobs_topic
@@ -276,7 +276,7 @@ async def _executor(
     replay = args.replay is not None
     transport = ReplayTransport(where.fixtures) if replay else None
     interrupt = Interrupt(env.shutdown_grace)
-    stack.enter_context(_signals_interrupt(interrupt))
+    stack.enter_context(signals_interrupt(interrupt))
     core = await open_core(
         registry,
         where,
@@ -290,12 +290,7 @@ async def _executor(
     )
     stack.push_async_callback(core.aclose)
     assert core.ledger is not None
-    settings = ServiceSettings(
-        max_in_flight=args.concurrency,
-        scraper_concurrency=args.concurrency,
-        fan_out_concurrency=args.concurrency,
-        job_deadline_seconds=env.job_deadline,
-    )
+    settings = ServiceSettings.for_command(args.concurrency, env)
     # Each run pushes its scraper's group, as a one-job container's run does.
     manager = RunManager(core, settings, trigger_source=TRIGGER, push_metrics=bool(env.pushgateway))
     stack.push_async_callback(manager.drain, 0.0)

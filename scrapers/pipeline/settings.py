@@ -54,6 +54,20 @@ class ServiceSettings:
         return self.scraper_concurrency_overrides.get(scraper, self.scraper_concurrency)
 
     @classmethod
+    def for_command(
+        cls, concurrency: int, settings: Settings, *, max_in_flight: int | None = None
+    ) -> ServiceSettings:
+        """A command's own runs (run-many, backfill, worker, tick): the job deadline bounds them as
+        it bounds the service's, but the service's admission and concurrency settings do not apply
+        (the command's --concurrency does)."""
+        return cls(
+            max_in_flight=concurrency if max_in_flight is None else max_in_flight,
+            scraper_concurrency=concurrency,
+            fan_out_concurrency=concurrency,
+            job_deadline_seconds=settings.job_deadline,
+        )
+
+    @classmethod
     def from_settings(cls, settings: Settings) -> ServiceSettings:
         token = settings.service_token.get_secret_value().strip() if settings.service_token else ""
         return cls(
