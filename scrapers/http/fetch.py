@@ -201,11 +201,9 @@ class Fetcher:
                         forbidden_tiers.add(step.tier.name)
                 elif moved.sent:
                     walk.faulted(step, quick=not moved.verdict.hung)
-                # An unused turn serves the next route, unless the host was paused meanwhile;
-                # else the next route waits for its own.
-                ticket = (
-                    moved.unused if moved.unused is not None and await limiter.keep(moved.unused) else None
-                )
+                # An unused turn goes back; the next route gets one at once only when the host would
+                # grant one now anyway, else it waits for its own, in the request's place.
+                ticket = await limiter.keep(moved.unused) if moved.unused is not None else None
                 continue
             await walk.clean(step)
             return page

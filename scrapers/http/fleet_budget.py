@@ -294,11 +294,11 @@ class SharedLimiter:
         """Give back the turn of a request that never reached the host (its proxy failed)."""
         await self._call("refund", ticket.epoch, ticket.slot, 1)
 
-    async def keep(self, ticket: Ticket) -> bool:
+    async def keep(self, ticket: Ticket) -> Ticket | None:
         """Whether a pause voided the turn is the fleet's schedule to say, in Redis: rather than a
         round trip to ask, the turn goes back and the request queues again (always correct)."""
         await self.refund(ticket)
-        return False
+        return None
 
     async def on_success(self, ticket: Ticket) -> bool:
         """Count a success towards the fleet's next rate increase; True when it raised the rate."""

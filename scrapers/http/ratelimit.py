@@ -98,7 +98,8 @@ class Ticket:
     """Proof of one grant. The generation says which rate the request was sent under.
 
     A fleet-wide grant (scrapers/http/fleet_budget.py) also names its slot: the schedule's epoch
-    and the slot's time on the shared clock, so the slot can be given back.
+    and the slot's time on the shared clock, so the slot can be given back. A process-local grant
+    (`AdaptiveLimiter`) numbers its slot: only the last grant can be given back.
     """
 
     generation: int
@@ -187,8 +188,7 @@ class AdaptiveLimiter:
         self._updated = clock()
         self._paused_until = -math.inf
         self._generation = 0
-        self._ticket = Ticket(0)  # every grant of one generation is the same immutable ticket
-        self._idle_ticket = Ticket(0, idle=True)
+        self._grants = 0  # grants so far: the number in each ticket's slot
         self._successes = 0
         self._increase_after = settings.successes_to_increase  # successes before the next increase
         self._queue: deque[_Waiter] = deque()
@@ -265,29 +265,37 @@ class AdaptiveLimiter:
 
     def refund(self, ticket: Ticket) -> None:
         """Give back the token of a request that never reached the host (its proxy failed or its
-        circuit opened while it waited): at a slow host a lost token costs a whole interval."""
+        circuit opened while it waited): at a slow host a lost token costs a whole interval.
+
+        Only the last grant comes back, once (as the fleet-wide budget's refund): a turn given back
+        after others were granted, say after its proxy hung for seconds, would be a token on top of
+        the ones granted meanwhile, two sends within one interval at a host held at its rate.
+        """
+        if ticket.slot != self._grants:
+            return
+        self._grants += 1  # given back: no longer the last grant
         self._refill(self._clock())
         self._tokens = min(float(self.settings.burst), self._tokens + 1.0)
 
-    def keep(self, ticket: Ticket) -> bool:
-        """May a request that never reached the host (its proxy failed) send on its next route
-        under this turn? The turn goes back, and the request keeps one only when the host would
-        grant one now anyway: nobody waiting, no pause, no cut since, a token at hand. Otherwise it
-        queues again, in its job's place (`acquire`'s `due`). A turn kept across a long failure
-        (a proxy that hung for a whole timeout) would be sent on top of every turn granted
-        meanwhile: two requests at the host within one interval, a 429 at a host held at its limit.
+    def keep(self, ticket: Ticket) -> Ticket | None:
+        """A turn for the next route of a request that never reached the host (its proxy failed),
+        or None: it queues again, in its job's place (`acquire`'s `due`). The turn goes back
+        (`refund`), and the request gets one at once only when the host would grant one now anyway:
+        nobody waiting, no pause, no cut since, a token at hand. A turn kept across a long failure
+        (a proxy that hung for seconds) would be sent on top of every turn granted meanwhile: two
+        requests at the host within one interval, a 429 at a host held at its limit.
         """
         now = self._clock()
         self.refund(ticket)
+        self._refill(now)
         if (
             ticket.generation == self._generation
             and self._paused_until <= now
             and not self._queue
             and self._tokens >= 1.0 - _EPSILON
         ):
-            self._take()
-            return True
-        return False
+            return self._take()
+        return None
 
     def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
         """Record a 429 for a request sent under `ticket`. Returns True when this event cut the rate.
@@ -378,14 +386,8 @@ class AdaptiveLimiter:
 
     def _take(self, *, idle: bool = False) -> Ticket:
         self._tokens = max(0.0, self._tokens - 1.0)
-        ticket = self._idle_ticket if idle else self._ticket
-        if ticket.generation != self._generation:
-            ticket = Ticket(self._generation, idle=idle)
-            if idle:
-                self._idle_ticket = ticket
-            else:
-                self._ticket = ticket
-        return ticket
+        self._grants += 1
+        return Ticket(self._generation, slot=self._grants, idle=idle)
 
     def _leave(self, waiter: _Waiter) -> None:
         was_head = bool(self._queue) and self._queue[0] is waiter
@@ -464,9 +466,9 @@ class HostLimiter(Protocol):
 
     async def refund(self, ticket: Ticket) -> None: ...
 
-    async def keep(self, ticket: Ticket) -> bool:
-        """A turn whose request never reached the host: True if the request may use it on its
-        next route, else it was given back (the host was paused or slowed meanwhile)."""
+    async def keep(self, ticket: Ticket) -> Ticket | None:
+        """A turn whose request never reached the host: a turn its next route may use at once, or
+        None: it was given back, and the request queues again."""
         ...
 
     async def on_success(self, ticket: Ticket) -> bool: ...
@@ -504,7 +506,7 @@ class LocalLimiter:
     async def refund(self, ticket: Ticket) -> None:
         self.limiter.refund(ticket)
 
-    async def keep(self, ticket: Ticket) -> bool:
+    async def keep(self, ticket: Ticket) -> Ticket | None:
         return self.limiter.keep(ticket)
 
     async def on_success(self, ticket: Ticket) -> bool:

@@ -526,14 +526,16 @@ def test_a_turn_whose_proxy_failed_is_kept_unless_the_host_was_paused_or_slowed_
         fake = FakeTime()
         limiter = make(fake, settings(rate=1.0, burst=5))
         first = await limiter.acquire()
-        assert limiter.keep(first) is True  # nothing happened to the host since it was granted
+        kept = limiter.keep(first)
+        assert kept is not None  # nothing happened to the host since it was granted
         limiter.pause(3.0)  # another request's 503 with Retry-After, while ours hung
-        assert limiter.keep(first) is False  # given back: the request queues behind the pause
+        assert limiter.keep(kept) is None  # given back: the request queues behind the pause
         second = await limiter.acquire()
         assert fake.now == pytest.approx(3.0)
-        assert limiter.keep(second) is True  # granted after the pause
+        kept = limiter.keep(second)
+        assert kept is not None  # granted after the pause
         limiter.on_rate_limited(await limiter.acquire())  # a 429 cut the rate
-        assert limiter.keep(second) is False  # granted at the rate that drew the 429
+        assert limiter.keep(kept) is None  # granted at the rate that drew the 429
 
     run(scenario())
 
@@ -553,12 +555,12 @@ def test_a_turn_is_kept_only_when_the_host_would_grant_one_now() -> None:
 
         waiting = asyncio.create_task(one("waiting", 50.0))
         await asyncio.sleep(0)  # queued, at the head, asleep for the next token
-        assert limiter.keep(hung) is False  # someone waits: the turn goes back ...
+        assert limiter.keep(hung) is None  # someone waits: the turn goes back ...
         again = asyncio.create_task(one("again", 10.0))  # ... and the request queues in its job's place
         assert await finish(waiting, again) == [None, None]
         assert grants == {"waiting": 1.0, "again": 2.0}  # behind the head, one interval apart
         fake.now += 5.0
-        assert limiter.keep(await limiter.acquire()) is True  # idle host: a token at hand anyway
+        assert limiter.keep(await limiter.acquire()) is not None  # idle host: a token at hand anyway
         assert limiter.waiting == 0
 
     run(scenario())
@@ -637,6 +639,32 @@ def test_a_job_s_first_request_to_a_host_is_due_early_and_the_rest_at_its_deadli
     assert budget.patient_until == 1000.0 + 300.0 * PATIENT_SHARE
     undated = JobBudget(deadline=1300.0, retries_left=3)  # no start: every turn at the deadline
     assert [undated.due("a.example"), undated.patient_until] == [1300.0, None]
+
+
+def test_only_the_last_turn_granted_comes_back() -> None:
+    # A request whose proxy hung gives its turn back just after the host's next turn went to
+    # another request: crediting it would put two sends within one interval (a 429 in bench/).
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=0.2, burst=1))
+    grants: list[float] = []
+
+    async def main() -> None:
+        hung = await limiter.acquire()
+        await limiter.acquire()  # 5 s later, another request's turn
+        fake.now += 0.1  # the hung attempt is cut 5.1 s after its turn
+        assert limiter.keep(hung) is None  # nothing credited: no token at hand, it queues again
+        await limiter.acquire()
+        grants.append(fake.now)
+        last = await limiter.acquire()
+        limiter.refund(last)  # the last turn granted: it comes back, once
+        limiter.refund(last)
+        await limiter.acquire()
+        grants.append(fake.now)
+        await limiter.acquire()
+        grants.append(fake.now)
+
+    run(main())
+    assert grants == pytest.approx([10.0, 15.0, 20.0])
 
 
 def test_refunds_never_grow_the_bucket_past_its_burst() -> None:
