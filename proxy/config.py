@@ -12,7 +12,8 @@ The file (`COURTSIDE_PROXIES_FILE`) lists tiers in cost order:
         proxies:
           - {name: decodo-1, url: "http://gate.decodo.com:10001", credentials_env: DECODO_PROXY_CREDENTIALS}
     breaker: {fail_max: 3, reset_seconds: 30, max_reset_seconds: 600}    # optional; per (proxy, host)
-    escalation: {blocked_proxies: 2, probe_after_seconds: 60, probe_every_requests: 20}   # optional
+    escalation: {blocked_proxies: 2, probe_after_seconds: 60, probe_every_requests: 20,   # optional
+                 patience_seconds: 60}
 
 A credentials variable holds `user:password` (raw; it is URL-encoded here, because the 2026-01-23
 407s came from `~` and `+` in a password). Its name is the file's to choose, so it is not a declared
@@ -120,12 +121,18 @@ class EscalationSettings:
     `probe_after_seconds` after it was skipped (each probe that is blocked again doubles the wait,
     up to `max_probe_after_seconds`), and one in `probe_every_requests` of a process's requests
     that skipped it probes it too (0: only the clock), so de-escalation costs a bounded share.
+
+    A request that would leave a tier only because its proxies' circuits are open (their own
+    faults: a provider's gateway down for half a minute, not the host's blocks) waits for the first
+    of them to take requests again, for up to `patience_seconds` in all and only while its job would
+    keep at least that much time afterwards, rather than paying the next tier (0: never waits).
     """
 
     blocked_proxies: int = 2
     probe_after_seconds: float = 60.0
     max_probe_after_seconds: float = 1800.0
     probe_every_requests: int = 20
+    patience_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -254,7 +261,7 @@ def _breaker(raw: object, source: str) -> BreakerSettings:
 def _escalation(raw: object, source: str) -> EscalationSettings:
     example = (
         "escalation: {blocked_proxies: 2, probe_after_seconds: 60, max_probe_after_seconds: 1800, "
-        "probe_every_requests: 20}"
+        "probe_every_requests: 20, patience_seconds: 60}"
     )
     defaults = EscalationSettings()
     values = _numbers(
@@ -266,6 +273,7 @@ def _escalation(raw: object, source: str) -> EscalationSettings:
             "probe_after_seconds": defaults.probe_after_seconds,
             "max_probe_after_seconds": defaults.max_probe_after_seconds,
             "probe_every_requests": defaults.probe_every_requests,
+            "patience_seconds": defaults.patience_seconds,
         },
         example,
         cap=("max_probe_after_seconds", "probe_after_seconds"),
@@ -277,17 +285,22 @@ def _escalation(raw: object, source: str) -> EscalationSettings:
         or every < 0
         or every != int(every)
         or values["probe_after_seconds"] < 0
+        or values["patience_seconds"] < 0
     ):
         raise ProxyConfigError(
-            f"{source}: escalation needs a whole blocked_proxies >= 1, a whole probe_every_requests >= 0 "
-            f"and probe_after_seconds >= 0 (example: {example})"
+            f"{source}: escalation needs a whole blocked_proxies >= 1, a whole probe_every_requests >= 0, "
+            f"probe_after_seconds >= 0 and patience_seconds >= 0 (example: {example})"
         )
     if values["max_probe_after_seconds"] < values["probe_after_seconds"]:
         raise ProxyConfigError(
             f"{source}: escalation needs max_probe_after_seconds >= probe_after_seconds (example: {example})"
         )
     return EscalationSettings(
-        int(blocked), values["probe_after_seconds"], values["max_probe_after_seconds"], int(every)
+        int(blocked),
+        values["probe_after_seconds"],
+        values["max_probe_after_seconds"],
+        int(every),
+        values["patience_seconds"],
     )
 
 

@@ -9,13 +9,14 @@ One request walks the tiers its source allows, cheapest first, from the tier its
   proxy of the same tier. Within a tier, proxies without a recent fault come first, in file order;
   open circuits are skipped without a request, and one whose window is over gets its probe last.
 * Blocks by the host (a 403 or a challenge page through a proxy, a hang at a host that blocks by
-  hanging: outcome `blocked`) are evidence about the tier. Per host, each tier keeps a score per
-  proxy that blocked (+1 per block, halving every `half_life_seconds`). Requests start above a
-  tier only when, since the tier's last clean answer from the host, the host blocked
-  `blocked_proxies` distinct proxies of it (or all of them, for a smaller tier). One proxy's
-  trouble moves requests to its neighbour, never to the expensive tier, whose requests cost ten
-  times as much; and a proxy entry is usually a provider's gateway, so two of them refused means
-  the provider's addresses are, while one clean answer through the tier means it still serves.
+  hanging: outcome `blocked`) are evidence about the proxy and its tier. Per host, each tier keeps
+  a score per proxy that blocked (+1 per block, halving every `half_life_seconds`), cleared when
+  that proxy answers the host cleanly. A proxy the host blocked is left out of the walk while its
+  tier has one the host did not block (asking again costs a request and one of the host's turns for
+  a 403 all but certain). Requests start above a tier only when the host blocks `blocked_proxies`
+  distinct proxies of it (or all of them, for a smaller tier). One proxy's trouble moves requests
+  to its neighbour, never to the expensive tier, whose requests cost ten times as much; and a proxy
+  entry is usually a provider's gateway, so two of them refused means the provider's addresses are.
 
 De-escalation does not wait for the evidence to age out. A skipped tier is probed (the request
 starts at it, and walks on up if it is blocked again): by one request of the whole fleet
@@ -23,7 +24,7 @@ starts at it, and walks on up if it is blocked again): by one request of the who
 each probe blocked again doubles the wait, up to `max_probe_after_seconds`), and by one in
 `probe_every_requests` of this process's requests that skipped it, so a busy host finds its way
 back within a bounded share of its traffic while an idle one is probed on the clock. A clean answer
-clears the tier's evidence, and the host is back on the cheap tier at once. The cost is bounded:
+clears its proxy's evidence, and the host is back on the cheap tier at once. The cost is bounded:
 a probe blocked again costs one cheap request besides the expensive one the request sends anyway.
 
 The tier record of a host (namespace ``tier``) is one JSON object, changed with the store's atomic
@@ -78,6 +79,8 @@ class PoolSettings:
     max_probe_after_seconds: float = 1800.0
     # ... and one in this many of a process's requests that skipped a tier probes it (0: never).
     probe_every_requests: int = 20
+    # A request waits up to this long, in all, for a tier out only for its proxies' open circuits.
+    patience_seconds: float = 60.0
     # A proxy counts as blocked while its score is at least this (each block adds 1.0) ...
     score_threshold: float = 0.5
     # ... and its score halves every half-life, so a block nobody probes is forgotten in time.
@@ -94,6 +97,7 @@ class PoolSettings:
             probe_after_seconds=config.escalation.probe_after_seconds,
             max_probe_after_seconds=config.escalation.max_probe_after_seconds,
             probe_every_requests=config.escalation.probe_every_requests,
+            patience_seconds=config.escalation.patience_seconds,
         )
 
 
@@ -105,6 +109,8 @@ class Step:
     endpoint: ProxyEndpoint | None
     breaker: ProxyBreaker | None
     again: bool = False  # a second try through a proxy whose quick fault this request already met
+    # Nothing to send yet: wait this many seconds for the tier's circuits, then ask `next` again.
+    wait: float = 0.0
 
     @property
     def proxy(self) -> str:
@@ -131,6 +137,11 @@ class ProxyPool:
         # Requests of this process that skipped a blocked tier of a host since it last probed it.
         self._skipped: dict[tuple[str, str], int] = {}
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The wall clock circuits and tier records are kept on (seconds since the epoch)."""
+        return self._clock
+
     def tiers_for(self, allowed: Sequence[str], start: str | None) -> list[Tier]:
         """Configured tiers this source may use, cheapest first, from its start tier on.
 
@@ -147,11 +158,12 @@ class ProxyPool:
 
     # --- one request's route ------------------------------------------------------------------
 
-    async def walk(self, host: str, tiers: list[Tier]) -> Walk:
+    async def walk(self, host: str, tiers: list[Tier], *, patient_until: float | None = None) -> Walk:
         """The route of one request to `host` over `tiers` (cheapest first, at least one).
 
         It starts at the cheapest tier the host has not blocked, or at a blocked one whose probe
-        this request won; when every tier is blocked, at the most expensive one.
+        this request won; when every tier is blocked, at the most expensive one. `patient_until`:
+        until when (monotonic) the request may wait for a tier's circuits (None: never; `Walk`).
         """
         if len(tiers) < 2:
             # Nothing to choose: no read. Evidence is still written when this source is blocked,
@@ -161,10 +173,10 @@ class ProxyPool:
         record = self._current(await self.store.get(TIER_NAMESPACE, host), now)
         for index, tier in enumerate(tiers):
             if not self._blocked(record, tier):
-                return Walk(self, host, tiers[index:], record, None)
+                return Walk(self, host, tiers[index:], record, None, patient_until)
             if index < len(tiers) - 1 and await self._probes(host, tier, record, now):
-                return Walk(self, host, tiers[index:], record, tier.name)
-        return Walk(self, host, tiers[-1:], record, None)
+                return Walk(self, host, tiers[index:], record, tier.name, patient_until)
+        return Walk(self, host, tiers[-1:], record, None, patient_until)
 
     async def _probes(self, host: str, tier: Tier, record: dict[str, Any], now: float) -> bool:
         """Does this request probe the blocked `tier` of `host`? Its share, or the fleet's clock."""
@@ -209,20 +221,23 @@ class ProxyPool:
 
         await read_modify_write(self.store, TIER_NAMESPACE, host, change)
 
-    async def record_clean(self, host: str, tier: Tier) -> None:
-        """A clean answer came through `tier`: it serves the host, whatever its proxies blocked
-        before (each proxy's own trouble stays with its breaker)."""
+    async def record_clean(self, host: str, tier: Tier, proxy: str) -> None:
+        """A clean answer came through `proxy` of `tier`: the host serves that proxy again, and
+        the tier, unless enough of its other proxies are still blocked (their evidence stays:
+        one proxy's clean answer says nothing about its neighbour's addresses)."""
         now = self._clock()
 
         def change(current: dict[str, Any] | None) -> dict[str, Any] | None:
             if current is None:
                 return None
             record = self._current(current, now)
-            if tier.name not in record["blocks"] and tier.name not in record["probes"]:
+            scores = record["blocks"].get(tier.name, {})
+            if proxy not in scores and tier.name not in record["probes"]:
                 return None  # nothing to clear: no write
-            record["blocks"].pop(tier.name, None)
-            record["probes"].pop(tier.name, None)
-            return self._stored(record, now)
+            scores.pop(proxy, None)
+            if not scores:
+                record["blocks"].pop(tier.name, None)
+            return self._stored(record, now)  # a schedule stays only while the tier is blocked
 
         await read_modify_write(self.store, TIER_NAMESPACE, host, change)
 
@@ -243,10 +258,13 @@ class ProxyPool:
         return max(1, min(self.settings.blocked_proxies, len(tier.proxies)))
 
     def _blocked(self, record: dict[str, Any], tier: Tier) -> bool:
-        scores = record["blocks"].get(tier.name, {})
         names = [tier.name] if tier.is_direct else [endpoint.name for endpoint in tier.proxies]
-        blocked = sum(1 for name in names if scores.get(name, 0.0) >= self.settings.score_threshold)
-        return blocked >= self.needed(tier)
+        return len(self.blocked_proxies(record, tier, names)) >= self.needed(tier)
+
+    def blocked_proxies(self, record: dict[str, Any], tier: Tier, names: Sequence[str]) -> set[str]:
+        """Of `names`, the proxies of `tier` the host of `record` counts as blocking it now."""
+        scores = record["blocks"].get(tier.name, {})
+        return {name for name in names if scores.get(name, 0.0) >= self.settings.score_threshold}
 
     def _cool_down(self, misses: int) -> float:
         grown = self.settings.probe_after_seconds * 2.0 ** min(misses, 64)
@@ -324,22 +342,42 @@ class Walk:
     fault (`faulted`) or a clean answer (`clean`) through it. A proxy's faults are no evidence
     about the tier: they go to its breaker (the caller settles it), and here only decide whether
     the proxy gets a second try. Each proxy is tried once per request, and once more when its fault
-    was quick (its own 502, a reset, a refused connection, not a hang) and its circuit is still
-    closed after every other proxy of the tier was tried: that costs one cheap request, where
-    moving on to the next tier costs ten, and a proxy's passing fault mostly passes. A hang gets
-    no second try: it has already cost a whole timeout.
+    was quick (its own 502, a reset, a refused connection, an answer presumed hung after seconds,
+    not a hang that ran to the timeout) and its circuit is still closed after every other proxy of
+    the tier was tried: that costs one cheap request, where moving on to the next tier costs ten,
+    and a proxy's passing fault mostly passes. A hang to the timeout gets no second try: it has
+    already cost a whole timeout.
+
+    Patience: before it leaves a tier for a costlier one only because the tier's proxies have open
+    circuits (their own faults; the host blocked none of them), the walk gives a step with a
+    `wait`: the seconds until the first of those circuits takes its probe, or, once a probe is out,
+    a tenth of the breaker's window to hear how it went. The caller waits and asks again; the tier
+    is then walked afresh. It waits `patience_seconds` at most in all, and only until
+    `patient_until` (scrapers/http/policy.py: the first three quarters of its job's time; a job late
+    in its time pays the next tier rather than risk its deadline, and keeps the host's turns in use
+    while the younger ones wait): a provider's gateway down for half a minute costs that half
+    minute, not ten times the requests of it.
     """
 
     def __init__(
-        self, pool: ProxyPool, host: str, tiers: list[Tier], record: dict[str, Any], probing: str | None
+        self,
+        pool: ProxyPool,
+        host: str,
+        tiers: list[Tier],
+        record: dict[str, Any],
+        probing: str | None,
+        patient_until: float | None = None,
     ) -> None:
         self.pool = pool
         self.host = host
         self.tiers = tiers
         self.probing = probing  # the tier this request probes for the fleet, if any
         self._record = record  # the tier record as read when the walk started
+        self._patient_until = patient_until  # monotonic; None: no patience
+        self._waited = 0.0
         self._index = 0
         self._queue: list[Step] | None = None
+        self._breakers: list[ProxyBreaker] = []  # the current tier's, the host's blocked ones left out
         self._again: list[Step] = []  # steps of the current tier whose quick fault earns a retry
         self._repassed = False  # the current tier had its second pass
 
@@ -364,9 +402,40 @@ class Walk:
                 self._queue, self._again, self._repassed = await self._second_pass(), [], True
             if self._queue:
                 return self._queue.pop(0)
+            wait = self._patience()
+            if wait is not None:
+                self._waited += wait
+                self._queue, self._again, self._repassed = None, [], False  # walk it afresh after
+                return Step(self.tiers[self._index], None, None, wait=wait)
             self._index += 1
             self._queue, self._again, self._repassed = None, [], False
         return None
+
+    def _patience(self) -> float | None:
+        """Seconds to wait for the current tier before leaving it (class docstring), or None."""
+        patience = self.pool.settings.patience_seconds
+        index = self._index
+        if (
+            self._patient_until is None
+            or patience <= 0
+            or index >= len(self.tiers) - 1
+            or self.tiers[index + 1].cost <= self.tiers[index].cost
+        ):
+            return None
+        now = self.pool.clock()
+        waits = []
+        for breaker in self._breakers:
+            circuit = breaker.circuit
+            if circuit.state == CLOSED or circuit.standing or circuit.opened_at is None:
+                continue  # closed (its faults were this request's), or opened by a fault no wait cures
+            until = breaker.window() - (now - circuit.opened_at.timestamp())
+            waits.append(until if until > 0 else breaker.window() / 10)
+        if not waits:
+            return None
+        wait = min(waits)
+        if wait <= 0 or self._waited + wait > patience or time.monotonic() + wait > self._patient_until:
+            return None  # (no wait at all: breakers with a zero window, nothing to wait for)
+        return wait
 
     async def _second_pass(self) -> list[Step]:
         steps = []
@@ -383,6 +452,7 @@ class Walk:
             self._again.append(step)
 
     async def _steps(self, tier: Tier) -> list[Step]:
+        self._breakers = []
         if tier.is_direct:
             return [Step(tier, None, None)]
         breakers = [await self.pool.breaker(endpoint, self.host) for endpoint in tier.proxies]
@@ -399,6 +469,17 @@ class Walk:
             return (1 if b.healthy else 2, False, b.circuit.failures)
 
         ranked = sorted((b for b in breakers if b.admits()), key=rank)
+        # A proxy the host blocked is left out while the tier has a proxy it did not block: asking
+        # it again costs a request and one of the host's turns for a 403 all but certain (the
+        # provider's addresses are refused for days), and a clean answer elsewhere does not clear
+        # it. It is asked again when its evidence has aged out (half-life), or as the tier's probe
+        # once every proxy of the tier is blocked.
+        names = [endpoint.name for endpoint in tier.proxies]
+        refused = self.pool.blocked_proxies(self._record, tier, names)
+        if len(refused) < len(names):
+            ranked = [b for b in ranked if b.endpoint.name not in refused]
+            breakers = [b for b in breakers if b.endpoint.name not in refused]
+        self._breakers = breakers
         return [Step(tier, b.endpoint, b) for b in ranked]
 
     async def blocked(self, step: Step) -> None:
@@ -409,7 +490,11 @@ class Walk:
         await self.pool.record_block(self.host, step.tier, step.proxy, probe=probe)
 
     async def clean(self, step: Step) -> None:
-        """A clean answer came through `step`: its tier serves the host."""
+        """A clean answer came through `step`: its proxy (and so its tier) serves the host."""
         name = step.tier.name
-        if name in self._record["blocks"] or name in self._record["probes"] or self.probing == name:
-            await self.pool.record_clean(self.host, step.tier)
+        if (
+            step.proxy in self._record["blocks"].get(name, {})
+            or name in self._record["probes"]
+            or self.probing == name
+        ):
+            await self.pool.record_clean(self.host, step.tier, step.proxy)

@@ -2,10 +2,11 @@
 
 Nothing of the core is replaced. The upstream overrides send every fixture host to its simulated
 twin, the proxy configuration lists the simulated proxies, and every source policy from
-registry.yaml is time-scaled (timeouts, deadline and backoff divided by the scale, rates
-multiplied by it), as are the breakers' windows, the tier probes' cool-downs and the half-life of
-the evidence of blocks. Tier costs are the proxies file's defaults (direct 0, datacenter 1,
-residential 10), and `attempts()` reads the per-tier requests the fleet exports as metrics.
+registry.yaml is time-scaled (timeouts, the wait before a proxied attempt is presumed hung,
+deadline and backoff divided by the scale, rates multiplied by it), as are the breakers' windows,
+the tier probes' cool-downs, the patience for a tier's circuits and the half-life of the evidence
+of blocks. Tier costs are the proxies file's defaults (direct 0, datacenter 1, residential 10), and
+`attempts()` reads the per-tier requests the fleet exports as metrics.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def scale_policy(policy: SourcePolicy, scale: float) -> SourcePolicy:
         deadline_seconds=policy.deadline_seconds / scale,
         backoff_initial=policy.backoff_initial / scale,
         backoff_max=policy.backoff_max / scale,
+        hang_after_seconds=policy.hang_after_seconds / scale,
         rate=scale_rate(policy.rate, scale),
         host_rates={host: scale_rate(rate, scale) for host, rate in policy.host_rates.items()},
     )
@@ -105,6 +107,7 @@ def scaled_config(sim: Simulator, scale: float) -> ProxyConfig:
             escalation,
             probe_after_seconds=escalation.probe_after_seconds / scale,
             max_probe_after_seconds=escalation.max_probe_after_seconds / scale,
+            patience_seconds=escalation.patience_seconds / scale,
         ),
     )
 

@@ -128,6 +128,10 @@ class Classified:
     opens_circuit: bool = False
     # No answer within the time allowed: trying the same route again risks a whole timeout again.
     hung: bool = False
+    # Cut before the time allowed, having waited well past the host's usual answer time through
+    # this proxy (`classify_presumed_hung`): a second try here costs as little, and no breaker
+    # learns from it (the origin may merely be slow).
+    presumed_hung: bool = False
 
 
 def classify_response(
@@ -352,6 +356,16 @@ def _no_answer(what: str, rules: SourceRules, leg: Leg | None) -> Classified:
     if leg is not None:
         return Classified(Outcome.PROXY, f"{what} through the proxy", hung=True)
     return Classified(Outcome.TRANSIENT, what, hung=True)
+
+
+def classify_presumed_hung(seconds: float, leg: Leg) -> Classified:
+    """A proxied attempt cut after `seconds` without an answer, well short of its timeout, because
+    the host answers through this tier much sooner (proxy/answer_times.py). The proxy's fault like
+    any hang through it (this never applies where a hang is the host's block), but cheap."""
+    where = "the proxy did not answer CONNECT" if leg is Leg.CONNECT else "through the proxy"
+    return Classified(
+        Outcome.PROXY, f"no answer within {seconds:.3g}s {where}, presumed hung", presumed_hung=True
+    )
 
 
 def classify_oversize(limit: int, status: int) -> Classified:

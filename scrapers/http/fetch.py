@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
+from proxy.answer_times import AnswerTimes
 from proxy.breakers import Passage
 from proxy.config import DIRECT_ONLY, ProxyConfig, ProxyEndpoint, Tier
 from proxy.pool import ProxyBreaker, ProxyPool
@@ -40,6 +41,7 @@ from scrapers.http.classify import (
     classify_exception,
     classify_overrun,
     classify_oversize,
+    classify_presumed_hung,
     classify_response,
 )
 from scrapers.http.decode import to_page
@@ -87,6 +89,7 @@ class _Route:
     tier: Tier
     endpoint: ProxyEndpoint | None
     breaker: ProxyBreaker | None
+    due: float  # the request's place in the host's queue, for every turn it takes (JobBudget.due)
 
 
 class Fetcher:
@@ -123,6 +126,8 @@ class Fetcher:
         self.pool = pool or ProxyPool(proxies, self.store, listeners=[BreakerTransitions(self.observer)])
         # Credits left at metered upstreams (The Odds API), as their responses last reported them.
         self.quota = QuotaTracker(self.store)
+        # How soon each host answers through each tier: when a proxied attempt is presumed hung.
+        self.answers = AnswerTimes()
         self._observed: dict[str, str] = {}  # breaker key -> state last counted in the gauge
         self._transport = transport
         # Replay has no upstream to protect, so it need not wait for BDL's 5 requests a minute.
@@ -143,9 +148,7 @@ class Fetcher:
             await client.aclose()
 
     def budget(self, policy: SourcePolicy) -> JobBudget:
-        return JobBudget(
-            deadline=time.monotonic() + policy.deadline_seconds, retries_left=policy.retry_budget
-        )
+        return JobBudget.of(policy)
 
     async def fetch(self, request: Request, policy: SourcePolicy, log: AttemptLog, budget: JobBudget) -> Page:
         """Fetch, classify and decode; raise ScrapeError carrying the outcome class on failure."""
@@ -161,22 +164,32 @@ class Fetcher:
         # The host's turn first, then the route: at a busy host the wait for a turn is long, and a
         # route chosen before it (residential, because the datacenter proxy's circuit was open)
         # would be stale by the time the request goes out (the circuit has closed meanwhile).
-        ticket: Ticket | None = await limiter.acquire(deadline=budget.deadline)
-        walk = await self.pool.walk(request.host, tiers)
+        # In the host's queue the job nearest its deadline goes first, and a job's first request
+        # early (JobBudget.due); the request keeps its place for every turn it takes.
+        due = budget.due(request.host)
+        ticket: Ticket | None = await limiter.acquire(deadline=budget.deadline, due=due)
+        walk = await self.pool.walk(request.host, tiers, patient_until=budget.patient_until)
         self.observer.tier_chosen(policy.name, walk.first.name)
         while walk.has_more():
             if ticket is None:
-                ticket = await limiter.acquire(deadline=budget.deadline)
+                ticket = await limiter.acquire(deadline=budget.deadline, due=due)
             step = await walk.next()
             if step is None:
                 break
+            if step.wait:
+                # The tier is out only for its proxies' open circuits, back soon: wait for it rather
+                # than pay the next tier (proxy/pool.py, patience); the turn goes back meanwhile.
+                await limiter.refund(ticket)
+                ticket = None
+                await self._sleep(step.wait)
+                continue
             if step.again:
                 # A second try through a proxy whose quick fault this request met: a retry.
                 if budget.retries_left <= 0:
                     continue
                 budget.retries_left -= 1
                 self.observer.retry_granted(policy.name, Outcome.PROXY)
-            route = _Route(request, policy, log, budget, step.tier, step.endpoint, step.breaker)
+            route = _Route(request, policy, log, budget, step.tier, step.endpoint, step.breaker, due)
             try:
                 page = await self._on_endpoint(route, limiter, ticket)
             except _MovedOn as moved:
@@ -188,11 +201,9 @@ class Fetcher:
                         forbidden_tiers.add(step.tier.name)
                 elif moved.sent:
                     walk.faulted(step, quick=not moved.verdict.hung)
-                # An unused turn serves the next route, unless the host was paused meanwhile;
-                # else the next route waits for its own.
-                ticket = (
-                    moved.unused if moved.unused is not None and await limiter.keep(moved.unused) else None
-                )
+                # An unused turn goes back; the next route gets one at once only when the host would
+                # grant one now anyway, else it waits for its own, in the request's place.
+                ticket = await limiter.keep(moved.unused) if moved.unused is not None else None
                 continue
             await walk.clean(step)
             return page
@@ -283,7 +294,7 @@ class Fetcher:
         request, budget = route.request, route.budget
         try:
             if ticket is None:
-                ticket = await limiter.acquire(deadline=budget.deadline)
+                ticket = await limiter.acquire(deadline=budget.deadline, due=route.due)
         except RateLimitWaitExceeded as exc:
             # Out of time while pacing or paused: the job failed with what made it
             # retry (a 503 stays transient, a 429 rate_limited); only a request that
@@ -354,8 +365,9 @@ class Fetcher:
             return (sent[0], None, None) if sent[0].outcome in MOVE_ON else sent
         finally:
             verdict = sent[0] if sent is not None else None
-            # Nothing known: never sent, or a hang nobody is blamed for (the job's deadline cut it).
-            if verdict is None or (verdict.hung and verdict.outcome not in MOVE_ON):
+            # Nothing known: never sent, a hang nobody is blamed for (the job's deadline cut it), or
+            # an attempt cut because the host usually answers sooner (maybe the origin is slow).
+            if verdict is None or verdict.presumed_hung or (verdict.hung and verdict.outcome not in MOVE_ON):
                 await breaker.settle(passage, failed=None)
             else:
                 await breaker.settle(passage, failed=verdict.outcome in MOVE_ON, trip=verdict.opens_circuit)
@@ -376,9 +388,16 @@ class Fetcher:
         # The whole attempt, headers and body, ends within the time it may take: httpx's timeouts
         # restart at every read, so a body dripped a byte a second would outlive the job's deadline.
         allowed = _allowed_seconds(route)
-        # A missing key raises here, before anything is sent or counted in flight.
-        outgoing = self._build(client, request, allowed)
         rules = policy.rules_for(request.host)
+        # Through a proxy, an answer that has not started long after this host's usual answer time
+        # is presumed hung (proxy/answer_times.py), except where a hang is the host's block.
+        answer = allowed
+        if route.endpoint is not None and not rules.hang_means_blocked:
+            answer = self.answers.limit(
+                tier.name, request.host, timeout=allowed, floor=policy.hang_after_seconds
+            )
+        # A missing key raises here, before anything is sent or counted in flight.
+        outgoing = self._build(client, request, allowed, answer=answer)
         started = time.monotonic()
         source = policy.name
         overall = asyncio.timeout(allowed)
@@ -414,7 +433,11 @@ class Fetcher:
         except httpx.HTTPError as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
             where = _timed_out_on(route, allowed, tunnel, leg) if timed_out else tunnel.leg if tunnel else leg
-            verdict = classify_exception(exc, rules, leg=where)
+            if answer < allowed and isinstance(exc, httpx.ConnectTimeout | httpx.ReadTimeout):
+                verdict = classify_presumed_hung(answer, tunnel.leg if tunnel else Leg.FORWARD)
+                self.answers.cut(tier.name, request.host)
+            else:
+                verdict = classify_exception(exc, rules, leg=where)
         else:
             downloaded = response.num_bytes_downloaded
             # Read once: every look at httpx.Headers decodes all of them again (classification,
@@ -437,6 +460,8 @@ class Fetcher:
         # connection is billed nothing, but counting it keeps the figure comparable to the bench's).
         self.observer.tier_traffic(tier.name, downloaded)
         seconds = time.monotonic() - started  # the exchange's; decoding is not the upstream's time
+        if route.endpoint is not None and verdict.status is not None and verdict.outcome is not Outcome.PROXY:
+            self.answers.answered(tier.name, request.host, seconds)  # the host answered through it
         page: Page | None = None
         if verdict.status is not None and verdict.outcome.is_clean:
             try:
@@ -564,7 +589,11 @@ class Fetcher:
                 f"export {missing[0]}=<your key>",
             )
 
-    def _build(self, client: httpx.AsyncClient, request: Request, timeout: float) -> httpx.Request:
+    def _build(
+        self, client: httpx.AsyncClient, request: Request, timeout: float, *, answer: float | None = None
+    ) -> httpx.Request:
+        """`answer`: the longest wait for the connection and for each read (the answer's start
+        included), when shorter than `timeout` (a proxied attempt presumed hung sooner)."""
         headers: Mapping[str, str] = request.headers
         params: list[tuple[str, str | int | float | bool | None]] | tuple[tuple[str, str], ...] = (
             request.params
@@ -582,9 +611,10 @@ class Fetcher:
             content=request.body,
         )
         # What httpx.Timeout(timeout).as_dict() gives, without building the object per request.
+        waits = timeout if answer is None else answer
         outgoing.extensions["timeout"] = {
-            "connect": timeout,
-            "read": timeout,
+            "connect": waits,
+            "read": waits,
             "write": timeout,
             "pool": timeout,
         }

@@ -21,11 +21,15 @@ A 429 cuts the rate (once per generation, as in the process-local limiter), a Re
 429 or a 503) pauses the whole fleet without a cut of its own, and either bumps ``epoch``: the
 schedule restarts after the pause (or one new interval from now) and every turn handed out before
 it is void: the process holding one asks again when it comes up, is told its epoch is gone, and
-queues anew, so no turn handed out before a 429 is spent after it.
+queues anew, so no turn handed out before a 429 is spent after it. Successes raise the rate as in
+the process-local limiter: a run of requests the rate paced (a turn handed out at once to a process
+with nobody waiting is not counted, and costs no round trip), the first run after a cut
+``HOLD_AFTER_CUT`` times longer (``hold`` in the hash).
 
-Within a process, waiters for one host queue first come first served and only the head holds a
-reservation: a process never holds more than one turn it may not use (a cancelled fan-out of 30
-requests would otherwise strand 30 turns of the fleet's budget).
+Within a process, waiters for one host queue earliest due first, then first come first served (as
+`AdaptiveLimiter.acquire`), and only the head holds a reservation: a process never holds more than
+one turn it may not use (a cancelled fan-out of 30 requests would otherwise strand 30 turns of the
+fleet's budget).
 
 Why a script of our own instead of a limiter library with async Redis storage (`limits`' moving or
 sliding window, `pyrate-limiter` v4's Redis bucket), compared before writing this:
@@ -55,6 +59,7 @@ from typing import Any
 
 from proxy.state import RedisStore, StateStore, StateStoreError, run_script
 from scrapers.http.ratelimit import (
+    HOLD_AFTER_CUT,
     MonotonicClock,
     OnChange,
     RateChange,
@@ -63,6 +68,7 @@ from scrapers.http.ratelimit import (
     Sleep,
     Ticket,
     jittered,
+    queue_position,
 )
 
 BUDGET_NAMESPACE = "ratelimit"
@@ -87,7 +93,7 @@ local a, b, c = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local s = redis.call('HMGET', key, 'rate', 'tat', 'sent', 'paused', 'gen', 'epoch', 'ok')
+local s = redis.call('HMGET', key, 'rate', 'tat', 'sent', 'paused', 'gen', 'epoch', 'ok', 'hold')
 local rate = math.min(ceiling, math.max(floor, tonumber(s[1]) or configured))
 local tat = tonumber(s[2]) or 0     -- the schedule of turns (reservations)
 local sent = tonumber(s[3]) or 0    -- the schedule of what was actually sent
@@ -95,6 +101,7 @@ local paused = tonumber(s[4]) or 0
 local gen = tonumber(s[5]) or 0
 local epoch = tonumber(s[6]) or 0
 local ok = tonumber(s[7]) or 0
+local hold = tonumber(s[8]) or needed  -- successes before the next increase (longer after a cut)
 local interval = 1000000 / rate
 local tau = (burst - 1) * interval
 -- A send may come this much before the send schedule says: a turn kept on time right after a late
@@ -104,7 +111,7 @@ local slack = interval * tonumber(ARGV[13])
 
 local function save()
   redis.call('HSET', key, 'rate', rate, 'tat', tat, 'sent', sent, 'paused', paused,
-    'gen', gen, 'epoch', epoch, 'ok', ok)
+    'gen', gen, 'epoch', epoch, 'ok', ok, 'hold', hold)
   redis.call('PEXPIRE', key, math.max(keep_ms, math.ceil((paused - now) / 1000) + keep_ms))
 end
 local function text(x) return string.format('%.17g', x) end
@@ -148,12 +155,13 @@ elseif op == 'refund' then
   end
   return {0, text(rate)}
 elseif op == 'success' then
-  -- a: the generation the request was sent under
+  -- a: the generation the request was sent under (only requests the rate paced are counted)
   local raised = 0
   if a == gen then
     ok = ok + 1
-    if ok >= needed then
+    if ok >= hold then
       ok = 0
+      hold = needed
       local higher = math.min(ceiling, rate + step)
       if higher > rate then
         rate = higher
@@ -174,6 +182,7 @@ elseif op == 'limited' or op == 'pause' then
       gen = gen + 1
       cut = 1
       rate = math.max(floor, rate * factor)
+      hold = needed * tonumber(ARGV[14])
       interval = 1000000 / rate
       tau = (burst - 1) * interval
       slack = interval * tonumber(ARGV[13])
@@ -252,6 +261,7 @@ class SharedLimiter:
         self._rng = rng or random.Random()
         self._rate = settings.rate  # as last seen in the store; the store's value rules
         self._queue: deque[asyncio.Future[None]] = deque()
+        self._dues: dict[asyncio.Future[None], float] = {}  # each queued turn's due (`acquire`)
 
     @property
     def rate(self) -> float:
@@ -262,19 +272,21 @@ class SharedLimiter:
     def waiting(self) -> int:
         return len(self._queue)
 
-    async def acquire(self, *, deadline: float | None = None) -> Ticket:
-        """Wait for this host's next turn in the fleet, first come first served in this process.
+    async def acquire(self, *, deadline: float | None = None, due: float | None = None) -> Ticket:
+        """Wait for this host's next turn in the fleet; in this process earliest `due` first, then
+        first come first served (as `AdaptiveLimiter.acquire`).
 
         `deadline` is a time on this limiter's monotonic clock; a turn past it is refused at once
         (`RateLimitWaitExceeded`), before anything is reserved.
         """
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        ahead = len(self._queue)
-        self._queue.append(turn)
+        ahead = queue_position([self._dues[queued] for queued in self._queue], due)
+        self._queue.insert(ahead, turn)
+        self._dues[turn] = math.inf if due is None else due
         try:
             if ahead:
                 await self._wait_turn(turn, ahead, deadline)
-            return await self._reserve(deadline)
+            return await self._reserve(deadline, queued=bool(ahead))
         finally:
             self._leave(turn)
 
@@ -282,16 +294,18 @@ class SharedLimiter:
         """Give back the turn of a request that never reached the host (its proxy failed)."""
         await self._call("refund", ticket.epoch, ticket.slot, 1)
 
-    async def keep(self, ticket: Ticket) -> bool:
+    async def keep(self, ticket: Ticket) -> Ticket | None:
         """Whether a pause voided the turn is the fleet's schedule to say, in Redis: rather than a
         round trip to ask, the turn goes back and the request queues again (always correct)."""
         await self.refund(ticket)
-        return False
+        return None
 
     async def on_success(self, ticket: Ticket) -> bool:
         """Count a success towards the fleet's next rate increase; True when it raised the rate."""
-        if self._rate >= self.settings.ceiling:
-            return False  # nothing to raise: spare the round trip on every request of a steady host
+        if ticket.idle or self._rate >= self.settings.ceiling:
+            # Not paced by the rate (no evidence it could be higher), or nothing to raise: spare
+            # the round trip on every request of a steady host.
+            return False
         raised, rate = await self._call("success", ticket.generation)
         self._observe(rate)
         return bool(int(raised))
@@ -332,9 +346,11 @@ class SharedLimiter:
             # needed at least one interval of the fleet's rate.
             raise RateLimitWaitExceeded(self.host, ahead / self._rate, paused=False) from None
 
-    async def _reserve(self, deadline: float | None) -> Ticket:
+    async def _reserve(self, deadline: float | None, *, queued: bool) -> Ticket:
+        """`queued`: this request waited behind others of this process (the rate paced it)."""
         held = -1  # the epoch of the turn this waiter holds, -1 for none
         slot = 0
+        paced = queued
         try:
             while True:
                 max_wait = (
@@ -349,8 +365,9 @@ class SharedLimiter:
                     slot = reply.slot  # a new turn (the first, or after a 429 voided the old one)
                 if reply.status == _SEND:
                     held = -1
-                    return Ticket(reply.generation, reply.epoch, slot)
+                    return Ticket(reply.generation, reply.epoch, slot, idle=not paced)
                 held = reply.epoch
+                paced = True
                 await self._sleep(reply.wait)
         except asyncio.CancelledError:
             if held >= 0:
@@ -362,6 +379,7 @@ class SharedLimiter:
             raise
 
     def _leave(self, turn: asyncio.Future[None]) -> None:
+        self._dues.pop(turn, None)
         was_head = bool(self._queue) and self._queue[0] is turn
         with contextlib.suppress(ValueError):
             self._queue.remove(turn)
@@ -384,6 +402,7 @@ class SharedLimiter:
             b,
             c,
             SEND_SLACK,
+            HOLD_AFTER_CUT,
         ]
         return await run_script(self._store, _SCRIPT, BUDGET_NAMESPACE, self.host, args)
 

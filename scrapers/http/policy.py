@@ -15,6 +15,21 @@ from scrapers.http.quota import DEFAULT_REMEMBER_SECONDS, QuotaSettings
 from scrapers.http.ratelimit import RateSettings
 
 DEFAULT_TIMEOUT_SECONDS = 20.0
+# A proxied attempt that has not started answering after max(this, the host's usual answer time
+# through the tier plus four deviations) is presumed hung (proxy/answer_times.py). Ten seconds is
+# past every answer the benchmark's hosts give through a healthy proxy (their slow ones take 8 s)
+# and a quarter of the 45 s a hang through a datacenter proxy cost at BettingPros; a host that has
+# been answering slowly (BettingPros' 30-40 s peaks) raises the limit itself.
+DEFAULT_HANG_AFTER_SECONDS = 10.0
+# A job's first request to a host is due this share of its time after the job started (the host's
+# queue serves the earliest due first; every other request is due at the job's deadline): a new
+# job's first request goes ahead of the pages of jobs in the first half of their time, behind those
+# of jobs in the second half. A fifth (tried first) kept one-request jobs as short but crowded the
+# long jobs at BettingPros to within seconds of their deadline (bench/, the standard scenario).
+FIRST_TURN_SHARE = 0.5
+# A request waits for a cheaper proxy tier that is briefly out (proxy/pool.py, patience) only in
+# this first share of its job's time; later it pays the next tier rather than risk the deadline.
+PATIENT_SHARE = 0.75
 # The largest body (after decompression) a source may send; past it the attempt is `structural`.
 # What bounds a run's memory whatever an upstream sends: parsed JSON takes up to ~25 bytes per body
 # byte (empty objects), so 8 MiB keeps the worst body under 512 MB of RSS (bench/hostile.py), and
@@ -35,10 +50,42 @@ class JobBudget:
 
     deadline: float
     retries_left: int
+    # When the job started (monotonic); None: no early first turn and no waiting for a tier.
+    started: float | None = None
+    _asked: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def of(cls, policy: SourcePolicy) -> JobBudget:
+        """A new job's budget: the source's deadline and retries, counted from now."""
+        now = time.monotonic()
+        return cls(deadline=now + policy.deadline_seconds, retries_left=policy.retry_budget, started=now)
 
     @property
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    @property
+    def patient_until(self) -> float | None:
+        """Until when (monotonic) a request of this job may wait for a cheaper proxy tier that is
+        briefly out, rather than pay the next one: the first `PATIENT_SHARE` of its time."""
+        if self.started is None:
+            return None
+        return self.started + (self.deadline - self.started) * PATIENT_SHARE
+
+    def due(self, host: str) -> float:
+        """When this job's next request to `host` is due, for the host's queue (the limiter serves
+        the earliest due first): at the job's deadline, except its first request to the host, due
+        `FIRST_TURN_SHARE` of the deadline after the job started (never later than the deadline).
+
+        Earliest deadline first keeps long jobs inside their deadlines (a job's fan-out no longer
+        crowds out an older job's last pages), and the early first turn keeps short jobs short:
+        a one-request job does not wait behind every page of the long jobs at its host, unless one
+        of them is that close to its deadline.
+        """
+        if self.started is None or host in self._asked:
+            return self.deadline
+        self._asked.add(host)
+        return self.started + (self.deadline - self.started) * FIRST_TURN_SHARE
 
 
 @dataclass(frozen=True)
@@ -59,6 +106,7 @@ class SourcePolicy:
     host_rates: Mapping[str, RateSettings] = field(default_factory=dict)
     quota: QuotaSettings | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    hang_after_seconds: float = DEFAULT_HANG_AFTER_SECONDS
 
     def rules_for(self, host: str) -> SourceRules:
         return self.host_rules.get(host, self.rules)

@@ -15,10 +15,15 @@ Wrap or replace aiolimiter? Replaced, deliberately (DESIGN.md prefers the librar
 What remains is about a hundred lines of bucket arithmetic plus a FIFO hand-off, cheaper to own than
 to bend a library into. aiolimiter is therefore not a dependency.
 
-Shape: waiters queue FIFO and only the head of the queue ever sleeps (for its token or the pause).
-That keeps grants in arrival order, makes cancellation trivial (a token is taken and returned in one
-synchronous step, never across an await) and means a fake clock that advances when the limiter
-sleeps is exact, since there is never more than one sleeper per limiter.
+Shape: waiters queue earliest due first, then first come first served (`acquire`'s `due`: the
+fetcher gives each request its job's deadline), and only the head of the queue ever sleeps (for its
+token or the pause); a waiter due earlier joins behind the head, never ahead of it. That keeps grants
+in a known order, makes cancellation trivial (a token is taken and returned in one synchronous step,
+never across an await) and means a fake clock that advances when the limiter sleeps is exact, since
+there is never more than one sleeper per limiter.
+
+The rate learns from 429s (AIMD): a 429 halves it once per burst, and a run of successes the rate
+paced (not idle grants) raises it one step, the first run after a cut `HOLD_AFTER_CUT` times longer.
 
 Where the budget lives: this module's `AdaptiveLimiter` is one process's bucket (memory and SQLite
 state; only the learned rate is persisted). With Redis state the fetcher uses
@@ -33,7 +38,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -50,6 +55,11 @@ _EPSILON = 1e-9
 # refused together must not all come back in the same instant, draw 429s together again, and send
 # less than the host allows.
 RETRY_AFTER_JITTER = 0.2
+# After a cut, the rate climbs again only after this many times `successes_to_increase` successes
+# that the rate limited: a climb back toward the rate the host just refused is a probe that costs a
+# 429, and the ordinary cadence (one step per ten) re-drew one about every twenty requests at a host
+# held at its limit (BettingPros), where the rate after the cut is already what the host allows.
+HOLD_AFTER_CUT = 10
 
 
 @dataclass(frozen=True)
@@ -88,12 +98,16 @@ class Ticket:
     """Proof of one grant. The generation says which rate the request was sent under.
 
     A fleet-wide grant (scrapers/http/fleet_budget.py) also names its slot: the schedule's epoch
-    and the slot's time on the shared clock, so the slot can be given back.
+    and the slot's time on the shared clock, so the slot can be given back. A process-local grant
+    (`AdaptiveLimiter`) numbers its slot: only the last grant can be given back.
     """
 
     generation: int
     epoch: int = 0
     slot: int = 0
+    # Granted at once, with nobody waiting: the request's own demand, not the rate, set its pace,
+    # so its success says nothing about whether the host would take more (no increase counts it).
+    idle: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,19 @@ class RateLimitWaitExceeded(ScrapeError):
 class _Waiter:
     turn: asyncio.Future[None]  # resolved when this waiter reaches the head of the queue
     deadline: float | None
+    due: float = math.inf  # the queue's order: earliest due first, then first come (see `acquire`)
+
+
+def queue_position(dues: Sequence[float], due: float | None) -> int:
+    """Where a waiter that is `due` joins a queue whose waiters are `dues`, head first: behind the
+    head (which holds the next turn and may be asleep for it), behind every waiter due no later,
+    ahead of the rest. `due` None: at the back, first come first served."""
+    if due is None or not dues:
+        return len(dues)
+    position = 1
+    while position < len(dues) and dues[position] <= due:
+        position += 1
+    return position
 
 
 class AdaptiveLimiter:
@@ -161,8 +188,9 @@ class AdaptiveLimiter:
         self._updated = clock()
         self._paused_until = -math.inf
         self._generation = 0
-        self._ticket = Ticket(0)  # every grant of one generation is the same immutable ticket
+        self._grants = 0  # grants so far: the number in each ticket's slot
         self._successes = 0
+        self._increase_after = settings.successes_to_increase  # successes before the next increase
         self._queue: deque[_Waiter] = deque()
 
     @property
@@ -188,11 +216,15 @@ class AdaptiveLimiter:
     def waiting(self) -> int:
         return len(self._queue)
 
-    async def acquire(self, *, deadline: float | None = None) -> Ticket:
-        """Wait for a token, first come first served.
+    async def acquire(self, *, deadline: float | None = None, due: float | None = None) -> Ticket:
+        """Wait for a token, earliest `due` first, then first come first served.
 
         `deadline` is a time on this limiter's monotonic clock. When the wait would pass it, raise
-        `RateLimitWaitExceeded` at once instead of sleeping into the overshoot.
+        `RateLimitWaitExceeded` at once instead of sleeping into the overshoot. `due` (same clock)
+        orders the waiters: the fetcher gives a request its job's deadline, so the job nearest its
+        deadline goes first (one job's fan-out of ten requests no longer queues ahead of another
+        job's last page), and a job's first request to the host a due date soon after it starts, so
+        a one-request job is not stuck behind a long job's backlog. Without `due`: at the back.
         """
         now = self._clock()
         if not self._queue:
@@ -204,13 +236,18 @@ class AdaptiveLimiter:
                 and self._paused_until <= now
                 and (deadline is None or now <= deadline)
             ):
-                return self._take()
-        wait = self._wait_for(len(self._queue) + 1, now)
+                return self._take(idle=True)
+        position = queue_position([w.due for w in self._queue], due)
+        wait = self._wait_for(position + 1, now)
         self._check_deadline(wait, now, deadline)
         if not self._queue and wait <= 0:
-            return self._take()
-        waiter = _Waiter(asyncio.get_running_loop().create_future(), deadline)
-        self._queue.append(waiter)
+            return self._take(idle=True)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(loop.create_future(), deadline, math.inf if due is None else due)
+        self._queue.insert(position, waiter)
+        if position < len(self._queue) - 1:
+            # Waiters now behind this one wait a turn longer: fail the ones that cannot make it.
+            self._expire_unreachable(now)
         try:
             if self._queue[0] is not waiter:
                 await waiter.turn
@@ -228,20 +265,37 @@ class AdaptiveLimiter:
 
     def refund(self, ticket: Ticket) -> None:
         """Give back the token of a request that never reached the host (its proxy failed or its
-        circuit opened while it waited): at a slow host a lost token costs a whole interval."""
+        circuit opened while it waited): at a slow host a lost token costs a whole interval.
+
+        Only the last grant comes back, once (as the fleet-wide budget's refund): a turn given back
+        after others were granted, say after its proxy hung for seconds, would be a token on top of
+        the ones granted meanwhile, two sends within one interval at a host held at its rate.
+        """
+        if ticket.slot != self._grants:
+            return
+        self._grants += 1  # given back: no longer the last grant
         self._refill(self._clock())
         self._tokens = min(float(self.settings.burst), self._tokens + 1.0)
 
-    def keep(self, ticket: Ticket) -> bool:
-        """May a request that never reached the host (its proxy failed) send on its next route
-        under this turn? Yes, unless the host was paused (Retry-After) or its rate cut since the
-        turn was granted: then the turn goes back, and the request queues again behind the pause.
-        (Giving every such turn back put a request whose proxy had hung for a whole timeout at the
-        back of the queue of a busy host, a second wait as long as the queue.)"""
-        if ticket.generation == self._generation and self._paused_until <= self._clock():
-            return True
+    def keep(self, ticket: Ticket) -> Ticket | None:
+        """A turn for the next route of a request that never reached the host (its proxy failed),
+        or None: it queues again, in its job's place (`acquire`'s `due`). The turn goes back
+        (`refund`), and the request gets one at once only when the host would grant one now anyway:
+        nobody waiting, no pause, no cut since, a token at hand. A turn kept across a long failure
+        (a proxy that hung for seconds) would be sent on top of every turn granted meanwhile: two
+        requests at the host within one interval, a 429 at a host held at its limit.
+        """
+        now = self._clock()
         self.refund(ticket)
-        return False
+        self._refill(now)
+        if (
+            ticket.generation == self._generation
+            and self._paused_until <= now
+            and not self._queue
+            and self._tokens >= 1.0 - _EPSILON
+        ):
+            return self._take()
+        return None
 
     def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None) -> bool:
         """Record a 429 for a request sent under `ticket`. Returns True when this event cut the rate.
@@ -258,6 +312,7 @@ class AdaptiveLimiter:
         if cut:
             self._generation += 1
             self._rate = max(self.settings.floor, self._rate * self.settings.decrease_factor)
+            self._increase_after = self.settings.successes_to_increase * HOLD_AFTER_CUT
             # The stored burst was earned at the rate the server just refused; keep one probe only.
             self._tokens = min(self._tokens, 1.0)
         self._hold(now, retry_after)
@@ -280,13 +335,19 @@ class AdaptiveLimiter:
             self._tokens = min(self._tokens, 1.0)
 
     def on_success(self, ticket: Ticket) -> bool:
-        """Record a success. Returns True when it completed a run and raised the rate."""
-        if ticket.generation != self._generation:
-            return False  # sent before the last cut: says nothing about the current rate
+        """Record a success. Returns True when it completed a run and raised the rate.
+
+        Only successes the rate limited count (`Ticket.idle`), and after a cut a run is
+        `HOLD_AFTER_CUT` times longer: a rate is raised on evidence that it binds, not by a host's
+        idle hours, and not straight back into the 429 that cut it.
+        """
+        if ticket.generation != self._generation or ticket.idle:
+            return False  # sent before the last cut, or not paced by the rate: no evidence
         self._successes += 1
-        if self._successes < self.settings.successes_to_increase:
+        if self._successes < self._increase_after:
             return False
         self._successes = 0
+        self._increase_after = self.settings.successes_to_increase
         new = min(self.settings.ceiling, self._rate + self.settings.increase_step)
         if new == self._rate:
             return False
@@ -323,12 +384,10 @@ class AdaptiveLimiter:
         if deadline is not None and now + wait > deadline:
             raise RateLimitWaitExceeded(self.host, wait, paused=self._paused_until > now)
 
-    def _take(self) -> Ticket:
+    def _take(self, *, idle: bool = False) -> Ticket:
         self._tokens = max(0.0, self._tokens - 1.0)
-        ticket = self._ticket
-        if ticket.generation != self._generation:
-            ticket = self._ticket = Ticket(self._generation)
-        return ticket
+        self._grants += 1
+        return Ticket(self._generation, slot=self._grants, idle=idle)
 
     def _leave(self, waiter: _Waiter) -> None:
         was_head = bool(self._queue) and self._queue[0] is waiter
@@ -400,13 +459,16 @@ class HostLimiter(Protocol):
     @property
     def rate(self) -> float: ...
 
-    async def acquire(self, *, deadline: float | None = None) -> Ticket: ...
+    async def acquire(self, *, deadline: float | None = None, due: float | None = None) -> Ticket:
+        """The host's next turn, earliest `due` first (`AdaptiveLimiter.acquire`), never past
+        `deadline`."""
+        ...
 
     async def refund(self, ticket: Ticket) -> None: ...
 
-    async def keep(self, ticket: Ticket) -> bool:
-        """A turn whose request never reached the host: True if the request may use it on its
-        next route, else it was given back (the host was paused or slowed meanwhile)."""
+    async def keep(self, ticket: Ticket) -> Ticket | None:
+        """A turn whose request never reached the host: a turn its next route may use at once, or
+        None: it was given back, and the request queues again."""
         ...
 
     async def on_success(self, ticket: Ticket) -> bool: ...
@@ -438,13 +500,13 @@ class LocalLimiter:
     def rate(self) -> float:
         return self.limiter.rate
 
-    async def acquire(self, *, deadline: float | None = None) -> Ticket:
-        return await self.limiter.acquire(deadline=deadline)
+    async def acquire(self, *, deadline: float | None = None, due: float | None = None) -> Ticket:
+        return await self.limiter.acquire(deadline=deadline, due=due)
 
     async def refund(self, ticket: Ticket) -> None:
         self.limiter.refund(ticket)
 
-    async def keep(self, ticket: Ticket) -> bool:
+    async def keep(self, ticket: Ticket) -> Ticket | None:
         return self.limiter.keep(ticket)
 
     async def on_success(self, ticket: Ticket) -> bool:

@@ -30,7 +30,7 @@ from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.fleet_budget import BUDGET_NAMESPACE, SharedLimiter
 from scrapers.http.policy import SourcePolicy
-from scrapers.http.ratelimit import RETRY_AFTER_JITTER, RateLimitWaitExceeded, RateSettings
+from scrapers.http.ratelimit import HOLD_AFTER_CUT, RETRY_AFTER_JITTER, RateLimitWaitExceeded, RateSettings
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
 from tests.harness import Upstream, respond, respond_json, sequence
 
@@ -206,8 +206,11 @@ def test_concurrent_429s_of_one_generation_cut_the_fleet_rate_once(redis_url: st
 
 def test_successes_of_every_process_count_towards_one_increase(redis_url: str) -> None:
     async def scenario() -> None:
-        async with two_processes(redis_url, rates(20.0, burst=4, ceiling=40.0, successes=4)) as (a, b):
+        async with two_processes(redis_url, rates(20.0, burst=1, ceiling=40.0, successes=3)) as (a, b):
             tickets = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()]
+            # The first went at once: its success says nothing about a higher rate. The others
+            # waited for their turns: the rate paced them, and their successes count.
+            assert [t.idle for t in tickets] == [True, False, False, False]
 
             raised = [await (a if i % 2 == 0 else b).on_success(t) for i, t in enumerate(tickets)]
 
@@ -215,6 +218,40 @@ def test_successes_of_every_process_count_towards_one_increase(redis_url: str) -
             assert float(budget(redis_url)["rate"]) == 30.0
             await a.acquire()  # the other process learns the raise at its next turn
             assert a.rate == b.rate == 30.0
+
+    asyncio.run(scenario())
+
+
+def test_after_a_cut_the_fleet_climbs_again_only_after_a_longer_run(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(20.0, ceiling=40.0, successes=2)) as (a, b):
+            await a.acquire()
+            assert await a.on_rate_limited(await a.acquire()) is True  # 20 -> 10 a second
+            paced = [await (a if i % 2 else b).acquire() for i in range(2 * HOLD_AFTER_CUT + 2)]
+            assert not any(t.idle for t in paced)
+            raised = [await (a if i % 2 else b).on_success(t) for i, t in enumerate(paced)]
+
+            # The climb back toward the refused rate waits for HOLD_AFTER_CUT runs; then the usual run.
+            assert raised == [False] * (2 * HOLD_AFTER_CUT - 1) + [True, False, True]
+            assert float(budget(redis_url)["rate"]) == 30.0
+
+    asyncio.run(scenario())
+
+
+def test_a_process_s_waiters_take_the_fleet_s_turns_earliest_due_first(redis_url: str) -> None:
+    async def scenario() -> None:
+        async with two_processes(redis_url, rates(20.0)) as (a, _):
+            await a.acquire()  # the next turn is one interval away: everyone below waits for turns
+            order: list[str] = []
+
+            async def one(name: str, due: float | None) -> None:
+                await a.acquire(due=due)
+                order.append(name)
+
+            waiters = [("head", 100.0), ("late", 90.0), ("undated", None), ("urgent", 10.0)]
+            await asyncio.gather(*(one(name, due) for name, due in waiters))
+
+            assert order == ["head", "urgent", "late", "undated"]
 
     asyncio.run(scenario())
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -34,7 +35,7 @@ from scrapers.core.request import Page, Request
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.fetch import Fetcher
 from scrapers.http.policy import SourcePolicy
-from scrapers.http.ratelimit import RateSettings
+from scrapers.http.ratelimit import RateSettings, Sleep
 from scrapers.metrics.fleet import FetchMetrics, FleetMetrics
 from tests.harness import Behaviour, ForwardProxy, Upstream, respond, respond_json, sequence
 
@@ -116,8 +117,9 @@ class World:
         """What a forward proxy sees as the target host of our requests."""
         return f"127.0.0.1:{self.upstream.port}"
 
-    async def process(self, *, forward: bool = True) -> Process:
-        """A new process of the fleet: fresh Fetcher and pool, the same state file."""
+    async def process(self, *, forward: bool = True, sleep: Sleep = asyncio.sleep) -> Process:
+        """A new process of the fleet: fresh Fetcher and pool, the same state file. `sleep`: every
+        wait the core takes (as in production unless a test moves its clock with it)."""
         store = SqliteStore(self.path)
         self.stack.push_async_callback(store.aclose)
         settings = PoolSettings.of(self.config)
@@ -130,6 +132,7 @@ class World:
             pool=pool,
             upstream_overrides={BASE: self.upstream.url} if forward else {},
             observer=FetchMetrics(metrics),
+            sleep=sleep,
         )
         self.stack.push_async_callback(fetcher.aclose)
         process = Process(fetcher, store, metrics)
@@ -169,11 +172,21 @@ async def world(
                 proxies[name] = await stack.enter_async_context(ForwardProxy(name))
                 endpoints.append(ProxyEndpoint(name, tier, proxies[name].url))
             config_tiers.append(Tier(tier, tuple(endpoints), COSTS[tier]))
-        escalation = escalation or EscalationSettings(probe_after_seconds=60.0, probe_every_requests=0)
+        # No patience unless a test asks for it: these tests are about where a request goes next.
+        escalation = escalation or EscalationSettings(
+            probe_after_seconds=60.0, probe_every_requests=0, patience_seconds=0.0
+        )
         config = ProxyConfig(tuple(config_tiers), breaker or BreakerSettings(), escalation)
         yield World(
             upstream, proxies, config, Clock(1_700_000_000.0), stack, tmp_path / "state.sqlite", escalation
         )
+
+
+def _presumed_hung_after(reason: str) -> float:
+    """The wait of an attempt cut as presumed hung, read from its reason."""
+    match = re.fullmatch(r"no answer within ([0-9.]+)s through the proxy, presumed hung", reason)
+    assert match is not None, reason
+    return float(match.group(1))
 
 
 def _sample(metrics: FleetMetrics, name: str, labels: dict[str, str]) -> float:
@@ -305,6 +318,143 @@ def test_a_proxy_that_resets_gets_one_more_try_after_the_others_then_the_request
     _run(scenario)
 
 
+# --- hangs presumed early, a tier waited for ---------------------------------------------------------
+
+
+def _patient(timeout: float = 30.0, hang_after: float = 0.2) -> SourcePolicy:
+    """A policy whose tier timeout is long and whose floor for presuming a hang is short."""
+    return dataclasses.replace(
+        policy(["datacenter", "residential"]), default_timeout=timeout, hang_after_seconds=hang_after
+    )
+
+
+def test_a_proxy_that_hangs_now_and_then_is_cut_at_its_usual_answer_time_and_asked_again(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with world(tmp_path, tiers=(("datacenter", ("dc-a",)), ("residential", ("res",)))) as w:
+            w.proxies["dc-a"].timeout_every(2)  # its 2nd, 4th, ... requests hang
+            one = await w.process()
+
+            await one.fetch(_patient())  # answered in milliseconds: the host's usual time
+            page = await one.fetch(_patient())  # hangs, is cut at 0.2 s, not 30 s, and retried
+
+            assert page.data == OK_BODY
+            assert one.tried() == [
+                ("datacenter", Outcome.OK),
+                ("datacenter", Outcome.PROXY),
+                ("datacenter", Outcome.OK),
+            ]
+            # Cut at the host's usual answer time (never below the 0.2 s floor; how far above it
+            # depends on how fast this machine answered the first request), not at the 30 s timeout.
+            assert 0.2 <= _presumed_hung_after(one.log.attempts[1].reason) < 30.0
+            assert [r.outcome for r in w.proxies["dc-a"].requests] == ["forwarded", "hung", "forwarded"]
+            # One cheap try again instead of the residential tier at ten times the cost, and the
+            # cut was no verdict on the proxy: its circuit counts nothing.
+            assert w.proxies["res"].requests == []
+            assert (await w.circuit("dc-a"))["failures"] == 0
+            assert _sample(one.metrics, "scraper_retries_total", {"source": "test", "outcome": "proxy"}) == 1
+
+    _run(scenario)
+
+
+def test_a_proxy_that_hangs_for_good_backs_off_to_the_timeout_where_its_breaker_counts(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with world(tmp_path, tiers=(("datacenter", ("dc-a",)), ("residential", ("res",)))) as w:
+            one = await w.process()
+            # The host usually answers through the tier at once (what a first answer on an idle
+            # machine teaches; seeded, so that a loaded machine's slow first answer cannot move
+            # the limits below): the first wait is the 0.1 s floor.
+            one.fetcher.answers.answered("datacenter", HOST, 0.0)
+            w.proxies["dc-a"].hang()
+
+            for _ in range(3):
+                await one.fetch(_patient(timeout=1.0, hang_after=0.1))
+
+            cuts = [a.reason for a in one.log.attempts if a.outcome is Outcome.PROXY]
+            # Each cut doubles the wait of the next attempt through this proxy to this host, up to
+            # the tier's timeout: a host that merely turned slow gets its answers through.
+            assert cuts == [
+                "no answer within 0.1s through the proxy, presumed hung",
+                "no answer within 0.2s through the proxy, presumed hung",
+                "no answer within 0.4s through the proxy, presumed hung",
+                "no answer within 0.8s through the proxy, presumed hung",
+                "no complete answer within 1s through the proxy",
+            ]
+            assert [tier for tier, _ in one.tried()].count("residential") == 3
+            # Only the hang that ran to the timeout is the proxy's failure.
+            assert (await w.circuit("dc-a"))["failures"] == 1
+
+    _run(scenario)
+
+
+PATIENT = EscalationSettings(probe_after_seconds=60.0, probe_every_requests=0, patience_seconds=60.0)
+
+
+def _sleep_and_move(w: World, slept: list[float], *, outage: str) -> Sleep:
+    """The fetcher's sleep for these tests: the pool's clock moves by what the core waits, and
+    the proxy `outage` accepts connections again while the core waits for it."""
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await w.proxies[outage].accept()
+        w.clock.now += seconds
+        await asyncio.sleep(0)
+
+    return sleep
+
+
+def test_a_request_waits_for_a_datacenter_proxy_back_from_an_outage_rather_than_pay_residential(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with world(
+            tmp_path,
+            tiers=(("datacenter", ("dc-a",)), ("residential", ("res",))),
+            breaker=BreakerSettings(fail_max=1, reset_seconds=30.0),
+            escalation=PATIENT,
+        ) as w:
+            slept: list[float] = []
+            one = await w.process(sleep=_sleep_and_move(w, slept, outage="dc-a"))
+            await w.proxies["dc-a"].refuse()  # the provider's gateway is down
+
+            page = await one.fetch()
+
+            assert page.data == OK_BODY
+            # Refused: the circuit opens (fail_max 1). The request waits out its 30 s window
+            # instead of paying residential, and the probe finds the gateway back.
+            assert one.tried() == [("datacenter", Outcome.PROXY), ("datacenter", Outcome.OK)]
+            assert slept == [30.0]
+            assert w.proxies["res"].requests == []
+            assert (await w.circuit("dc-a"))["state"] == "closed"
+
+    _run(scenario)
+
+
+def test_a_job_late_in_its_time_pays_the_next_tier_instead_of_waiting(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with world(
+            tmp_path,
+            tiers=(("datacenter", ("dc-a",)), ("residential", ("res",))),
+            breaker=BreakerSettings(fail_max=1, reset_seconds=30.0),
+            escalation=PATIENT,
+        ) as w:
+            slept: list[float] = []
+            one = await w.process(sleep=_sleep_and_move(w, slept, outage="dc-a"))
+            await w.proxies["dc-a"].refuse()
+            # 30 s of waiting would take the job past three quarters of its 40 s.
+            short = dataclasses.replace(policy(), deadline_seconds=40.0)
+
+            await one.fetch(short)
+
+            assert one.tried() == [("datacenter", Outcome.PROXY), ("residential", Outcome.OK)]
+            assert slept == []
+
+    _run(scenario)
+
+
 # --- the proxy's own answers -------------------------------------------------------------------------
 
 
@@ -388,14 +538,13 @@ def test_the_tier_escalates_only_after_blocks_through_two_of_its_proxies(tmp_pat
             two = await w.process()
             await two.fetch()  # and the next process starts on residential
 
-            assert one.tried()[3:] == [
-                ("datacenter", Outcome.BLOCKED),
-                ("datacenter", Outcome.BLOCKED),
-                ("residential", Outcome.OK),
-            ]
+            # dc-a is not asked again: the host refused it, and dc-b's clean answers since do not
+            # say otherwise (asking costs a request and one of the host's turns for a likely 403).
+            assert one.tried()[3:] == [("datacenter", Outcome.BLOCKED), ("residential", Outcome.OK)]
             assert two.tried() == [("residential", Outcome.OK)]
             assert await two.fetcher.pool.blocked_tiers(HOST) == ["datacenter"]
-            assert one.sent("datacenter") == 5
+            assert [r.outcome for r in w.proxies["dc-a"].requests] == ["forbidden"]
+            assert one.sent("datacenter") == 4
             assert one.sent("residential") + two.sent("residential") == 2
 
     _run(scenario)

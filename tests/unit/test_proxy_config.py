@@ -88,6 +88,7 @@ def test_missing_credentials_name_the_variable_and_give_an_example() -> None:
             "escalation takes blocked_proxies",
         ),
         ({"tiers": [{"name": "direct"}], "escalation": {"probe_after_seconds": "soon"}}, "must be numbers"),
+        ({"tiers": [{"name": "direct"}], "escalation": {"patience_seconds": -5}}, "patience_seconds >= 0"),
         ({"tiers": [{"name": "direct", "cost": -1}]}, "cost must be a number >= 0"),
         ({"tiers": [{"name": "direct", "cost": "cheap"}]}, "cost must be a number >= 0"),
         ({"tiers": [{"name": "direct", "cost": True}]}, "cost must be a number >= 0"),
@@ -139,18 +140,25 @@ def test_a_first_window_longer_than_the_default_cap_raises_the_cap_with_it() -> 
 def test_escalation_settings_reach_the_pool() -> None:
     document = {
         **THREE_TIERS,
-        "escalation": {"blocked_proxies": 3, "probe_after_seconds": 10, "probe_every_requests": 0},
+        "escalation": {
+            "blocked_proxies": 3,
+            "probe_after_seconds": 10,
+            "probe_every_requests": 0,
+            "patience_seconds": 0,
+        },
     }
     config = parse_proxy_config(document)
 
     settings = ProxyPool(config, MemoryStore()).settings
 
-    assert config.escalation == EscalationSettings(3, 10.0, 1800.0, 0)
-    assert (settings.blocked_proxies, settings.probe_after_seconds, settings.probe_every_requests) == (
-        3,
-        10.0,
-        0,
-    )
+    assert config.escalation == EscalationSettings(3, 10.0, 1800.0, 0, 0.0)
+    assert (
+        settings.blocked_proxies,
+        settings.probe_after_seconds,
+        settings.probe_every_requests,
+        settings.patience_seconds,
+    ) == (3, 10.0, 0, 0.0)
+    assert parse_proxy_config(THREE_TIERS).escalation.patience_seconds == 60.0  # the default
 
 
 def test_tier_costs_default_by_name_and_can_be_set() -> None:

@@ -8,6 +8,7 @@ version with real proxies is tests/integration/test_proxy_faults.py.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,19 +105,50 @@ def test_blocked_proxies_is_a_setting() -> None:
     assert run(body) == ["residential"]
 
 
-def test_a_clean_answer_through_the_tier_clears_its_evidence() -> None:
+def test_a_clean_answer_clears_its_own_proxy_s_evidence_not_its_neighbour_s() -> None:
     async def body() -> list[Any]:
         store = MemoryStore()
-        p = pool(store, Clock())
+        p = pool(store, Clock(), probe_every_requests=1)
         await block(p, DATACENTER, "dc1")
         walk = await p.walk(HOST, PROXIED)
         assert [tier.name for tier in walk.tiers] == ["datacenter", "residential"]
-        await walk.clean(await _step(walk, "dc2"))
-        return [await p.evidence(HOST), await store.get(TIER_NAMESPACE, HOST) is not None]
+        before = await store.get(TIER_NAMESPACE, HOST)
+        await walk.clean(await _step(walk, "dc2"))  # dc2 serves: dc1 is still refused
+        seen: list[Any] = [await p.evidence(HOST), await store.get(TIER_NAMESPACE, HOST) == before]
+        await block(p, DATACENTER, "dc2")
+        seen.append(await p.blocked_tiers(HOST))  # both refused since: the tier is skipped ...
+        walk = await p.walk(HOST, PROXIED)
+        assert walk.probing == "datacenter"  # ... but for its probe
+        await walk.clean(await _step(walk, "dc1"))  # dc1 answers again
+        seen.append(await p.evidence(HOST))
+        seen.append(await start(p))
+        return seen
 
-    evidence, written = run(body)
-    assert evidence == {}
-    assert written  # the clearing was written, for the other processes
+    kept, unwritten, skipped, cleared, back = run(body)
+    assert kept == {"datacenter": {"dc1": 1.0}}
+    assert unwritten  # nothing to clear for dc2: no write
+    assert skipped == ["datacenter"]
+    assert cleared == {"datacenter": {"dc2": 1.0}}
+    assert back == ["datacenter", "residential"]
+
+
+def test_a_proxy_the_host_blocked_is_left_out_while_its_tier_has_another() -> None:
+    async def body() -> list[list[str]]:
+        p = pool(MemoryStore(), Clock(), probe_every_requests=1)
+        orders = []
+        for blocked in (["dc1"], ["dc1", "dc2"]):
+            for name in blocked:
+                await block(p, DATACENTER, name)
+            walk = await p.walk(HOST, PROXIED)  # with both refused, this request probes the tier
+            order = []
+            while (step := await walk.next()) is not None:
+                order.append(step.proxy)
+            orders.append(order)
+        return orders
+
+    one_refused, probe_of_both = run(body)
+    assert one_refused == ["dc2", "res1"]  # not dc1: a 403 all but certain, and one of the host's turns
+    assert probe_of_both == ["dc1", "dc2", "res1"]  # the tier's probe asks every proxy of it
 
 
 async def _step(walk: Walk, proxy: str) -> Step:
@@ -279,6 +311,78 @@ def test_quick_faults_earn_one_second_pass_over_the_tier_hangs_do_not() -> None:
     quick, hung = run(body)
     assert quick == [("dc1", False), ("dc2", False), ("dc1", True), ("dc2", True), ("res1", False)]
     assert hung == [("dc1", False), ("dc2", False), ("res1", False)]
+
+
+async def _open(p: ProxyPool, name: str, *, trip: bool = False) -> None:
+    """One fault through `name` (of DATACENTER) opens its circuit (the pools here: fail_max 1)."""
+    breaker = await p.breaker(next(e for e in DATACENTER.proxies if e.name == name), HOST)
+    passage = await breaker.enter()
+    assert passage is not None
+    await breaker.settle(passage, failed=True, trip=trip)
+
+
+async def _route(walk: Walk) -> list[tuple[str, float]]:
+    """The next step `walk` gives, as [(proxy, wait)]: where to send, or which tier to wait for."""
+    step = await walk.next()
+    return [] if step is None else [(step.proxy, step.wait)]
+
+
+def test_a_tier_out_only_for_open_circuits_is_waited_for_not_paid_above() -> None:
+    async def body() -> dict[str, Any]:
+        clock = Clock()
+        p = pool(MemoryStore(), clock, breaker_fail_max=1, breaker_reset_seconds=30.0, patience_seconds=60.0)
+        await block(p, DATACENTER, "dc1")  # the host refuses dc1: left out of the walk
+        await _open(p, "dc2")  # dc2's own fault: its circuit opens for 30 s
+        clock.now += 10.0
+        patient = time.monotonic() + 3600.0
+        seen: dict[str, Any] = {
+            "no patience given": await _route(await p.walk(HOST, PROXIED)),
+            "job late in its time": await _route(await p.walk(HOST, PROXIED, patient_until=time.monotonic())),
+        }
+        walk = await p.walk(HOST, PROXIED, patient_until=patient)
+        seen["waits"] = await _route(walk)
+        clock.now += 20.0  # dc2's window is over: its probe goes out with this request
+        probe = await walk.next()
+        assert probe is not None
+        assert probe.breaker is not None
+        seen["then"] = [(probe.proxy, probe.wait)]
+        assert await probe.breaker.enter() is not None  # the probe's lease: it is out
+        seen["probe out"] = await _route(await p.walk(HOST, PROXIED, patient_until=patient))
+        return seen
+
+    seen = run(body)
+    assert seen["no patience given"] == [("res1", 0.0)]
+    assert seen["job late in its time"] == [("res1", 0.0)]
+    assert seen["waits"] == [("datacenter", 20.0)]
+    assert seen["then"] == [("dc2", 0.0)]
+    # Another request while the probe is out waits a tenth of the window to hear how it went.
+    assert seen["probe out"] == [("datacenter", 3.0)]
+
+
+def test_patience_has_a_limit_and_a_fault_no_wait_cures_is_not_waited_for() -> None:
+    async def body() -> list[list[tuple[str, float]]]:
+        clock = Clock()
+        p = pool(MemoryStore(), clock, breaker_fail_max=1, breaker_reset_seconds=30.0, patience_seconds=25.0)
+        patient = time.monotonic() + 3600.0
+        await _open(p, "dc1")
+        await _open(p, "dc2")
+        too_long = await _route(await p.walk(HOST, PROXIED, patient_until=patient))  # 30 s > 25 s
+        clock.now += 10.0
+        walk = await p.walk(HOST, PROXIED, patient_until=patient)
+        within = await _route(walk)  # 20 s left of the window: waited
+        clock.now += 1.0
+        spent = await _route(walk)  # 19 s more would make 39 s in all: pays instead
+        standing = pool(MemoryStore(), clock, breaker_fail_max=1, patience_seconds=600.0)
+        await _open(standing, "dc1", trip=True)  # a 407: refused credentials do not come back
+        await _open(standing, "dc2", trip=True)
+        refused = await _route(await standing.walk(HOST, PROXIED, patient_until=patient))
+        return [too_long, within, spent, refused]
+
+    too_long, within, spent, refused = run(body)
+    assert too_long == [("res1", 0.0)]
+    assert within == [("datacenter", 20.0)]
+    assert spent == [("res1", 0.0)]
+    assert refused == [("res1", 0.0)]
 
 
 def test_a_source_with_one_tier_reads_no_tier_record() -> None:

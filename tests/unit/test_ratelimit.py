@@ -18,8 +18,9 @@ from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import ATTEMPT_OUTCOMES, Outcome
 from scrapers.core.request import Request
 from scrapers.http.fetch import Fetcher
-from scrapers.http.policy import SourcePolicy
+from scrapers.http.policy import FIRST_TURN_SHARE, PATIENT_SHARE, JobBudget, SourcePolicy
 from scrapers.http.ratelimit import (
+    HOLD_AFTER_CUT,
     RETRY_AFTER_JITTER,
     AdaptiveLimiter,
     LimiterRegistry,
@@ -329,8 +330,11 @@ def test_successes_sent_before_a_cut_do_not_count() -> None:
     assert [limiter.on_success(before) for _ in range(4)] == [False] * 4
     assert limiter.rate == 2.0
     after = Ticket(limiter.generation)
-    assert [limiter.on_success(after) for _ in range(2)] == [False, True]
+    held = 2 * HOLD_AFTER_CUT  # after a cut, a run is HOLD_AFTER_CUT times longer
+    assert [limiter.on_success(after) for _ in range(held)] == [False] * (held - 1) + [True]
     assert limiter.rate == 3.0
+    assert [limiter.on_success(after) for _ in range(2)] == [False, True]  # then the usual run
+    assert limiter.rate == 4.0
 
 
 # ---------------------------------------------------------------------- on_change and persistence
@@ -522,16 +526,145 @@ def test_a_turn_whose_proxy_failed_is_kept_unless_the_host_was_paused_or_slowed_
         fake = FakeTime()
         limiter = make(fake, settings(rate=1.0, burst=5))
         first = await limiter.acquire()
-        assert limiter.keep(first) is True  # nothing happened to the host since it was granted
+        kept = limiter.keep(first)
+        assert kept is not None  # nothing happened to the host since it was granted
         limiter.pause(3.0)  # another request's 503 with Retry-After, while ours hung
-        assert limiter.keep(first) is False  # given back: the request queues behind the pause
+        assert limiter.keep(kept) is None  # given back: the request queues behind the pause
         second = await limiter.acquire()
         assert fake.now == pytest.approx(3.0)
-        assert limiter.keep(second) is True  # granted after the pause
+        kept = limiter.keep(second)
+        assert kept is not None  # granted after the pause
         limiter.on_rate_limited(await limiter.acquire())  # a 429 cut the rate
-        assert limiter.keep(second) is False  # granted at the rate that drew the 429
+        assert limiter.keep(kept) is None  # granted at the rate that drew the 429
 
     run(scenario())
+
+
+def test_a_turn_is_kept_only_when_the_host_would_grant_one_now() -> None:
+    # A turn kept while others queue would be sent on top of the turns granted meanwhile: two
+    # requests within one interval at a host held at its limit (a 429 at BettingPros, bench/).
+    async def scenario() -> None:
+        fake = FakeTime()
+        limiter = make(fake, settings(rate=1.0, burst=1))
+        hung = await limiter.acquire()
+        grants: dict[str, float] = {}
+
+        async def one(name: str, due: float) -> None:
+            await limiter.acquire(due=due)
+            grants[name] = fake.now
+
+        waiting = asyncio.create_task(one("waiting", 50.0))
+        await asyncio.sleep(0)  # queued, at the head, asleep for the next token
+        assert limiter.keep(hung) is None  # someone waits: the turn goes back ...
+        again = asyncio.create_task(one("again", 10.0))  # ... and the request queues in its job's place
+        assert await finish(waiting, again) == [None, None]
+        assert grants == {"waiting": 1.0, "again": 2.0}  # behind the head, one interval apart
+        fake.now += 5.0
+        assert limiter.keep(await limiter.acquire()) is not None  # idle host: a token at hand anyway
+        assert limiter.waiting == 0
+
+    run(scenario())
+
+
+def test_the_earliest_due_goes_first_behind_the_head() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1))
+    order: list[str] = []
+
+    async def one(name: str, due: float | None) -> None:
+        await limiter.acquire(due=due)
+        order.append(name)
+
+    async def main() -> None:
+        await limiter.acquire()  # the bucket is empty: everyone below queues, in this order
+        waiters = [
+            ("head", 100.0),  # first to queue: it holds the next turn whatever comes after
+            ("late", 90.0),
+            ("undated", None),
+            ("urgent", 10.0),
+            ("late too", 90.0),
+        ]
+        assert await finish(*(one(name, due) for name, due in waiters)) == [None] * 5
+
+    run(main())
+    assert order == ["head", "urgent", "late", "late too", "undated"]
+    assert fake.now == pytest.approx(5.0)  # one interval each: the order changed, not the pace
+
+
+def test_a_waiter_pushed_back_past_its_deadline_fails_at_once() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1))
+    failed: list[tuple[float, float]] = []
+
+    async def one(due: float, deadline: float | None = None) -> None:
+        try:
+            await limiter.acquire(due=due, deadline=deadline)
+        except RateLimitWaitExceeded as exc:
+            failed.append((fake.now, exc.needed))
+
+    async def main() -> None:
+        await limiter.acquire()
+        # The second is one turn behind the head: its deadline of 2 s is met, until the third, due
+        # earlier, goes ahead of it: 3 s.
+        assert await finish(one(50.0), one(60.0, deadline=2.0), one(10.0)) == [None] * 3
+
+    run(main())
+    [(when, needed)] = failed
+    assert needed == pytest.approx(3.0)
+    assert when < 2.0  # told before its deadline, not when its turn came too late
+
+
+def test_only_successes_the_rate_paced_count_towards_an_increase() -> None:
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=1.0, burst=1, ceiling=4.0, successes_to_increase=3))
+
+    async def main() -> None:
+        for _ in range(6):  # one request every 5 s at 1/s: never waits, so never the rate's test
+            fake.now += 5.0
+            ticket = await limiter.acquire()
+            assert ticket.idle
+            assert limiter.on_success(ticket) is False
+        tickets = [await limiter.acquire() for _ in range(3)]  # back to back: paced by the rate
+        assert [t.idle for t in tickets] == [False, False, False]
+        assert [limiter.on_success(t) for t in tickets] == [False, False, True]
+
+    run(main())
+    assert limiter.rate == 2.0
+
+
+def test_a_job_s_first_request_to_a_host_is_due_early_and_the_rest_at_its_deadline() -> None:
+    budget = JobBudget(deadline=1300.0, retries_left=3, started=1000.0)
+    dues = [budget.due("a.example"), budget.due("a.example"), budget.due("b.example")]
+    assert dues == [1000.0 + 300.0 * FIRST_TURN_SHARE, 1300.0, 1000.0 + 300.0 * FIRST_TURN_SHARE]
+    assert budget.patient_until == 1000.0 + 300.0 * PATIENT_SHARE
+    undated = JobBudget(deadline=1300.0, retries_left=3)  # no start: every turn at the deadline
+    assert [undated.due("a.example"), undated.patient_until] == [1300.0, None]
+
+
+def test_only_the_last_turn_granted_comes_back() -> None:
+    # A request whose proxy hung gives its turn back just after the host's next turn went to
+    # another request: crediting it would put two sends within one interval (a 429 in bench/).
+    fake = FakeTime()
+    limiter = make(fake, settings(rate=0.2, burst=1))
+    grants: list[float] = []
+
+    async def main() -> None:
+        hung = await limiter.acquire()
+        await limiter.acquire()  # 5 s later, another request's turn
+        fake.now += 0.1  # the hung attempt is cut 5.1 s after its turn
+        assert limiter.keep(hung) is None  # nothing credited: no token at hand, it queues again
+        await limiter.acquire()
+        grants.append(fake.now)
+        last = await limiter.acquire()
+        limiter.refund(last)  # the last turn granted: it comes back, once
+        limiter.refund(last)
+        await limiter.acquire()
+        grants.append(fake.now)
+        await limiter.acquire()
+        grants.append(fake.now)
+
+    run(main())
+    assert grants == pytest.approx([10.0, 15.0, 20.0])
 
 
 def test_refunds_never_grow_the_bucket_past_its_burst() -> None:
