@@ -468,17 +468,20 @@ class Walk:
                 return (0, b.circuit.standing, b.circuit.failures)
             return (1 if b.healthy else 2, False, b.circuit.failures)
 
-        ranked = sorted((b for b in breakers if b.admits()), key=rank)
+        admitted = [b for b in breakers if b.admits()]
+        ranked = sorted(admitted, key=rank) if len(admitted) > 1 else admitted
         # A proxy the host blocked is left out while the tier has a proxy it did not block: asking
         # it again costs a request and one of the host's turns for a 403 all but certain (the
         # provider's addresses are refused for days), and a clean answer elsewhere does not clear
         # it. It is asked again when its evidence has aged out (half-life), or as the tier's probe
-        # once every proxy of the tier is blocked.
-        names = [endpoint.name for endpoint in tier.proxies]
-        refused = self.pool.blocked_proxies(self._record, tier, names)
-        if len(refused) < len(names):
-            ranked = [b for b in ranked if b.endpoint.name not in refused]
-            breakers = [b for b in breakers if b.endpoint.name not in refused]
+        # once every proxy of the tier is blocked. (No evidence for the tier, the usual case:
+        # nothing to leave out.)
+        if tier.name in self._record["blocks"]:
+            names = [endpoint.name for endpoint in tier.proxies]
+            refused = self.pool.blocked_proxies(self._record, tier, names)
+            if len(refused) < len(names):
+                ranked = [b for b in ranked if b.endpoint.name not in refused]
+                breakers = [b for b in breakers if b.endpoint.name not in refused]
         self._breakers = breakers
         return [Step(tier, b.endpoint, b) for b in ranked]
 

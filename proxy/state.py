@@ -17,6 +17,7 @@ lets callers skip writes that would not change anything.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import re
@@ -99,6 +100,7 @@ class StateStore(Protocol):
 # --------------------------------------------------------------------------- shared helpers
 
 
+@functools.cache  # a handful of constant names, checked on every read: once each (a bad one raises, uncached)
 def _check_namespace(namespace: str) -> None:
     if not _NAMESPACE_RE.fullmatch(namespace):
         raise ValueError(f"state namespace must match {_NAMESPACE_RE.pattern}, got {namespace!r}")

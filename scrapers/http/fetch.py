@@ -66,6 +66,7 @@ LIMITER_NAMESPACE = "limiter"
 UNTHROTTLED = RateSettings(rate=1e6, burst=1_000_000, ceiling=1e6, floor=1e6, increase_step=1.0)
 MOVE_ON = frozenset({Outcome.BLOCKED, Outcome.PROXY})
 RETRY_HERE = frozenset({Outcome.TRANSIENT, Outcome.RATE_LIMITED})
+_PARSED_URLS = 1024
 
 
 class _RetryHere(Exception):
@@ -141,6 +142,7 @@ class Fetcher:
         # The tiers a source may use, by (allowed tiers, start tier): from the proxies file alone,
         # which does not change while the process runs, so not rebuilt per request.
         self._tiers: dict[tuple[tuple[str, ...], str | None], list[Tier]] = {}
+        self._parsed: dict[str, httpx.URL] = {}  # request URL -> its override, parsed (`_url`)
 
     async def aclose(self) -> None:
         await self._flush_rates()
@@ -600,16 +602,25 @@ class Fetcher:
         )
         if request.secrets:
             headers, params = self._with_secrets(request)
-        url = self._override(request.url)
-        outgoing = client.build_request(
-            request.method,
-            url,
-            # No parameters: None, not [], which would make httpx parse the URL twice and rewrite its
-            # query (kept as it was for a URL that carries one).
-            params=params if params or "?" in url else None,
-            headers=headers,
-            content=request.body,
-        )
+        url = self._url(request.url)
+        # No parameters: None, not [], which would make httpx parse the URL again and rewrite its
+        # query (kept as it was for a URL that carries one).
+        query = params if params or "?" in request.url else None
+        if client.cookies.jar:
+            # Cookies the upstream set: httpx's own merge sends them back.
+            outgoing = client.build_request(
+                request.method, url, params=query, headers=headers, content=request.body
+            )
+        else:
+            # What client.build_request gives for an absolute URL and no cookies, at half its cost:
+            # it parses the URL string twice per request (~20 us each); here each URL is parsed
+            # once (`_url`). Headers: the client's defaults, then the request's own (by name,
+            # whatever the case, as httpx merges them).
+            merged = client.headers
+            if headers:
+                merged = httpx.Headers(client.headers)
+                merged.update(headers)
+            outgoing = httpx.Request(request.method, url, params=query, headers=merged, content=request.body)
         # What httpx.Timeout(timeout).as_dict() gives, without building the object per request.
         waits = timeout if answer is None else answer
         outgoing.extensions["timeout"] = {
@@ -639,6 +650,16 @@ class Fetcher:
             elif secret.query:
                 params.append((secret.query, filled))
         return headers, params
+
+    def _url(self, url: str) -> httpx.URL:
+        """`url` overridden (`_override`) and parsed, once per URL: a scraper's URLs repeat (pages
+        differ in their parameters), and parsing one costs more than the rest of building a request."""
+        parsed = self._parsed.get(url)
+        if parsed is None:
+            if len(self._parsed) >= _PARSED_URLS:
+                self._parsed.clear()  # a bound, not a cache policy: URLs rarely vary this much
+            parsed = self._parsed[url] = httpx.URL(self._override(url))
+        return parsed
 
     def _override(self, url: str) -> str:
         """Point an upstream base URL elsewhere (a simulator, a staging mirror) without code changes."""
