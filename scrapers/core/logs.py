@@ -17,8 +17,9 @@ backslash in it is masked as well.
 
 The severity of a run's outcome line (`run_level`): success INFO; no_data and partial NOTICE (normal,
 but worth a look when they pile up); a failure WARNING when the upstream or a later attempt may
-clear it (not_found and the false-positive classes: blocked, proxy, rate_limited, transient), ERROR
-when someone has to act (auth, structural, landing).
+clear it (not_found and the false-positive classes: blocked, proxy, rate_limited, transient) or when
+the caller's job does not fit its deadline (infeasible), ERROR when someone has to act (auth,
+structural, landing).
 """
 
 from __future__ import annotations

@@ -230,8 +230,8 @@ class Settings(BaseSettings):
     shutdown_grace: PositiveFloat = _setting(
         "COURTSIDE_SHUTDOWN_GRACE_SECONDS",
         5.0,
-        "`run`, `record`, `demo`, `run-many`: seconds runs in flight get after SIGTERM/SIGINT before they "
-        "are cut off (a second signal cuts off at once)",
+        "`run`, `record`, `demo`, `run-many`, `backfill`, `worker`, `tick`: seconds runs in flight get "
+        "after SIGTERM/SIGINT before they are cut off (a second signal cuts off at once)",
         "5",
     )
     # Every mode's runs go through one run manager, so the bound is one setting; the service's

@@ -372,6 +372,39 @@ def test_concurrent_first_requests_to_a_host_share_one_bucket(store_url: str) ->
     asyncio.run(scenario())
 
 
+def test_two_processes_sharing_redis_send_together_at_one_host_s_rate(redis_url: str) -> None:
+    """The fast counterpart of test_fleet_ratelimit.py (4 real replicas, `make test-slow`): two
+    Fetchers on two Redis connections, as two replicas hold them, each with 8 requests at once to a
+    host allowed 20/s with a burst of 1. Together they get 16 turns of one schedule, so the 16th
+    cannot arrive before 15 intervals; with a budget per process each would finish in 7."""
+
+    async def scenario() -> None:
+        async with Upstream({PATH: respond_json({"games": []})}) as upstream:
+            stores = [RedisStore(redis_url), RedisStore(redis_url)]
+            fetchers = [Fetcher(store=store, upstream_overrides={BASE: upstream.url}) for store in stores]
+            policy = SourcePolicy(name="test", rate=rates(20.0))
+            try:
+                started = time.monotonic()
+                await asyncio.gather(
+                    *(
+                        fetcher.fetch(Request(BASE + PATH), policy, AttemptLog(), fetcher.budget(policy))
+                        for fetcher in fetchers
+                        for _ in range(8)
+                    )
+                )
+            finally:
+                for fetcher in fetchers:
+                    await fetcher.aclose()
+                for store in stores:
+                    await store.aclose()
+
+            assert upstream.count(PATH) == 16
+            assert max(r.at for r in upstream.requests) - started >= 15 / 20.0
+            assert float(budget(redis_url)["rate"]) == 20.0  # shared, and never refused: no cut
+
+    asyncio.run(scenario())
+
+
 # --- up-front admission -------------------------------------------------------------------------------------
 
 

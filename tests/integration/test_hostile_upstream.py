@@ -5,8 +5,8 @@ nothing landed.
 
 Real `scrapers run` processes against loopback upstreams (COURTSIDE_UPSTREAMS), with a copied
 registry (COURTSIDE_REGISTRY) whose small limits keep the tests fast. Each child's peak RSS is
-reported (`-s`, or the junit property); the < 512 MB claim is measured by `python -m bench
---hostile`, not asserted here.
+reported (`-s`, or the junit property); the < 512 MB claim is measured by `python -m
+bench.hostile` (the last table of `python -m bench`), not asserted here.
 """
 
 from __future__ import annotations

@@ -246,6 +246,32 @@ def test_every_alert_has_a_runbook_url_naming_its_readme_section() -> None:
         assert anchor in headings, f"README.md has no section for {rule['alert']}"
 
 
+def test_the_scraped_exposition_has_no_created_series_and_has_process_and_build_series() -> None:
+    """What Prometheus scrapes from GET /metrics (the service's and a worker's handler, served here on
+    loopback): no `_created` sample (prometheus_client writes one per counter and histogram series,
+    54 of the 140 lines of this registry), the process and Python series, and the build info."""
+    metrics = FleetMetrics(revision="abc1234")
+    metrics.initialise([("bdl_games", "bdl")], ["direct"], [])
+    metrics.runs.labels("bdl_games", "failed").inc()
+    metrics.request_duration.labels("bdl").observe(0.3)
+
+    async def scrape() -> str:
+        async with _serving(metrics_app(metrics)) as port, httpx.AsyncClient(timeout=10.0) as client:
+            response = await client.get(f"http://127.0.0.1:{port}/metrics")
+            response.raise_for_status()
+            return response.text
+
+    text = asyncio.run(scrape())
+    assert "_created" not in text
+    samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+    runs = {s.labels["status"]: s.value for s in samples if s.name == "scraper_runs_total"}
+    assert runs["failed"] == 1.0
+    names = {sample.name for sample in samples}
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total", "python_info"} <= names
+    [build] = [sample for sample in samples if sample.name == "scraper_build_info"]
+    assert (build.labels["revision"], build.value) == ("abc1234", 1.0)
+
+
 def test_quota_reserve_alert_matches_the_registry_reserve() -> None:
     quota = load_registry().sources["oddsapi"].settings.quota
     assert quota is not None
