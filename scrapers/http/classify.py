@@ -257,7 +257,7 @@ def _classify_response(
 
 def _classify_body(headers: Mapping[str, str], body: bytes, expect: BodyKind, status: int) -> Classified:
     """The verdict on a 2xx answer's body; `status` goes into it (built once, per attempt)."""
-    if not body.strip():
+    if not body or body.isspace():  # (body.strip() would copy the whole body, megabytes at times)
         return Classified(Outcome.TRANSIENT, "empty body", status=status)
     head = body[:SNIFF_BYTES]
     # Where JSON is expected the body decides, not its label: upstreams serve JSON as text/html or
