@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PEERS_STAMP := $(VENV)/.peers-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test setup clean readme test-image test-slow bench-peers
+.PHONY: demo test setup clean readme test-image test-slow bench-peers bench-fleet
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -33,6 +33,12 @@ test-slow: $(PEERS_STAMP)  ## the tests marked slow: long fault runs, multi-proc
 # extra, installed into the venv once per version of pyproject.toml), three runs in one invocation.
 bench-peers: $(PEERS_STAMP)  ## install the peers extra, then python -m bench --peers (about 10 minutes)
 	$(BIN)/python -m bench --peers
+
+# The fleet benchmark (README "Fleet benchmark"): real processes sharing a real redis-server beside
+# per-process ones; rate limits, breakers, and failed-run counters on a real Prometheus scraping a
+# real Pushgateway, in one run. Needs redis-server, prometheus and prometheus-pushgateway (apt).
+bench-fleet: $(STAMP)  ## python -m bench.fleet: rate, breaker and metrics tables, fleet vs per-process
+	$(BIN)/python -m bench.fleet
 
 $(PEERS_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,peers]'

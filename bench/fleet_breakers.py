@@ -2,10 +2,12 @@
 
     .venv/bin/python -m bench.fleet_breakers [--processes 4] [--reset 0.5] [--seconds 10]
 
+Table (b) of `python -m bench.fleet`, which runs it beside the rate and metrics tables; alone here.
+
 Each row starts `--processes` real worker processes (`tests.harness.fleet_worker`: the production
 Fetcher, two lanes each) fetching through one tier whose first proxy forbids the target host (a
 loopback ForwardProxy answering 403) and whose second proxy is healthy, against a loopback upstream.
-The breaker opens after 3 failures and may probe again after `--reset` seconds.
+The breaker opens at the first failure (FAIL_MAX: why) and may probe again after `--reset` seconds.
 
 * per-process: `COURTSIDE_STATE=memory`, every process keeps its own circuits (what one-job
   containers without a shared store get, and what the previous shared-snapshot design amounted to
@@ -35,12 +37,16 @@ import yaml
 from aiohttp import web
 
 from bench.scenario import ROOT
+from bench.servers import flush, redis_server_binary, running_redis
 from tests.harness import ForwardProxy, Upstream, respond_json
 from tests.harness.fleet_worker import READY
-from tests.integration.redis_server import redis_server_binary, running_redis
 
 BASE, PATH = "https://api.courtside.test", "/v1/games"
-FAIL_MAX = 3
+# One failure opens a circuit, so every process's own circuit opens at its first fetch and the
+# per-process row measures open circuits too. With 3, a process's two lanes fail twice, its circuit
+# stays closed, and the proxy (ranked after its healthy neighbour for those failures, proxy/pool.py)
+# is never asked again: that row would measure the ranking, not a breaker (0 hits per window).
+FAIL_MAX = 1
 LANES = 2
 WARM_FETCHES = 5  # per process before the steady state is measured: every circuit has opened
 START_SECONDS = 120.0  # a worker that is not fetching by then is broken, not slow
@@ -159,18 +165,25 @@ async def _until(check: Callable[[], bool], what: str) -> None:
 
 
 @contextmanager
-def _redis(tmp: Path) -> Iterator[str | None]:
-    if redis_server_binary() is None:
+def _redis(tmp: Path, given: str | None) -> Iterator[str | None]:
+    if given is not None:
+        flush(given)  # a caller's server (bench.fleet runs every table on one): no earlier circuits
+        yield given
+    elif redis_server_binary() is None:
         yield None
-        return
-    with running_redis(tmp) as url:
-        yield url
+    else:
+        with running_redis(tmp) as url:
+            yield url
 
 
-def run_fleet_breakers(processes: int, reset: float, seconds: float) -> list[Row]:
+def run_fleet_breakers(
+    processes: int, reset: float, seconds: float, redis_url: str | None = None
+) -> list[Row]:
+    """One row per state store. `redis_url`: a running redis-server to use (emptied first); without
+    it one is started here, or the Redis row is left out when `redis-server` is not installed."""
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        redis_url = stack.enter_context(_redis(tmp))
+        redis_url = stack.enter_context(_redis(tmp, redis_url))
         states = [
             ("per-process (memory)", "memory"),
             ("fleet (SQLite file)", f"sqlite:{tmp / 'state.sqlite'}"),

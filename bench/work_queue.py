@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.servers import flush, running_redis
 from tests.conftest import PROJECT_ROOT
 from tests.harness.pubsub_emulator import find_emulator, running_pubsub_emulator
 from tests.harness.replay_days import days, write_days
@@ -43,7 +44,6 @@ from tests.harness.work_queue import (
     run_summaries,
     scrapers,
 )
-from tests.integration.redis_server import flush, running_redis
 
 LEDGER = ("nbac_scoreboard_v2", "nbac_gamebook_pdf")
 
