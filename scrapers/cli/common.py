@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,13 +29,15 @@ from scrapers.core.settings import Locations, Settings
 from scrapers.pipeline.jobs import PlannedJob
 from scrapers.pipeline.runs import Interrupt, RunRecord, run_all
 from scrapers.pipeline.settings import ServiceSettings
-from scrapers.pipeline.wiring import open_core
+from scrapers.pipeline.wiring import Core, open_core
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_PUBLISH_PENDING = 18  # republish: some completions could not be sent and stay pending
 
 Handler = Callable[[argparse.Namespace, list[str], Redactor], int]
+# What a command does once every run has ended, before the core closes (run-many's metrics push).
+Finishing = Callable[[Core, list[RunRecord], Interrupt], Awaitable[None]]
 # Errors of a run that mean "this input cannot run" exit like a bad command line: an unrecorded
 # request in replay, a fan-out child the parent's ids made invalid, a missing key or setting.
 USAGE_ERRORS = frozenset({"invalid_options", "replay_miss", "configuration"})
@@ -162,8 +164,12 @@ def run_planned(
     concurrency: int = 1,
     on_change: Callable[[RunRecord], None] | None = None,
     push_metrics: bool = False,
+    finishing: Finishing | None = None,
 ) -> Ran:
     """Open the process's core, run every planned job through the run manager, close the core.
+
+    `push_metrics`: each run pushes its scraper's group when it ends (one-job containers);
+    `finishing` runs once every run has ended, cut off or not, before the core closes.
 
     SIGTERM (Cloud Run at a task's timeout, SIGKILL 10 s later) and SIGINT stop it as the service's
     shutdown does: runs in flight get COURTSIDE_SHUTDOWN_GRACE_SECONDS, then each is cut off with a
@@ -173,7 +179,7 @@ def run_planned(
 
     async def go() -> Ran:
         interrupt = Interrupt(env.shutdown_grace)
-        entries = _metric_scrapers(registry, planned) if push_metrics else list(registry.scrapers.values())
+        entries = _metric_scrapers(registry, planned)
         # From the core's opening to its closing, so a signal never kills the process mid-way.
         with signals_interrupt(interrupt):
             core = await open_core(
@@ -192,6 +198,8 @@ def run_planned(
                     push_metrics=push_metrics,
                     interrupt=interrupt,
                 )
+                if finishing is not None:
+                    await finishing(core, records, interrupt)
                 return Ran(records, core.output.events_note)
             finally:
                 await core.aclose()
@@ -200,9 +208,10 @@ def run_planned(
 
 
 def _metric_scrapers(registry: Registry, planned: list[PlannedJob]) -> list[ScraperEntry]:
-    """The scrapers a pushing command zero-initialises: only its own (and their fan-out children).
-    The push is grouped by scraper and the Pushgateway sets that label on every pushed series, so
-    another scraper's zero series would collide with them and the gateway would refuse the push."""
+    """The scrapers a command zero-initialises: only its own (and their fan-out children). A
+    command's metrics only leave it in a push, grouped by scraper, and the Pushgateway sets that
+    label on every pushed series: another scraper's zero series would collide with them and the
+    gateway would refuse the push."""
     names = {plan.job.entry.name for plan in planned}
     names |= {fan_out.child for plan in planned for fan_out in plan.fan_out}
     return [registry.get(name) for name in sorted(names)]

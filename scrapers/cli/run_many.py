@@ -11,6 +11,14 @@ results table (or --json) goes to stdout.
 
 With --file on a task of many (a Cloud Run job's tasks, a Kubernetes indexed Job's pods), each task
 runs its share of the file: job i on task i % count (shards.py), and says which on stderr.
+
+With COURTSIDE_PUSHGATEWAY set, the task pushes its metrics once its runs have ended (finished, or
+cut off after SIGTERM): into the group of each scraper it ran, the one `scrapers run` pushes, and
+into the group `instance="run-many"` for the counting series no scraper label divides (see
+scrapers.metrics.exposition.push_by_scraper). Counters are the totals in the state store, so they
+add up across tasks and with `scrapers run` containers (COURTSIDE_STATE=redis://... for a fleet).
+Once at the end rather than after each run: one push per group instead of one per run, and after
+SIGTERM one short, bounded step inside Cloud Run's 10 s instead of a push per cut-off run.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -40,11 +49,25 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, load_registry
 from scrapers.core.settings import locations
 from scrapers.http.replay import ReplayTransport
+from scrapers.metrics.exposition import push_by_scraper
+from scrapers.metrics.totals import group_key
 from scrapers.pipeline.fanout import describe_fan_outs
 from scrapers.pipeline.jobs import JobRequest, MalformedJob, plan_job, read_job_file
-from scrapers.pipeline.runs import RunRecord, RunState
+from scrapers.pipeline.runs import (
+    CLOSE_SECONDS,
+    MIN_PUSH_SECONDS,
+    STOP_SECONDS,
+    Interrupt,
+    RunRecord,
+    RunState,
+)
+from scrapers.pipeline.wiring import Core
 
 DEFAULT_CONCURRENCY = 4
+# The Pushgateway group of what a run-many task counts that belongs to no one scraper (the service
+# pushes `instance="service"`, `scrapers tick` `instance="tick"`): one group for every task, so it is
+# replaced rather than multiplied, and its counters add up through the state store's totals.
+PUSH_GROUP = {"instance": "run-many"}
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -118,10 +141,37 @@ def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor
             clock=clock,
             concurrency=args.concurrency,
             on_change=progress.update,
+            finishing=push_metrics,
         )
     finally:
         progress.close()
     return finish(ran, as_json=False, views=args.json)
+
+
+async def push_metrics(core: Core, records: list[RunRecord], interrupt: Interrupt) -> None:
+    """Push the task's metrics to COURTSIDE_PUSHGATEWAY, if set: a group per scraper that ran (a
+    run cut off by a signal ran too), and PUSH_GROUP. A group not pushed is a warning: the runs'
+    outcomes stand, and their counts are in the store's totals for the next push of that group."""
+    gateway = core.pushgateway
+    if not gateway:
+        return
+    scrapers = {run.result.scraper for record in records for run in record.walk() if run.result is not None}
+    budget = None
+    if interrupt.requested_at is not None:
+        # After a signal: what is left of Cloud Run's 10 s (a longer grace, as on Kubernetes, has
+        # a later kill, and MIN_PUSH_SECONDS then).
+        since = time.monotonic() - interrupt.requested_at
+        budget = max(MIN_PUSH_SECONDS, STOP_SECONDS - CLOSE_SECONDS - since)
+    failed = await push_by_scraper(
+        core.metrics, core.store, gateway, scrapers, PUSH_GROUP, budget_seconds=budget
+    )
+    for group in failed:
+        tell(
+            core.redactor(
+                f"warning: metrics not pushed to {gateway} ({group_key(group.group)}): {group.error}"
+            ),
+            logging.WARNING,
+        )
 
 
 def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) -> list[JobRequest]:

@@ -62,6 +62,13 @@ class SweepReport:
     # only recorded), or sent by a publisher that cannot tell, so possibly a second time.
     found_delivered: list[str] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)
+    # A sweep with a budget (the service's shutdown) that stopped early: the entries it did not try
+    # (still pending for the next sweep), and the one whose publish was still in flight when the
+    # budget ran out (still claimed by this process: if the publish does not finish before the
+    # process ends, the next sweep takes the entry over from its dead owner).
+    left: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    cut_short: str | None = None  # the step the budget ended: "listing" (nothing sent) or "pruning"
 
 
 class CompletionDelivery:
@@ -90,6 +97,8 @@ class CompletionDelivery:
         self._writing: dict[str, asyncio.Task[None]] = {}
         # What the latest runs' own sends ended with, for a cut-off that comes just after one.
         self._done: OrderedDict[str, Delivered] = OrderedDict()
+        # Sweep publishes a budgeted sweep stopped waiting for (see `sweep`).
+        self._unfinished: set[asyncio.Future[bool]] = set()
 
     def _entry(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> OutboxEntry:
         body = message.to_dict()
@@ -119,7 +128,12 @@ class CompletionDelivery:
     async def intend(self, message: CompletionMessage, source: str, landing: Mapping[str, str]) -> None:
         await self._keep(self._entry(message, source, landing))
 
-    async def publish(self, message: CompletionMessage, source: str) -> str | None:
+    async def publish(
+        self, message: CompletionMessage, source: str, *, wait: float | None = None
+    ) -> str | None:
+        """Keep the run's final completion in the outbox and publish it; a warning when it is not
+        delivered (yet). With `wait` (a run being stopped), a publish still going on after that
+        many seconds is left to finish on its own (see `_send_owned`)."""
         entry = self._entry(message, source, {})
         try:
             await self._keep(entry)
@@ -129,9 +143,9 @@ class CompletionDelivery:
             # The run's intent is kept but cannot be replaced: the final completion goes out from
             # memory under the same entry. Should that fail, the entry is released as the intent,
             # and a sweep settles it by what landed: the same status this run has.
-            warning = await self._send_owned(entry)
+            warning = await self._send_owned(entry, wait)
             return warning or f"the completion went out, but its outbox entry is the intent ({exc})"
-        return await self._send_owned(entry)
+        return await self._send_owned(entry, wait)
 
     async def interrupted(self, message: CompletionMessage, source: str) -> Delivered:
         writing = self._writing.get(message.execution_id)
@@ -146,18 +160,18 @@ class CompletionDelivery:
             # its own; if the process ends first, a sweep takes the entry over.
             done, _ = await asyncio.wait({task}, timeout=self.stop_wait_seconds)
             if not done:
-                return Delivered(
-                    sending.message,
-                    f"completion still being published when the run was stopped; it stays in the "
-                    f"{self.outbox.description} for a sweep if the publish does not complete",
-                )
+                return Delivered(sending.message, self._still_publishing())
             return Delivered(sending.message, task.result())
         if message.execution_id in self._done:
             return self._done[message.execution_id]  # its own send ended just before the cut-off
         entry = self._open.get(message.execution_id)
         if entry is None:
+            # The cut-off's own completion gets the same short wait as a publish in flight: a
+            # publisher that hangs would otherwise hold the stop for the whole publish timeout.
             fallback = self._entry(message, source, {})
-            return Delivered(fallback.message, await self.publish(message, source))
+            return Delivered(
+                fallback.message, await self.publish(message, source, wait=self.stop_wait_seconds)
+            )
         try:
             if entry.intent:
                 entry = await self._settle(entry)
@@ -168,14 +182,24 @@ class CompletionDelivery:
                 f"the completion stays in the {self.outbox.description} as an intent for a sweep ({exc})",
             )
         self._open[entry.entry_id] = entry
-        return Delivered(entry.message, await self._send_owned(entry))
+        return Delivered(entry.message, await self._send_owned(entry, self.stop_wait_seconds))
 
-    async def _send_owned(self, entry: OutboxEntry) -> str | None:
+    async def _send_owned(self, entry: OutboxEntry, wait: float | None = None) -> str | None:
         # Shielded: a run cancelled while its completion is being sent (shutdown, its deadline)
         # must not abandon a publish the library may still complete; `interrupted` awaits it.
         task = asyncio.create_task(self._send(entry))
         self._sending[entry.entry_id] = (entry, task)
-        return await asyncio.shield(task)
+        if wait is None:
+            return await asyncio.shield(task)
+        # A run being stopped waits `wait` at most; the send goes on, and records its own outcome.
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        return task.result() if done else self._still_publishing()
+
+    def _still_publishing(self) -> str:
+        return (
+            f"completion still being published when the run was stopped; it stays in the "
+            f"{self.outbox.description} for a sweep if the publish does not complete"
+        )
 
     async def _send(self, entry: OutboxEntry) -> str | None:
         try:
@@ -234,44 +258,102 @@ class CompletionDelivery:
 
     # ------------------------------------------------------------------ the sweeps' side
 
-    async def sweep(self, older_than: float = 0.0) -> SweepReport:
-        """Send every entry nobody owns, once; safe to run concurrently with other sweeps and runs."""
+    async def sweep(self, older_than: float = 0.0, *, budget_seconds: float | None = None) -> SweepReport:
+        """Send every entry nobody owns, once; safe to run concurrently with other sweeps and runs.
+
+        With `budget_seconds` (a stopping process: Cloud Run's SIGKILL comes 10 s after SIGTERM)
+        the sweep ends within it: listing and pruning stop when it is spent, no entry starts after
+        it, a publish still in flight at its end is left to finish on its own (its entry still
+        claimed: if the process ends first, the next sweep takes it over), and the sweep stops at
+        its first failure, since a publisher or storage that just failed would make every other
+        entry wait its timeout and fail the same way. Entries not sent stay pending for the next
+        sweep, as after any failed publish.
+        """
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
         report = SweepReport()
-        entries = await self.outbox.pending(older_than)
+        # Listing reads every pending entry (one storage call each on GCS): bounded as well.
+        listing = asyncio.ensure_future(self.outbox.pending(older_than))
+        if not await _ended_by(listing, deadline):
+            report.cut_short = "listing"
+            return report
+        entries = listing.result()
         report.quarantined = list(self.outbox.quarantined)
         report.errors += [f"corrupt outbox entry {name} moved to quarantine" for name in report.quarantined]
-        for entry in entries:
+        for index, entry in enumerate(entries):
+            if deadline is not None and time.monotonic() >= deadline:
+                report.left = [rest.entry_id for rest in entries[index:]]
+                break
             if not await self.outbox.claim(entry):
                 report.skipped += 1
                 continue
-            try:
-                if entry.intent:
-                    entry = await self._settle(entry)
-                    # Decided once: a later sweep sends the same decision if this publish fails.
-                    await self.outbox.rewrite(entry)
-                    report.settled.append(entry.entry_id)
-                elif entry.entry_id in self.outbox.taken_over:
-                    # Its owner died after writing the final completion: maybe after publishing it.
-                    delivered = await self.publisher.delivered(entry.entry_id)
-                    if delivered:
-                        await self.outbox.mark_sent(entry)
-                        report.found_delivered.append(entry.entry_id)
-                        continue
-                    if delivered is None:
-                        report.uncertain.append(entry.entry_id)
-                await self.publisher.send(entry.message, entry.attributes)
-            except (PublishError, OSError) as exc:
-                with contextlib.suppress(OSError):
-                    await self.outbox.release(entry)
-                report.failed.append(entry.entry_id)
-                report.errors.append(str(exc))
-                continue
-            await self.outbox.mark_sent(entry)
-            report.sent.append(entry.entry_id)
-        report.pruned = await self.outbox.prune(self.retention_seconds)
+            task = asyncio.ensure_future(self._sweep_one(entry, report))
+            if deadline is None:
+                sent = await task
+            else:
+                done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
+                if not done:
+                    self._unfinished.add(task)  # referenced until it ends, or the loop closes
+                    task.add_done_callback(self._unfinished.discard)
+                    report.unfinished.append(entry.entry_id)
+                    report.left = [rest.entry_id for rest in entries[index + 1 :]]
+                    break
+                sent = task.result()
+            if not sent and deadline is not None:
+                report.left = [rest.entry_id for rest in entries[index + 1 :]]
+                break
+        # Pruning is housekeeping: it gets what is left of the budget, and a later sweep goes on.
+        if not await _ended_by(asyncio.ensure_future(self._prune(report)), deadline):
+            report.cut_short = "pruning"
+        return report
+
+    async def _sweep_one(self, entry: OutboxEntry, report: SweepReport) -> bool:
+        """Send one claimed entry; False when it failed and went back to pending."""
+        try:
+            if entry.intent:
+                entry = await self._settle(entry)
+                # Decided once: a later sweep sends the same decision if this publish fails.
+                await self.outbox.rewrite(entry)
+                report.settled.append(entry.entry_id)
+            elif entry.entry_id in self.outbox.taken_over:
+                # Its owner died after writing the final completion: maybe after publishing it.
+                delivered = await self.publisher.delivered(entry.entry_id)
+                if delivered:
+                    await self.outbox.mark_sent(entry)
+                    report.found_delivered.append(entry.entry_id)
+                    return True
+                if delivered is None:
+                    report.uncertain.append(entry.entry_id)
+            await self.publisher.send(entry.message, entry.attributes)
+        except (PublishError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                await self.outbox.release(entry)
+            report.failed.append(entry.entry_id)
+            report.errors.append(str(exc))
+            return False
+        await self.outbox.mark_sent(entry)
+        report.sent.append(entry.entry_id)
+        return True
+
+    async def _prune(self, report: SweepReport) -> None:
+        report.pruned += await self.outbox.prune(self.retention_seconds)
         for folder in self.retained_folders:
             report.pruned += await self.sink.prune(folder, self.retention_seconds)
-        return report
+
+
+async def _ended_by(task: asyncio.Future[Any], deadline: float | None) -> bool:
+    """Whether `task` ended by `deadline` (a time.monotonic() value; None waits for it). A task
+    still running then is cancelled: the storage call in progress ends on its own timeout."""
+    if deadline is None:
+        await task
+        return True
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
+    if done:
+        task.result()  # its error, if it failed
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
 
 
 def local_delivery(out: Path, publisher: Publisher | None = None) -> CompletionDelivery:

@@ -9,24 +9,33 @@ A job container pushes grouped by scraper only (no run or instance label), so ea
 group that the next run replaces instead of an ever-growing set of dead series; its counting series
 are the fleet's totals from the state store, so the replaced counter still only grows
 (scrapers/metrics/totals.py).
+
+A process that ran several scrapers (`run-many`, each task of a sharded job) pushes once per scraper
+into those same groups, and once into a group of its own for the counting series that no scraper
+label divides (`push_by_scraper`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest, push_to_gateway
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from proxy.state import StateStore, StateStoreError
 from scrapers.core.errors import CourtsideError
 from scrapers.metrics.fleet import FleetMetrics
 from scrapers.metrics.totals import (
     LeaseTimeout,
+    SeriesFilter,
+    counting,
     fold,
     group_families,
     group_lease,
@@ -40,6 +49,9 @@ PUSH_TIMEOUT_SECONDS = 10.0
 # push's own timeout, so it only expires early for a holder that died.
 PUSH_LEASE_SECONDS = PUSH_TIMEOUT_SECONDS + 5.0
 PUSH_LEASE_WAIT_SECONDS = PUSH_LEASE_SECONDS + 1.0
+# A budgeted push whose lease came late still gets this long to send.
+MIN_SEND_SECONDS = 0.5
+SCRAPER_LABEL = "scraper"
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -99,28 +111,42 @@ class Pushable(Protocol):
     folded: dict[str, float]
 
 
-async def push(metrics: Pushable, store: StateStore, gateway: str, group: Mapping[str, str]) -> None:
+async def push(
+    metrics: Pushable,
+    store: StateStore,
+    gateway: str,
+    group: Mapping[str, str],
+    *,
+    keep: SeriesFilter | None = None,
+    budget_seconds: float | None = None,
+) -> None:
     """Replace `group` on the Pushgateway: this process's gauges and the group's counter totals.
 
     `group` is the grouping key: `{"scraper": name}` for a job container, the service's own at its
-    shutdown, `{"instance": "tick"}` for `scrapers tick`. Raises MetricsNotPushed (store or lease)
-    or OSError (the gateway; urllib's errors).
+    shutdown, `{"instance": "tick"}` for `scrapers tick`. `keep` narrows the series this process
+    pushes into it (`push_by_scraper`). `budget_seconds` bounds the wait for the group's lease and
+    the send together (a stopping process); without it, a push may take up to
+    PUSH_LEASE_WAIT_SECONDS + PUSH_TIMEOUT_SECONDS. Raises MetricsNotPushed (store or lease) or
+    OSError (the gateway; urllib's errors).
     """
-    families = group_families(metrics.registry, group)
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    families = group_families(metrics.registry, group, keep)
     try:
         # Added first, outside the lease: even a push that cannot happen keeps this run's counts.
         await fold(store, group, families, metrics.folded)
-        async with group_lease(
-            store, group, hold_seconds=PUSH_LEASE_SECONDS, wait_seconds=PUSH_LEASE_WAIT_SECONDS
-        ):
+        wait = PUSH_LEASE_WAIT_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+        async with group_lease(store, group, hold_seconds=PUSH_LEASE_SECONDS, wait_seconds=wait):
             registry = await totals_registry(store, group, families)
+            timeout = PUSH_TIMEOUT_SECONDS
+            if deadline is not None:
+                timeout = min(timeout, max(MIN_SEND_SECONDS, deadline - time.monotonic()))
             await asyncio.to_thread(
                 push_to_gateway,
                 gateway_address(gateway),
                 job=PUSH_JOB,
                 registry=registry,
                 grouping_key=dict(group),
-                timeout=PUSH_TIMEOUT_SECONDS,
+                timeout=timeout,
             )
     except StateStoreError as exc:
         raise MetricsNotPushed(f"state store: {exc}") from exc
@@ -128,3 +154,60 @@ async def push(metrics: Pushable, store: StateStore, gateway: str, group: Mappin
         raise MetricsNotPushed(
             f"{exc}; this run's counts are in the totals, the next push sends them"
         ) from exc
+
+
+@dataclass(frozen=True)
+class GroupNotPushed:
+    group: Mapping[str, str]
+    error: MetricsNotPushed | OSError
+
+
+async def push_by_scraper(
+    metrics: Pushable,
+    store: StateStore,
+    gateway: str,
+    scrapers: Iterable[str],
+    own_group: Mapping[str, str],
+    *,
+    budget_seconds: float | None = None,
+) -> list[GroupNotPushed]:
+    """Push a process that ran several scrapers: one group per scraper, and `own_group`.
+
+    Each scraper's group is the one a `scrapers run` container of that scraper pushes, so the
+    scraper's counters add up across both kinds of container, and its gauges (last run, last
+    success) are replaced only by a process that ran it: one group for the whole process would lose
+    another shard's scrapers' gauges at every push. A scraper's group gets its own series and the
+    gauges no scraper label names (build info, breaker states, limiter rates, as a one-job
+    container pushes them), but not the counting series no scraper label names (HTTP attempts,
+    retries and latencies by source, proxy traffic by tier, breaker transitions): made by all the
+    scrapers together, they cannot be divided among them, and in every group they would be counted
+    once per group. They go, with those gauges, into `own_group` only.
+
+    The groups are pushed concurrently (their counting series are disjoint, so their folds are
+    too), each within `budget_seconds`. Returns the groups that were not pushed, and why.
+    """
+
+    def of_scraper(family: Metric, sample: Sample) -> bool:
+        return SCRAPER_LABEL in sample.labels or not counting(family)
+
+    def unlabelled(family: Metric, sample: Sample) -> bool:
+        return SCRAPER_LABEL not in sample.labels
+
+    groups: list[tuple[Mapping[str, str], SeriesFilter]] = [
+        ({SCRAPER_LABEL: name}, of_scraper) for name in sorted(set(scrapers))
+    ]
+    groups.append((own_group, unlabelled))
+    outcomes = await asyncio.gather(
+        *(
+            push(metrics, store, gateway, group, keep=keep, budget_seconds=budget_seconds)
+            for group, keep in groups
+        ),
+        return_exceptions=True,
+    )
+    failed = []
+    for (group, _), outcome in zip(groups, outcomes, strict=True):
+        if isinstance(outcome, MetricsNotPushed | OSError):
+            failed.append(GroupNotPushed(group, outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    return failed

@@ -28,7 +28,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 
 from prometheus_client import CollectorRegistry, Metric
@@ -75,18 +75,31 @@ def without_created(family: Metric) -> Metric:
     return _copy(family, (sample for sample in family.samples if sample.name != created))
 
 
-def group_families(registry: CollectorRegistry, group: Mapping[str, str]) -> list[Metric]:
-    """The registry's families as one group pushes them: no `_created`, and no series whose label
-    names another group (the Pushgateway would overwrite that label with the group's value)."""
+SeriesFilter = Callable[[Metric, Sample], bool]
 
-    def belongs(labels: Mapping[str, str]) -> bool:
-        return all(labels.get(name, value) == value for name, value in group.items())
+
+def group_families(
+    registry: CollectorRegistry, group: Mapping[str, str], keep: SeriesFilter | None = None
+) -> list[Metric]:
+    """The registry's families as one group pushes them: no `_created`, and no series whose label
+    names another group (the Pushgateway would overwrite that label with the group's value), nor
+    one that `keep` refuses. Every family stays, if empty, so the group's totals of it are pushed."""
+
+    def belongs(family: Metric, sample: Sample) -> bool:
+        if not all(sample.labels.get(name, value) == value for name, value in group.items()):
+            return False
+        return keep is None or keep(family, sample)
 
     families = []
     for family in registry.collect():
         family = without_created(family)
-        families.append(_copy(family, (sample for sample in family.samples if belongs(sample.labels))))
+        families.append(_copy(family, (sample for sample in family.samples if belongs(family, sample))))
     return families
+
+
+def counting(family: Metric) -> bool:
+    """Whether the family's samples add up across processes (totalled), rather than being a view."""
+    return family.type in COUNTING_SUFFIXES
 
 
 def counting_samples(families: Iterable[Metric]) -> dict[str, float]:

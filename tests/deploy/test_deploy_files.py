@@ -251,6 +251,15 @@ def test_sharded_jobs_split_the_file_over_their_tasks() -> None:
     assert container["args"][2] == f"{jobs_mount['mountPath']}/nightly.yaml"
 
 
+def test_sharded_jobs_push_counters_that_add_up_across_their_tasks() -> None:
+    for path in (DEPLOY / "cloudrun" / "job-sharded.yaml", DEPLOY / "kubernetes" / "indexed-job.yaml"):
+        [container] = _containers(_documents(path)[0])
+        env = _env(container)
+        # run-many pushes at its end; its counters add up only through one shared store.
+        assert env["COURTSIDE_PUSHGATEWAY"] == "${PUSHGATEWAY_URL}", path.name
+        assert env["COURTSIDE_STATE"] == "${REDIS_URL}", path.name
+
+
 def test_platform_time_limits_leave_each_run_its_deadline() -> None:
     """A platform that kills a container before COURTSIDE_JOB_DEADLINE ends its run loses the
     run's completion; the limits must be above it (one-job) or at least it (the service). Workers

@@ -1,7 +1,8 @@
 """SIGTERM (Cloud Run at a task's timeout) and SIGINT stop `scrapers run` and `run-many` gracefully:
 runs in flight get the grace period, then each admitted run ends with exactly one `failed` /
-`transient` completion saying it was interrupted, a run summary, and (one-job containers) a metrics
-push; the command prints its results and exits 15.
+`transient` completion saying it was interrupted, a run summary, and a metrics push (a one-job
+container's after the run, run-many's once every run has ended); the command prints its results and
+exits 15.
 
 Real `scrapers` processes against a loopback Upstream that never answers (COURTSIDE_UPSTREAMS). The
 signal is sent once the upstream has received the request: the run is then really in flight.
@@ -248,3 +249,52 @@ def test_the_cut_off_run_pushes_its_metrics(tmp_path: Path, pushgateway: str) ->
         if sample.name == "scraper_runs_total"
     }
     assert runs.get((SCOREBOARD, "failed")) == 1.0, (runs, stopped.stderr, response.text[-3000:])
+
+
+def test_run_many_cut_off_by_sigterm_pushes_every_run_s_counters(tmp_path: Path, pushgateway: str) -> None:
+    """A run-many task pushes once its runs have ended, after a signal too: the run that landed and
+    the two cut off (one running, one queued) are all in the scraper's group on the gateway."""
+    dates = ["2024-01-15", "2024-01-16", "2024-01-17"]
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"scraper": SCOREBOARD, "options": {"game_date": d}} for d in dates]))
+    behaviour = sequence([respond(200, SCOREBOARD_BODY, JSON_TYPE), hang()])
+
+    async def scenario() -> Stopped:
+        async with Upstream({SCOREBOARD_PATH: behaviour}) as upstream:
+            argv = ["run-many", "--file", str(jobs), "--concurrency", "1"]
+            return await _stop_when(
+                upstream,
+                tmp_path / "out",
+                argv,
+                requests=2,
+                signals=(signal.SIGTERM,),
+                env={**SHORT_GRACE, "COURTSIDE_PUSHGATEWAY": pushgateway},
+            )
+
+    stopped = asyncio.run(scenario())
+    assert stopped.returncode == TRANSIENT_EXIT, stopped.stderr
+    assert "metrics not pushed" not in stopped.stderr, stopped.stderr
+    response = httpx.get(f"{pushgateway}/metrics", timeout=10.0)
+    response.raise_for_status()
+    samples = [
+        sample for family in text_string_to_metric_families(response.text) for sample in family.samples
+    ]
+    runs = {
+        (sample.labels["scraper"], sample.labels["status"]): sample.value
+        for sample in samples
+        if sample.name == "scraper_runs_total" and sample.value
+    }
+    assert runs == {(SCOREBOARD, "success"): 1.0, (SCOREBOARD, "failed"): 2.0}, stopped.stderr
+    failed = {
+        sample.labels["failure_class"]: sample.value
+        for sample in samples
+        if sample.name == "scraper_failed_runs_total" and sample.value
+    }
+    assert failed == {"transient": 2.0}
+    # The task's own group is there too, with the attempt that was answered.
+    answered = [
+        sample
+        for sample in samples
+        if sample.name == "scraper_attempts_total" and sample.labels.get("outcome") == "ok" and sample.value
+    ]
+    assert [(s.labels["instance"], s.value) for s in answered] == [("run-many", 1.0)]
