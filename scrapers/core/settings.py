@@ -217,7 +217,8 @@ class Settings(BaseSettings):
     pushgateway: str | None = _setting(
         "COURTSIDE_PUSHGATEWAY",
         None,
-        "a Prometheus Pushgateway a one-job container (and the service at shutdown) pushes to",
+        "a Prometheus Pushgateway a one-job container, a `run-many` task (and the service at shutdown) "
+        "push to",
         "http://pushgateway:9091",
     )
     git_commit: str | None = _setting(
@@ -421,6 +422,14 @@ class Settings(BaseSettings):
         """Every declared secret that is set, for the redactor to mask before anything is logged."""
         declared = [*self.api_keys.values(), self.service_token]
         return [secret.get_secret_value() for secret in declared if secret is not None]
+
+    def named_secrets(self) -> dict[str, str]:
+        """The same secrets by variable name: the redactor masks them and a run whose landed body
+        carried one names the variable (never the value) in its completion."""
+        named = {name: key.get_secret_value() for name, key in self.api_keys.items()}
+        if self.service_token is not None:
+            named[self.variable("service_token")] = self.service_token.get_secret_value()
+        return named
 
     @property
     def platform(self) -> str | None:

@@ -21,7 +21,7 @@ from scrapers.core.clock import Clock, SystemClock, eastern_today, utc_stamp
 from scrapers.core.errors import AlreadyLandedError, InvalidOptions, OptionError, ReplayMissError, ScrapeError
 from scrapers.core.options import option_to_text, resolve_options, shown
 from scrapers.core.outcome import Outcome, RunStatus
-from scrapers.core.redact import Redactor
+from scrapers.core.redact import MASK, Redactor, SecretScan, UnmaskableSecret
 from scrapers.core.registry import Registry, ScraperEntry, placeholders
 from scrapers.core.request import Page, Request
 from scrapers.core.result import RunResult
@@ -124,6 +124,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     parsed: Parsed | None = None
     verdict: Verdict | None = None
     failure: tuple[Outcome, str, str] | None = None
+    masked: tuple[str, ...] = ()  # the variables whose values were masked out of what lands
 
     def result(landed: Sequence[str], already_landed: bool) -> RunResult:
         status = (
@@ -151,7 +152,8 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
             no_data_reason=kept.no_data_reason if kept else None,
             fan_out=kept.fan_out if kept else (),
             quality=verdict,
-            metadata=kept.metadata if kept else {},
+            metadata=_with_masked(kept.metadata, masked) if kept else {},
+            warnings=(_masking_warning(masked),) if kept and masked else (),
         )
 
     async def intend(objects: Mapping[str, bytes], stamp: str) -> None:
@@ -186,6 +188,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
         document = _landed_bytes(scraper, parsed, pages)
+        document, parsed, masked = _without_secrets(scraper, document, parsed, pages, ctx)
         await _not_abandoned(_land(job, document, parsed, game_date, ctx, landing, intend, run_id))
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
@@ -328,6 +331,74 @@ def _landed_bytes(scraper: Scraper[Any], parsed: Parsed, pages: Sequence[Page]) 
     # An empty body (HTTP 204) is not a JSON document: the old platform saved nothing, and neither
     # do we; the run still reports no_data with its reason, with no path.
     return pages[0].body or None
+
+
+def _without_secrets(
+    scraper: Scraper[Any], document: bytes | None, parsed: Parsed, pages: Sequence[Page], ctx: RunContext
+) -> tuple[bytes | None, Parsed, tuple[str, ...]]:
+    """What lands, and the parse's facts the completion carries, with every configured secret
+    value masked as `***`; and the variables whose values were found.
+
+    An upstream may echo the key it was sent (a debug field, the request URL quoted back) inside a
+    body that parses: landed, the key would reach everyone who reads the bucket. Masked here,
+    before the intent records the objects' SHA-256, so intent, object and completion agree. JSON
+    stays valid JSON (masked inside its strings); a PDF gets as many `*` as the bytes it loses.
+    """
+    scan = _secret_scan(ctx, pages)
+    if not scan:
+        return document, parsed, ()  # no secrets configured: nothing to look for
+    found: set[str] = set()
+    try:
+        if document is not None:
+            if scraper.lands is Landing.DOCUMENT:
+                landed = scan.mask_json(document, canonical=True)
+            else:
+                page = pages[0]
+                landed = (
+                    scan.mask_json(document) if page.data is None else scan.mask_json(document, page.data)
+                )
+            document = landed.data
+            found.update(landed.names)
+    except UnmaskableSecret as exc:
+        raise ScrapeError(Outcome.STRUCTURAL, f"{exc}; nothing landed") from None
+    changes: dict[str, Any] = {}
+    if parsed.raw_artifact is not None:
+        artifact = scan.mask_opaque(parsed.raw_artifact)
+        changes["raw_artifact"] = artifact.data
+        found.update(artifact.names)
+    # The completion is published and kept beside the data too: the facts and the reason a parse
+    # drew from the body get the same mask.
+    for name, value in (("metadata", dict(parsed.metadata)), ("no_data_reason", parsed.no_data_reason)):
+        facts = scan.mask_value(value)
+        if facts.names:
+            changes[name] = facts.data
+            found.update(facts.names)
+    return document, dataclasses.replace(parsed, **changes) if found else parsed, tuple(sorted(found))
+
+
+def _secret_scan(ctx: RunContext, pages: Sequence[Page]) -> SecretScan:
+    """Every secret value the run knows, by its variable: the process's configured ones (named
+    when the core opened), the key each fetched request carried (by its SecretRef, whether it went
+    in a header or the query) and whatever the fetcher registered (proxy passwords)."""
+    redactor = ctx.redactor
+    for variable in {ref.env for page in pages for ref in page.request.secrets}:
+        value = ctx.fetcher.secrets(variable)
+        if value:
+            redactor.add(value, variable)
+    if ctx.fetcher.redactor is not redactor:
+        for value, name in ctx.fetcher.redactor.named.items():
+            redactor.add(value, name)
+    return redactor.scan()
+
+
+def _with_masked(metadata: Mapping[str, Any], variables: Sequence[str]) -> Mapping[str, Any]:
+    """The completion's metadata names the variables whose values were masked (never the values),
+    so a consumer knows the document was changed and the owner of the key that it leaked upstream."""
+    return {**metadata, "masked_secrets": list(variables)} if variables else metadata
+
+
+def _masking_warning(variables: Sequence[str]) -> str:
+    return f"the upstream's body carried the value of {', '.join(variables)}: masked as {MASK} before landing"
 
 
 async def _land(

@@ -120,8 +120,8 @@ async def open_core(
     remember breakers, tier scores and learned rates in the state store (SQLite by default,
     COURTSIDE_STATE to change). `env` is the process's settings, read once from its environment.
     """
-    for secret in env.secret_values():
-        redactor.add(secret)  # masked from the first log line on, used or not
+    for name, secret in env.named_secrets().items():
+        redactor.add(secret, name)  # masked from the first log line on, used or not
     output = open_output(where.out, env)
     store: StateStore | None = None
     ledger_store: StateStore | None = None
@@ -129,6 +129,13 @@ async def open_core(
         store = MemoryStore() if replay else open_store(env.state)
         ledger_store = open_ledger_store(env, replay) if replay else store
         proxies = DIRECT_ONLY if replay else load_proxy_config(env.proxies_file)
+        for variable in {
+            p.credentials_env for tier in proxies.tiers for p in tier.proxies if p.credentials_env
+        }:
+            # Proxy passwords too, by their variable: the fetcher registers one only once it is used.
+            credentials = env.secret(variable)
+            if credentials and ":" in credentials:
+                redactor.add(credentials.partition(":")[2], variable)
         metrics = FleetMetrics(revision=env.git_commit)
         metrics.initialise(
             [(entry.name, entry.source) for entry in scrapers],
