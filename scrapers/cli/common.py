@@ -283,6 +283,12 @@ def finish(ran: Ran, *, as_json: bool, views: bool = False) -> int:
             )
         else:
             print(f"error: {whose}{run.error.message}", file=sys.stderr)
+    if not as_json and not views and not structured():
+        # A run's warnings (a secret masked out of what landed, bookkeeping not written) travel in
+        # its completion and --json; the table has no column for them, so they follow it here.
+        for result in results:
+            for warning in result.warnings:
+                print(f"warning: {result.scraper}: {warning}", file=sys.stderr)
     return max((run_exit_code(run) for run in runs), default=EXIT_OK)
 
 

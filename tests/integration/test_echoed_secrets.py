@@ -106,35 +106,47 @@ def _completions(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-def test_the_audit_echo_lands_masked_and_the_cli_names_the_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _standings_echo() -> Echo:
+    """BallDontLie standings whose first team name echoes the key the request carried."""
+
     def standings(request: web.BaseRequest) -> Any:
         body = _fixture("bdl", "bdl_standings-2023-24")
         body["data"][0]["team"]["full_name"] = "Echo " + request.headers["Authorization"]
         return body
 
-    out = tmp_path / "out"
-    echo = Echo(standings)
+    return Echo(standings)
 
-    async def scenario() -> tuple[int, str]:
+
+def _run_cli(monkeypatch: pytest.MonkeyPatch, echo: Echo, out: Path, *flags: str) -> tuple[int, str, str]:
+    """`scrapers run bdl_standings` in this process against a loopback upstream that answers with
+    `echo`: its exit code, stdout and stderr."""
+
+    async def scenario() -> tuple[int, str, str]:
         async with Upstream({"/v1/standings": echo}) as upstream:
             for name in [n for n in os.environ if n.startswith("COURTSIDE_") or n.endswith("_API_KEY")]:
                 monkeypatch.delenv(name)
             monkeypatch.setenv("COURTSIDE_STATE", "memory")
             monkeypatch.setenv("COURTSIDE_UPSTREAMS", f"https://api.balldontlie.io={upstream.url}")
             monkeypatch.setenv("BDL_API_KEY", BDL_KEY)
-            captured = io.StringIO()
+            stdout, stderr = io.StringIO(), io.StringIO()
 
             def run() -> int:
-                with contextlib.redirect_stdout(captured):
-                    return main(["run", "bdl_standings", "--season", "2023-24", "--out", str(out), "--json"])
+                with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                    return main(["run", "bdl_standings", "--season", "2023-24", "--out", str(out), *flags])
 
             code = await asyncio.to_thread(run)
             assert upstream.requests[0].headers["Authorization"] == BDL_KEY  # the key was used
-            return code, captured.getvalue()
+            return code, stdout.getvalue(), stderr.getvalue()
 
-    code, stdout = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_the_audit_echo_lands_masked_and_the_cli_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    echo = _standings_echo()
+    code, stdout, _ = _run_cli(monkeypatch, echo, out, "--json")
     assert BDL_KEY.encode() in echo.sent[0]  # the upstream did echo it
     assert code == 0, stdout
     result = json.loads(stdout)
@@ -153,6 +165,20 @@ def test_the_audit_echo_lands_masked_and_the_cli_names_the_variable(
     assert summary["warnings"] == result["warnings"]
     _assert_nothing_under(out, BDL_KEY)
     assert BDL_KEY not in stdout
+
+
+def test_the_results_table_is_followed_by_the_masking_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without --json the table has no column for warnings: they follow it on stderr.
+    code, stdout, stderr = _run_cli(monkeypatch, _standings_echo(), tmp_path / "out")
+    assert code == 0, stdout + stderr
+    assert "bdl_standings  success" in stdout
+    assert (
+        f"warning: bdl_standings: the upstream's body carried the value of BDL_API_KEY: masked as {MASK}"
+        in stderr
+    )
+    assert BDL_KEY not in stdout + stderr
 
 
 async def _run_in_core(
