@@ -406,18 +406,25 @@ def _sleep_and_move(w: World, slept: list[float], *, outage: str) -> Sleep:
     return sleep
 
 
+@asynccontextmanager
+async def _gateway_outage(tmp_path: Path) -> AsyncIterator[tuple[World, Process, list[float]]]:
+    """One datacenter proxy (circuit opens at its first fault, 30 s window) before residential, a
+    patient process whose waits move the clock and bring `dc-a` back; the waits land in the list."""
+    async with world(
+        tmp_path,
+        tiers=(("datacenter", ("dc-a",)), ("residential", ("res",))),
+        breaker=BreakerSettings(fail_max=1, reset_seconds=30.0),
+        escalation=PATIENT,
+    ) as w:
+        slept: list[float] = []
+        yield w, await w.process(sleep=_sleep_and_move(w, slept, outage="dc-a")), slept
+
+
 def test_a_request_waits_for_a_datacenter_proxy_back_from_an_outage_rather_than_pay_residential(
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        async with world(
-            tmp_path,
-            tiers=(("datacenter", ("dc-a",)), ("residential", ("res",))),
-            breaker=BreakerSettings(fail_max=1, reset_seconds=30.0),
-            escalation=PATIENT,
-        ) as w:
-            slept: list[float] = []
-            one = await w.process(sleep=_sleep_and_move(w, slept, outage="dc-a"))
+        async with _gateway_outage(tmp_path) as (w, one, slept):
             await w.proxies["dc-a"].refuse()  # the provider's gateway is down
 
             page = await one.fetch()
@@ -435,14 +442,7 @@ def test_a_request_waits_for_a_datacenter_proxy_back_from_an_outage_rather_than_
 
 def test_a_job_late_in_its_time_pays_the_next_tier_instead_of_waiting(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with world(
-            tmp_path,
-            tiers=(("datacenter", ("dc-a",)), ("residential", ("res",))),
-            breaker=BreakerSettings(fail_max=1, reset_seconds=30.0),
-            escalation=PATIENT,
-        ) as w:
-            slept: list[float] = []
-            one = await w.process(sleep=_sleep_and_move(w, slept, outage="dc-a"))
+        async with _gateway_outage(tmp_path) as (w, one, slept):
             await w.proxies["dc-a"].refuse()
             # 30 s of waiting would take the job past three quarters of its 40 s.
             short = dataclasses.replace(policy(), deadline_seconds=40.0)

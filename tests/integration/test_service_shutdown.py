@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -29,7 +28,7 @@ import pytest
 from google.cloud import storage
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import PROJECT_ROOT, closed_loopback_port
+from tests.conftest import closed_loopback_port
 from tests.delivery.test_gcs_pubsub import (
     PROJECT,
     Cloud,
@@ -40,7 +39,7 @@ from tests.delivery.test_gcs_pubsub import (
     socket_that_never_answers,
 )
 from tests.harness import Upstream, hang
-from tests.service.test_lifecycle import ServiceProcess
+from tests.service.test_lifecycle import ServiceProcess, serving
 
 __all__ = ["cloud"]  # the fixture of tests/delivery, used here by the slow test
 
@@ -90,19 +89,8 @@ async def _serving(
         COURTSIDE_SERVICE_SHUTDOWN_TIMEOUT="1",  # runs in flight: 1 s, then cut off
         **env,
     )
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "scrapers", "serve", "--port", "0", "--out", cloud.out),
-        cwd=PROJECT_ROOT,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    service = ServiceProcess(process)
-    try:
+    async with serving(["--port", "0", "--out", cloud.out], environ) as service:
         yield service
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def _stop_during_a_run(cloud: Cloud, gateway: str, publish_timeout: str) -> Stopped:

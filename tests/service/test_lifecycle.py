@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,29 @@ class ServiceProcess:
 
 
 @asynccontextmanager
+async def serving(
+    args: Sequence[str], env: Mapping[str, str], cwd: Path = PROJECT_ROOT
+) -> AsyncIterator[ServiceProcess]:
+    """`scrapers serve ARGS` as a child process with exactly `env`; killed on exit if still running."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "scrapers",
+        "serve",
+        *args,
+        cwd=cwd,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield ServiceProcess(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@asynccontextmanager
 async def serve(out: Path, upstream: Upstream, **env: str) -> AsyncIterator[ServiceProcess]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("COURTSIDE_")}
     environ.update(
@@ -101,26 +124,8 @@ async def serve(out: Path, upstream: Upstream, **env: str) -> AsyncIterator[Serv
         COURTSIDE_SERVICE_TOKEN=SECRET,
         **env,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scrapers",
-        "serve",
-        "--port",
-        "0",
-        "--out",
-        str(out),
-        cwd=PROJECT_ROOT,
-        env=environ,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    service = ServiceProcess(process)
-    try:
+    async with serving(["--port", "0", "--out", str(out)], environ) as service:
         yield service
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def _events(out: Path) -> dict[str, dict[str, Any]]:

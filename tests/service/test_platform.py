@@ -31,7 +31,7 @@ from tests.conftest import PROJECT_FIXTURES
 from tests.harness import Behaviour, Upstream
 from tests.harness._server import LoopbackServer
 from tests.harness.ports import free_port
-from tests.service.test_lifecycle import ServiceProcess
+from tests.service.test_lifecycle import ServiceProcess, serving
 
 REPLAYED_AT = "2024-01-16T03:00:00Z"
 PROJECT = "nba-test"
@@ -71,29 +71,9 @@ def _listening_on(port: int) -> list[str]:
 
 @asynccontextmanager
 async def _serve(out: Path, env: Mapping[str, str], *args: str) -> AsyncIterator[ServiceProcess]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scrapers",
-        "serve",
-        "--replay",
-        str(PROJECT_FIXTURES),
-        "--at",
-        REPLAYED_AT,
-        "--out",
-        str(out),
-        *args,
-        cwd=out,
-        env=dict(env),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    service = ServiceProcess(process)
-    try:
+    argv = ["--replay", str(PROJECT_FIXTURES), "--at", REPLAYED_AT, "--out", str(out), *args]
+    async with serving(argv, env, cwd=out) as service:
         yield service
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def _listening_line(entry: dict[str, Any]) -> bool:
