@@ -99,12 +99,13 @@ class SimulatedProxy(LoopbackServer):
             await self.listen(port)
             start += every
 
-    def _record(self, host: str, result: str) -> None:
-        self._log.add(Arrival(self._clock.now(), "proxy", self.profile.name, host, None, result))
+    def _record(self, arrived: float, host: str, result: str) -> None:
+        self._log.add(Arrival(arrived, "proxy", self.profile.name, host, None, result))
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if not request.raw_path.startswith("http://"):
             return web.Response(status=400, text="not a proxy request (expected an absolute-form target)")
+        arrived = self._clock.now()  # logged at arrival, as the hosts log theirs
         url = request.url
         target = f"{url.host}:{url.port}"
         host = self._hosts_by_target.get(target, target)
@@ -118,37 +119,35 @@ class SimulatedProxy(LoopbackServer):
         # Drawn after the others, so adding the fault left every other draw of a scenario as it was.
         bad_gateway = dice.random()
         if profile.auth_required:
-            self._record(host, "auth")
+            self._record(arrived, host, "auth")
             return web.Response(
                 status=407,
                 text="proxy authentication required",
                 headers={"Proxy-Authenticate": f'Basic realm="{profile.name}"'},
             )
-        if host in profile.forbid_hosts and (
-            profile.forbid_until is None or self._clock.now() < profile.forbid_until
-        ):
-            self._record(host, "forbidden")
+        if host in profile.forbid_hosts and (profile.forbid_until is None or arrived < profile.forbid_until):
+            self._record(arrived, host, "forbidden")
             return web.Response(
                 status=403, text="Forbidden", content_type="text/plain", headers=self._relayed(403)
             )
         if hangs < profile.hang:
-            self._record(host, "hang")
+            self._record(arrived, host, "hang")
             await self.pause(None)
             return drop_connection(request)
         if await self.pause(self._clock.wall(latency)):
             return drop_connection(request)
         if resets < profile.reset:
-            self._record(host, "reset")
+            self._record(arrived, host, "reset")
             return drop_connection(request)
         if bad_gateway < profile.bad_gateway:
-            self._record(host, "bad_gateway")
+            self._record(arrived, host, "bad_gateway")
             return web.Response(
                 status=502,
                 text=f"{profile.name}: no upstream connection available",
                 content_type="text/plain",
                 headers={"Proxy-Status": f"{profile.name}; error=proxy_internal_error"},
             )
-        self._record(host, "forwarded")
+        self._record(arrived, host, "forwarded")
         return await self._forward(request)
 
     def _relayed(self, status: int) -> dict[str, str]:

@@ -65,10 +65,13 @@ class SimulatedHost(LoopbackServer):
         limit = profile.rate_limit
         self._bucket = TokenBucket(allowed_rate, limit.burst, clock) if allowed_rate and limit else None
 
-    def _record(self, via: str | None, result: str) -> None:
-        self._log.add(Arrival(self._clock.now(), "upstream", self.host, self.host, via, result))
+    def _record(self, arrived: float, via: str | None, result: str) -> None:
+        self._log.add(Arrival(arrived, "upstream", self.host, self.host, via, result))
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        # Every request is logged at its arrival (when it took the bucket's token), whenever its
+        # answer goes out: 429 shares and rates after the warm-up count what arrived after it.
+        arrived = self._clock.now()
         via = request.headers.get(PROXY_HEADER)
         # Raw (still percent-encoded) path and query, as the fixtures store them.
         path, query = request.rel_url.raw_path, request.rel_url.raw_query_string
@@ -78,7 +81,7 @@ class SimulatedHost(LoopbackServer):
         if self._bucket is not None:
             wait = self._bucket.take()
             if wait is not None:
-                self._record(via, "rate_limited")
+                self._record(arrived, via, "rate_limited")
                 return self._too_many(wait)
         profile = self.profile
         dice = self._dice.roll("upstream", self.host, key, occurrence)
@@ -86,11 +89,11 @@ class SimulatedHost(LoopbackServer):
         resets, hangs, slow, fails = (dice.random() for _ in range(4))
         code = dice.choice(profile.error_codes)
         if resets < profile.reset:
-            self._record(via, "reset")
+            self._record(arrived, via, "reset")
             await self.pause(self._clock.wall(latency))
             return drop_connection(request)
         if hangs < profile.hang:
-            self._record(via, "hang")
+            self._record(arrived, via, "hang")
             await self.pause(None)
             return drop_connection(request)
         if slow < profile.slow_probability:
@@ -98,10 +101,10 @@ class SimulatedHost(LoopbackServer):
         if await self.pause(self._clock.wall(latency)):
             return drop_connection(request)
         if fails < profile.error_probability:
-            self._record(via, "error")
+            self._record(arrived, via, "error")
             return web.Response(status=code, text=f"simulated {code}", content_type="text/plain")
         fixture = self._index.answer(self.host, path, query)
-        self._record(via, "ok" if fixture.status < 400 else "not_found")
+        self._record(arrived, via, "ok" if fixture.status < 400 else "not_found")
         headers = {k: v for k, v in fixture.headers.items() if k != "content-length"}
         return web.Response(status=fixture.status, body=fixture.body, headers=headers)
 

@@ -13,11 +13,13 @@ layer anywhere.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -138,7 +140,7 @@ class Fetcher:
         # Creating a limiter reads the store (an await): without the lock, concurrent first
         # requests to a host each built one, each with a full bucket.
         self._creating = asyncio.Lock()
-        self._pending_rates: dict[str, float] = {}
+        self._pending_rates: dict[str, RateChange] = {}  # by host: the last change not yet stored
         # The tiers a source may use, by (allowed tiers, start tier): from the proxies file alone,
         # which does not change while the process runs, so not rebuilt per request.
         self._tiers: dict[tuple[tuple[str, ...], str | None], list[Tier]] = {}
@@ -530,7 +532,8 @@ class Fetcher:
             AdaptiveLimiter(
                 host,
                 settings,
-                initial_rate=float(stored["rate"]) if stored and "rate" in stored else None,
+                initial_rate=_stored_number(stored, "rate"),
+                initial_burst=_whole(_stored_number(stored, "burst")),
                 on_change=lambda change: self._remember_rate(change, policy.name),
                 sleep=self._sleep,
             ),
@@ -567,13 +570,13 @@ class Fetcher:
         return {host: limiter.rate for host, limiter in self._limiters.items()}
 
     def _remember_rate(self, change: RateChange, source: str) -> None:
-        self._pending_rates[change.host] = change.new_rate
+        self._pending_rates[change.host] = change
         self.observer.limiter_rate(source, change.host, change.new_rate)
 
     async def _flush_rates(self) -> None:
         while self._pending_rates:
-            host, rate = self._pending_rates.popitem()
-            await self.store.put(LIMITER_NAMESPACE, host, {"rate": rate})
+            host, change = self._pending_rates.popitem()
+            await self.store.put(LIMITER_NAMESPACE, host, {"rate": change.new_rate, "burst": change.burst})
 
     def check_credentials(self, requests: Iterable[Request]) -> None:
         """Refuse a job whose API keys are not set before anything is sent: a missing key is the
@@ -766,3 +769,20 @@ class _MovedOn(Exception):
         self.verdict = verdict
         self.sent = sent
         self.unused = unused
+
+
+def _stored_number(stored: Mapping[str, Any] | None, key: str) -> float | None:
+    """A number the limiter state holds, or None when absent or not a finite number (a store
+    written by another version, or damaged): the configured value is used instead."""
+    value = stored.get(key) if stored else None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _whole(number: float | None) -> int | None:
+    return None if number is None else int(number)

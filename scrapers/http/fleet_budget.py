@@ -24,7 +24,9 @@ it is void: the process holding one asks again when it comes up, is told its epo
 queues anew, so no turn handed out before a 429 is spent after it. Successes raise the rate as in
 the process-local limiter: a run of requests the rate paced (a turn handed out at once to a process
 with nobody waiting is not counted, and costs no round trip), the first run after a cut
-``HOLD_AFTER_CUT`` times longer (``hold`` in the hash).
+``HOLD_AFTER_CUT`` times longer (``hold`` in the hash). The burst is learned with the rate
+(``burst`` in the hash): a cut halves it, never below 1, and each raise gives one token back, up to
+the configured burst.
 
 Within a process, waiters for one host queue earliest due first, then first come first served (as
 `AdaptiveLimiter.acquire`), and only the head holds a reservation: a process never holds more than
@@ -85,7 +87,7 @@ SEND_SLACK = 0.1
 _SCRIPT = """
 local key = KEYS[1]
 local op = ARGV[1]
-local configured, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
+local configured, configured_burst = tonumber(ARGV[2]), tonumber(ARGV[3])
 local ceiling, floor = tonumber(ARGV[4]), tonumber(ARGV[5])
 local step, factor, needed = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local keep_ms = tonumber(ARGV[9])
@@ -93,8 +95,10 @@ local a, b, c = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local s = redis.call('HMGET', key, 'rate', 'tat', 'sent', 'paused', 'gen', 'epoch', 'ok', 'hold')
+local s = redis.call('HMGET', key, 'rate', 'tat', 'sent', 'paused', 'gen', 'epoch', 'ok', 'hold', 'burst')
 local rate = math.min(ceiling, math.max(floor, tonumber(s[1]) or configured))
+-- the learned burst: halved by a cut, one back with each raise (as `AdaptiveLimiter`)
+local burst = math.min(configured_burst, math.max(1, math.floor(tonumber(s[9]) or configured_burst)))
 local tat = tonumber(s[2]) or 0     -- the schedule of turns (reservations)
 local sent = tonumber(s[3]) or 0    -- the schedule of what was actually sent
 local paused = tonumber(s[4]) or 0
@@ -111,12 +115,12 @@ local slack = interval * tonumber(ARGV[13])
 
 local function save()
   redis.call('HSET', key, 'rate', rate, 'tat', tat, 'sent', sent, 'paused', paused,
-    'gen', gen, 'epoch', epoch, 'ok', ok, 'hold', hold)
+    'gen', gen, 'epoch', epoch, 'ok', ok, 'hold', hold, 'burst', burst)
   redis.call('PEXPIRE', key, math.max(keep_ms, math.ceil((paused - now) / 1000) + keep_ms))
 end
 local function text(x) return string.format('%.17g', x) end
 local function reply(status, wait, slot)
-  return {status, wait, gen, epoch, text(rate), slot, paused > now and 1 or 0}
+  return {status, wait, gen, epoch, text(rate), slot, paused > now and 1 or 0, burst}
 end
 
 if op == 'acquire' then
@@ -153,7 +157,7 @@ elseif op == 'refund' then
     if c == 1 and sent - interval - tau <= now + 1 then sent = math.max(now, sent - interval) end
     save()
   end
-  return {0, text(rate)}
+  return {0, text(rate), burst}
 elseif op == 'success' then
   -- a: the generation the request was sent under (only requests the rate paced are counted)
   local raised = 0
@@ -163,14 +167,16 @@ elseif op == 'success' then
       ok = 0
       hold = needed
       local higher = math.min(ceiling, rate + step)
-      if higher > rate then
+      local wider = math.min(configured_burst, burst + 1)
+      if higher > rate or wider > burst then
         rate = higher
+        burst = wider
         raised = 1
       end
     end
     save()
   end
-  return {raised, text(rate)}
+  return {raised, text(rate), burst}
 elseif op == 'limited' or op == 'pause' then
   -- limited, a 429. a: the generation the refused request was sent under; b: the pause asked for
   -- (0: none). pause, a Retry-After on a 503: b: the pause; the rate and the success run stay, the
@@ -182,6 +188,7 @@ elseif op == 'limited' or op == 'pause' then
       gen = gen + 1
       cut = 1
       rate = math.max(floor, rate * factor)
+      burst = math.max(1, math.floor(burst * factor))
       hold = needed * tonumber(ARGV[14])
       interval = 1000000 / rate
       tau = (burst - 1) * interval
@@ -204,7 +211,7 @@ elseif op == 'limited' or op == 'pause' then
     sent = math.max(sent, base + tau)
   end
   save()
-  return {cut, text(rate)}
+  return {cut, text(rate), burst}
 end
 return redis.error_reply('unknown rate budget operation ' .. tostring(op))
 """
@@ -223,10 +230,11 @@ class _Reply:
     rate: float
     slot: int  # a new turn's time, microseconds on Redis' clock; 0 when none was handed out
     paused: bool  # the host is paused by a Retry-After
+    burst: int  # the fleet's learned burst
 
     @classmethod
     def of(cls, raw: Any) -> _Reply:
-        status, wait, generation, epoch, rate, slot, paused = raw
+        status, wait, generation, epoch, rate, slot, paused, burst = raw
         return cls(
             int(status),
             int(wait) / _MICROS,
@@ -235,6 +243,7 @@ class _Reply:
             float(rate),
             int(slot),
             bool(int(paused)),
+            int(burst),
         )
 
 
@@ -260,6 +269,7 @@ class SharedLimiter:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rate = settings.rate  # as last seen in the store; the store's value rules
+        self._burst = settings.burst  # likewise
         self._queue: deque[asyncio.Future[None]] = deque()
         self._dues: dict[asyncio.Future[None], float] = {}  # each queued turn's due (`acquire`)
 
@@ -267,6 +277,11 @@ class SharedLimiter:
     def rate(self) -> float:
         """The fleet's current rate for this host, as last read (a gauge for metrics)."""
         return self._rate
+
+    @property
+    def burst(self) -> int:
+        """The fleet's learned burst for this host, as last read."""
+        return self._burst
 
     @property
     def waiting(self) -> int:
@@ -302,12 +317,12 @@ class SharedLimiter:
 
     async def on_success(self, ticket: Ticket) -> bool:
         """Count a success towards the fleet's next rate increase; True when it raised the rate."""
-        if ticket.idle or self._rate >= self.settings.ceiling:
+        if ticket.idle or (self._rate >= self.settings.ceiling and self._burst >= self.settings.burst):
             # Not paced by the rate (no evidence it could be higher), or nothing to raise: spare
             # the round trip on every request of a steady host.
             return False
-        raised, rate = await self._call("success", ticket.generation)
-        self._observe(rate)
+        raised, rate, burst = await self._call("success", ticket.generation)
+        self._observe(rate, burst)
         return bool(int(raised))
 
     async def on_rate_limited(
@@ -315,8 +330,10 @@ class SharedLimiter:
     ) -> bool:
         """Record a 429: cut the fleet's rate once per generation, pause every process for
         Retry-After (plus jitter, never past `deadline`). True when this event cut the rate."""
-        cut, rate = await self._call("limited", ticket.generation, self._pause_micros(retry_after, deadline))
-        self._observe(rate)
+        cut, rate, burst = await self._call(
+            "limited", ticket.generation, self._pause_micros(retry_after, deadline)
+        )
+        self._observe(rate, burst)
         return bool(int(cut))
 
     async def pause(self, retry_after: float, *, deadline: float | None = None) -> None:
@@ -324,8 +341,8 @@ class SharedLimiter:
         same new schedule as after a 429, but no cut of the fleet's rate."""
         micros = self._pause_micros(retry_after, deadline)
         if micros:
-            _, rate = await self._call("pause", -1, micros)
-            self._observe(rate)
+            _, rate, burst = await self._call("pause", -1, micros)
+            self._observe(rate, burst)
 
     def _pause_micros(self, retry_after: float | None, deadline: float | None) -> int:
         within = None if deadline is None else deadline - self._clock()
@@ -357,7 +374,7 @@ class SharedLimiter:
                     -1 if deadline is None else max(0, math.floor((deadline - self._clock()) * _MICROS))
                 )
                 reply = _Reply.of(await self._call("acquire", max_wait, held))
-                self._observe(reply.rate)
+                self._observe(reply.rate, reply.burst)
                 if reply.status == _REFUSED:
                     held = -1  # a turn the deadline cannot use is left to lapse (at most one)
                     raise RateLimitWaitExceeded(self.host, reply.wait, paused=reply.paused)
@@ -406,13 +423,15 @@ class SharedLimiter:
         ]
         return await run_script(self._store, _SCRIPT, BUDGET_NAMESPACE, self.host, args)
 
-    def _observe(self, rate: Any) -> None:
-        new = float(rate)
+    def _observe(self, rate: Any, burst: Any) -> None:
+        new, self._burst = float(rate), int(burst)
         if new == self._rate:
             return
         old, self._rate = self._rate, new
         if self._on_change is not None:
-            self._on_change(RateChange(self.host, old, new, "decrease" if new < old else "increase"))
+            self._on_change(
+                RateChange(self.host, old, new, "decrease" if new < old else "increase", self._burst)
+            )
 
 
 def fleet_store(store: StateStore) -> RedisStore | None:

@@ -24,6 +24,11 @@ there is never more than one sleeper per limiter.
 
 The rate learns from 429s (AIMD): a 429 halves it once per burst, and a run of successes the rate
 paced (not idle grants) raises it one step, the first run after a cut `HOLD_AFTER_CUT` times longer.
+The burst learns with it: a 429 does not say whether the pace or the burst was too much, so a cut
+halves both (the burst never below 1), and each raise of the rate gives the burst one token back, up
+to the configured burst. Without that, a bucket refilled to the configured burst after an idle spell
+sends at once what the host already refused (The Odds API: configured burst 5, seen refusing the 4th
+of 4 requests sent within 0.4 s at a rate it otherwise took).
 
 Where the budget lives: this module's `AdaptiveLimiter` is one process's bucket (memory and SQLite
 state; only the learned rate is persisted). With Redis state the fetcher uses
@@ -118,6 +123,7 @@ class RateChange:
     old_rate: float
     new_rate: float
     reason: Literal["decrease", "increase"]
+    burst: int  # the learned burst after the change (persisted with the rate)
 
 
 # Sync on purpose: the callback runs inside a state transition, and an await there would let other
@@ -169,6 +175,7 @@ class AdaptiveLimiter:
         settings: RateSettings,
         *,
         initial_rate: float | None = None,
+        initial_burst: int | None = None,
         on_change: OnChange | None = None,
         clock: MonotonicClock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
@@ -181,10 +188,11 @@ class AdaptiveLimiter:
             self._rate = settings.rate
         else:
             self._rate = settings.clamp(initial_rate)
+        self._burst = settings.burst if initial_burst is None else min(settings.burst, max(1, initial_burst))
         self._on_change = on_change
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(settings.burst)
+        self._tokens = float(self._burst)
         self._updated = clock()
         self._paused_until = -math.inf
         self._generation = 0
@@ -197,6 +205,11 @@ class AdaptiveLimiter:
     def rate(self) -> float:
         """Current requests per second (a gauge for metrics)."""
         return self._rate
+
+    @property
+    def burst(self) -> int:
+        """Tokens the bucket holds at most now: the configured burst, halved by cuts."""
+        return self._burst
 
     @property
     def generation(self) -> int:
@@ -275,7 +288,7 @@ class AdaptiveLimiter:
             return
         self._grants += 1  # given back: no longer the last grant
         self._refill(self._clock())
-        self._tokens = min(float(self.settings.burst), self._tokens + 1.0)
+        self._tokens = min(float(self._burst), self._tokens + 1.0)
 
     def keep(self, ticket: Ticket) -> Ticket | None:
         """A turn for the next route of a request that never reached the host (its proxy failed),
@@ -307,17 +320,18 @@ class AdaptiveLimiter:
         now = self._clock()
         self._refill(now)
         self._successes = 0
-        old = self._rate
+        old, old_burst = self._rate, self._burst
         cut = ticket.generation == self._generation
         if cut:
             self._generation += 1
             self._rate = max(self.settings.floor, self._rate * self.settings.decrease_factor)
+            self._burst = cut_burst(self._burst, self.settings.decrease_factor)
             self._increase_after = self.settings.successes_to_increase * HOLD_AFTER_CUT
             # The stored burst was earned at the rate the server just refused; keep one probe only.
             self._tokens = min(self._tokens, 1.0)
         self._hold(now, retry_after)
         self._expire_unreachable(now)
-        if self._rate != old:
+        if (self._rate, self._burst) != (old, old_burst):
             self._notify(old, "decrease")
         return cut
 
@@ -335,7 +349,7 @@ class AdaptiveLimiter:
             self._tokens = min(self._tokens, 1.0)
 
     def on_success(self, ticket: Ticket) -> bool:
-        """Record a success. Returns True when it completed a run and raised the rate.
+        """Record a success. Returns True when it completed a run and raised the rate (or the burst).
 
         Only successes the rate limited count (`Ticket.idle`), and after a cut a run is
         `HOLD_AFTER_CUT` times longer: a rate is raised on evidence that it binds, not by a host's
@@ -349,10 +363,11 @@ class AdaptiveLimiter:
         self._successes = 0
         self._increase_after = self.settings.successes_to_increase
         new = min(self.settings.ceiling, self._rate + self.settings.increase_step)
-        if new == self._rate:
+        burst = min(self.settings.burst, self._burst + 1)
+        if (new, burst) == (self._rate, self._burst):
             return False
         self._refill(self._clock())  # tokens earned so far were earned at the old rate
-        old, self._rate = self._rate, new
+        old, self._rate, self._burst = self._rate, new, burst
         self._notify(old, "increase")
         return True
 
@@ -365,7 +380,7 @@ class AdaptiveLimiter:
             until = min(now, self._paused_until)
             self._tokens = min(1.0, self._tokens + (until - self._updated) * self._rate)
             self._updated = until
-        self._tokens = min(float(self.settings.burst), self._tokens + (now - self._updated) * self._rate)
+        self._tokens = min(float(self._burst), self._tokens + (now - self._updated) * self._rate)
         self._updated = now
 
     def _wait_for(self, k: int, now: float) -> float:
@@ -423,7 +438,12 @@ class AdaptiveLimiter:
 
     def _notify(self, old: float, reason: Literal["decrease", "increase"]) -> None:
         if self._on_change is not None:
-            self._on_change(RateChange(self.host, old, self._rate, reason))
+            self._on_change(RateChange(self.host, old, self._rate, reason, self._burst))
+
+
+def cut_burst(burst: int, factor: float) -> int:
+    """The burst after a 429: cut as the rate is (rounded down), never below 1."""
+    return max(1, math.floor(burst * factor))
 
 
 def jittered(retry_after: float | None, rng: random.Random, *, within: float | None = None) -> float | None:

@@ -15,19 +15,20 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from proxy.config import BreakerSettings, ProxyConfig, ProxyEndpoint, Tier
 from proxy.pool import BREAKER_NAMESPACE
-from proxy.state import MemoryStore, StateStore
+from proxy.state import MemoryStore, SqliteStore, StateStore
 from scrapers.core.errors import ScrapeError
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Page, Request, SecretRef
 from scrapers.http.attempts import AttemptLog
 from scrapers.http.classify import SourceRules
-from scrapers.http.fetch import Fetcher
+from scrapers.http.fetch import LIMITER_NAMESPACE, Fetcher
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import RateSettings
 from tests.harness import (
@@ -321,6 +322,37 @@ def test_a_burst_of_429s_cuts_the_rate_once() -> None:
             retried = sorted(r.at for r in w.upstream.requests)[burst:]
             first_429 = min(r.at for r in w.upstream.requests)
             assert min(retried) - first_429 >= 1.0  # every retry honoured the host-wide pause
+
+    _run(scenario)
+
+
+def test_the_next_process_starts_from_the_learned_rate_and_burst(tmp_path: Path) -> None:
+    # One-job containers: each process is new, so what a 429 taught must come from the store. A
+    # process starting with the configured burst would send at once what the host just refused.
+    rate = RateSettings(rate=10.0, burst=5, ceiling=10.0, floor=1.0, increase_step=1.0)
+
+    async def scenario() -> None:
+        first = SqliteStore(tmp_path / "state.db")
+        try:
+            route = sequence([respond(429, ""), ok()])
+            async with world({PATH: route}, store=first) as w:
+                await w.fetch(policy(rate=rate))
+        finally:
+            await first.aclose()
+
+        second = SqliteStore(tmp_path / "state.db")
+        try:
+            assert await second.get(LIMITER_NAMESPACE, HOST) == {"rate": 5.0, "burst": 2}
+            async with world({PATH: ok()}, store=second) as w:
+                started = time.monotonic()
+                await asyncio.gather(*(w.fetch(policy(rate=rate)) for _ in range(5)))
+                # Two at once (the learned burst), then one per 0.2 s (the learned rate): the
+                # fifth is granted 0.6 s after the first. With the configured burst of 5 all five
+                # would go at once.
+                assert time.monotonic() - started >= (5 - 2) / 5.0
+                assert w.upstream.count() == 5
+        finally:
+            await second.aclose()
 
     _run(scenario)
 

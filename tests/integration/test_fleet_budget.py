@@ -204,6 +204,29 @@ def test_concurrent_429s_of_one_generation_cut_the_fleet_rate_once(redis_url: st
     asyncio.run(scenario())
 
 
+def test_a_cut_halves_the_fleet_burst_and_a_raise_gives_a_token_back(redis_url: str) -> None:
+    async def scenario() -> None:
+        config = rates(8.0, burst=4, ceiling=8.0, successes=1)
+        async with two_processes(redis_url, config) as (first, second):
+            assert await first.on_rate_limited(await first.acquire()) is True
+            assert budget(redis_url)["burst"] == "2"  # and the rate 4 a second
+
+            # The bucket is as full as it may be 0.5 s on (2 turns at 4 a second). Of 4 turns the
+            # other process then asks for back to back, 2 come at once, not the configured 4.
+            await asyncio.sleep(2 / 4.0)
+            started = time.monotonic()
+            turns = [await second.acquire() for _ in range(4)]
+            assert [t.idle for t in turns] == [True, True, False, False]
+            assert time.monotonic() - started >= 2 / 4.0
+            assert second.burst == 2
+
+            held = [await second.acquire() for _ in range(HOLD_AFTER_CUT)]
+            assert [await second.on_success(t) for t in held][-1] is True
+            assert (float(budget(redis_url)["rate"]), budget(redis_url)["burst"]) == (8.0, "3")
+
+    asyncio.run(scenario())
+
+
 def test_successes_of_every_process_count_towards_one_increase(redis_url: str) -> None:
     async def scenario() -> None:
         async with two_processes(redis_url, rates(20.0, burst=1, ceiling=40.0, successes=3)) as (a, b):

@@ -299,6 +299,59 @@ def test_queued_waiter_fails_at_once_when_a_pause_puts_its_deadline_out_of_reach
     assert grants == pytest.approx([60.0])
 
 
+def test_a_cut_halves_the_burst_so_an_idle_bucket_does_not_resend_what_was_refused() -> None:
+    # The Odds API in the chaos benchmark: configured burst 5, a host that takes 2 at once. After
+    # a 429 and an idle spell, the bucket refills only to the learned burst.
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    limiter = make(fake, settings(rate=10.0, burst=5, floor=1.0), on_change=changes.append)
+
+    async def burst_after_idle() -> list[float]:
+        fake.now += 60.0  # idle: the bucket is as full as it may be
+        grants = []
+        for _ in range(5):
+            await limiter.acquire()
+            grants.append(fake.now)
+        return [round(at - grants[0], 6) for at in grants]
+
+    async def main() -> None:
+        assert await burst_after_idle() == [0.0] * 5
+        limiter.on_rate_limited(await limiter.acquire())
+        assert (limiter.rate, limiter.burst) == (5.0, 2)
+        assert await burst_after_idle() == pytest.approx([0.0, 0.0, 0.2, 0.4, 0.6])
+        limiter.on_rate_limited(await limiter.acquire())
+        assert (limiter.rate, limiter.burst) == (2.5, 1)
+        assert await burst_after_idle() == pytest.approx([0.0, 0.4, 0.8, 1.2, 1.6])
+        limiter.on_rate_limited(await limiter.acquire())
+        assert limiter.burst == 1  # never below one
+
+    run(main())
+    assert [(c.new_rate, c.burst) for c in changes] == [(5.0, 2), (2.5, 1), (1.25, 1)]
+
+
+def test_each_raise_gives_the_burst_one_token_back_up_to_the_configured_one() -> None:
+    fake = FakeTime()
+    changes: list[RateChange] = []
+    config = settings(rate=8.0, burst=4, ceiling=8.0, floor=1.0, increase_step=4.0, successes_to_increase=1)
+    limiter = make(fake, config, on_change=changes.append)
+    limiter.on_rate_limited(Ticket(limiter.generation))
+    limiter.on_rate_limited(Ticket(limiter.generation))
+    assert (limiter.rate, limiter.burst) == (2.0, 1)
+    ticket = Ticket(limiter.generation)
+    assert [limiter.on_success(ticket) for _ in range(HOLD_AFTER_CUT)][-1] is True
+    assert (limiter.rate, limiter.burst) == (6.0, 2)
+    assert limiter.on_success(ticket) is True
+    assert (limiter.rate, limiter.burst) == (8.0, 3)  # the rate is at its ceiling ...
+    assert limiter.on_success(ticket) is True
+    assert (limiter.rate, limiter.burst) == (8.0, 4)  # ... the burst still comes back
+    assert limiter.on_success(ticket) is False
+    assert [(c.new_rate, c.burst, c.reason) for c in changes][-3:] == [
+        (6.0, 2, "increase"),
+        (8.0, 3, "increase"),
+        (8.0, 4, "increase"),
+    ]
+
+
 # -------------------------------------------------------------------------- additive increase
 
 
@@ -362,6 +415,15 @@ def test_persisted_start_rate_is_clamped() -> None:
     assert make(fake, config, initial_rate=3.0, on_change=changes.append).rate == 3.0
     assert make(fake, config, initial_rate=math.nan, on_change=changes.append).rate == 1.0
     assert changes == []  # starting is not a change
+
+
+def test_a_persisted_burst_is_clamped_to_one_and_the_configured_burst() -> None:
+    fake = FakeTime()
+    config = settings(rate=1.0, burst=5)
+    assert make(fake, config, initial_burst=2).burst == 2
+    assert make(fake, config, initial_burst=50).burst == 5  # the configuration was lowered since
+    assert make(fake, config, initial_burst=0).burst == 1
+    assert make(fake, config).burst == 5
 
 
 def test_invalid_settings_are_rejected() -> None:
