@@ -62,6 +62,9 @@ class Figures:
     tier_requests: Mapping[str, int] = field(
         default_factory=dict
     )  # requests sent, by tier (the policy's count)
+    # Where the 429s after warm-up arrived, (simulated s, host, proxy or None for direct), so a run
+    # that draws one says where: a share alone cannot be traced.
+    late_429s: tuple[tuple[float, str, str | None], ...] = ()
 
     @property
     def success_rate(self) -> float | None:
@@ -216,7 +219,18 @@ def measure(
         wall_seconds=run.wall_seconds,
         failure_breakdown=Counter(r.detail or r.status for r in failed),
         tier_requests=dict(run.attempts.by_tier),
+        late_429s=tuple(sorted((a.at, a.host, a.via) for a in upstream if a.result == "rate_limited")),
     )
+
+
+def _late_429s(f: Figures, shown: int = 5) -> str:
+    """Where a policy's few 429s after warm-up arrived; a count once there are many."""
+    if not f.late_429s:
+        return ""
+    if len(f.late_429s) > shown:
+        return f"; {len(f.late_429s)} 429s after warm-up"
+    where = ", ".join(f"{host} at {at:.1f} s ({via or 'direct'})" for at, host, via in f.late_429s)
+    return f"; 429 after warm-up: {where}"
 
 
 def _achieved(log: TrafficLog, scenario: Scenario, rates: dict[str, float]) -> float | None:
@@ -489,6 +503,7 @@ def render_peers(report: ChaosReport) -> str:
         sent = ", ".join(f"{tier} {n}" for tier, n in sorted(f.tier_requests.items())) or "none"
         lines.append(
             f"{title}: {f.wall_seconds:.1f} s wall, {f.requests} requests sent ({sent}); failures: {failures}"
+            + _late_429s(f)
         )
     verdicts = peer_verdicts(report)
     if verdicts:

@@ -124,3 +124,16 @@ def test_verdicts_compare_courtside_with_the_best_peer_per_figure() -> None:
     table = render_peers(_report(slow, *peers))
     assert "Courtside / best peer" in table
     assert "[FAIL] weighted proxy cost" in table
+
+
+def test_the_table_says_where_a_policy_s_few_late_429s_arrived() -> None:
+    crawlee = PEERS["crawlee"]
+    late = ((125.45, "api.the-odds-api.com", None), (130.2, "api.bettingpros.com", "dc-2"))
+    ours = _figures(COURTSIDE, "our fleet", late_429s=late)
+    many = tuple((70.0 + i, "stats.nba.com", None) for i in range(40))
+    table = render_peers(_report(ours, _figures(crawlee.name, crawlee.title, late_429s=many)))
+    assert (
+        "429 after warm-up: api.the-odds-api.com at 125.5 s (direct), api.bettingpros.com at 130.2 s (dc-2)"
+        in table
+    )
+    assert "; 40 429s after warm-up" in table
