@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -53,14 +52,7 @@ from scrapers.metrics.exposition import push_by_scraper
 from scrapers.metrics.totals import group_key
 from scrapers.pipeline.fanout import describe_fan_outs
 from scrapers.pipeline.jobs import JobRequest, MalformedJob, plan_job, read_job_file
-from scrapers.pipeline.runs import (
-    CLOSE_SECONDS,
-    MIN_PUSH_SECONDS,
-    STOP_SECONDS,
-    Interrupt,
-    RunRecord,
-    RunState,
-)
+from scrapers.pipeline.runs import Interrupt, RunRecord, RunState, push_budget
 from scrapers.pipeline.wiring import Core
 
 DEFAULT_CONCURRENCY = 4
@@ -156,12 +148,7 @@ async def push_metrics(core: Core, records: list[RunRecord], interrupt: Interrup
     if not gateway:
         return
     scrapers = {run.result.scraper for record in records for run in record.walk() if run.result is not None}
-    budget = None
-    if interrupt.requested_at is not None:
-        # After a signal: what is left of Cloud Run's 10 s (a longer grace, as on Kubernetes, has
-        # a later kill, and MIN_PUSH_SECONDS then).
-        since = time.monotonic() - interrupt.requested_at
-        budget = max(MIN_PUSH_SECONDS, STOP_SECONDS - CLOSE_SECONDS - since)
+    budget = push_budget(interrupt.requested_at)
     failed = await push_by_scraper(
         core.metrics, core.store, gateway, scrapers, PUSH_GROUP, budget_seconds=budget
     )

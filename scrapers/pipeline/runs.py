@@ -225,6 +225,9 @@ class RunManager:
         self.accepting = True
         # What a cut-off completion says stopped the run: "shutdown" (the service), or the signal.
         self.stopped_by = "shutdown"
+        # When that stop was asked (time.monotonic()): a push after it gets what is left of the
+        # stop's time (`push_budget`), not the full push timeouts.
+        self.stop_requested_at: float | None = None
         self._on_change = on_change
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -417,9 +420,7 @@ class RunManager:
                 where = "while running" if record.state is RunState.RUNNING else "before it started"
                 reason = f"interrupted by {self.stopped_by} {where}"
                 record.result = await self._cut_off(record, job, ctx, reason)
-                await self.core.after_run(
-                    record.result, _warn, push_metrics=self.push_metrics, job=JobId.of(job)
-                )
+                await self._after_run(record.result, job)
             raise
         finally:
             RUN_ID.reset(token)
@@ -460,8 +461,17 @@ class RunManager:
             )
             return
         assert record.result is not None
-        await self.core.after_run(record.result, _warn, push_metrics=self.push_metrics, job=JobId.of(job))
+        await self._after_run(record.result, job)
         _log_outcome(record.result)
+
+    async def _after_run(self, result: RunResult, job: Job) -> None:
+        await self.core.after_run(
+            result,
+            _warn,
+            push_metrics=self.push_metrics,
+            job=JobId.of(job),
+            push_budget=push_budget(self.stop_requested_at),
+        )
 
     async def _record_error(self, record: RunRecord, job: Job) -> None:
         """A run that could not be carried out is the job's latest status too (a replay miss, a
@@ -601,6 +611,16 @@ CLOSE_SECONDS = 1.0
 MIN_PUSH_SECONDS = 1.0
 
 
+def push_budget(stop_requested_at: float | None) -> float | None:
+    """How long a metrics push may take: None (its own timeouts) unless a stop was asked at
+    `stop_requested_at` (time.monotonic()); then what is left of Cloud Run's 10 s before closing
+    (a longer grace, as on Kubernetes, has a later kill, and MIN_PUSH_SECONDS then)."""
+    if stop_requested_at is None:
+        return None
+    since = time.monotonic() - stop_requested_at
+    return max(MIN_PUSH_SECONDS, STOP_SECONDS - CLOSE_SECONDS - since)
+
+
 @dataclass
 class Interrupt:
     """A stop asked from outside the runs (the CLI's SIGTERM or SIGINT), as the service's shutdown
@@ -658,6 +678,7 @@ async def run_all(
             stop.cancel()
             if not finished.done():
                 manager.stopped_by = interrupt.cause
+                manager.stop_requested_at = interrupt.requested_at
                 cut = await manager.drain(interrupt.grace_seconds, now=interrupt.now)
                 log.warning("%s: %d run(s) cut off", interrupt.cause, cut)
         await finished

@@ -48,10 +48,16 @@ class Core:
     ledger: Ledger | None = None
 
     async def after_run(
-        self, result: RunResult, warn: Warn, *, push_metrics: bool = True, job: JobId | None = None
+        self,
+        result: RunResult,
+        warn: Warn,
+        *,
+        push_metrics: bool = True,
+        job: JobId | None = None,
+        push_budget: float | None = None,
     ) -> None:
         """The run's trail: the job's ledger entry, a summary beside the output, and (one-job
-        containers) a Pushgateway push."""
+        containers) a Pushgateway push, within `push_budget` seconds when a stop bounds it."""
         if job is not None:
             await self.record(job, result, warn)
         summary = json.dumps({**result.to_dict(), **self.execution}, ensure_ascii=False, indent=2)
@@ -66,7 +72,13 @@ class Core:
         if push_metrics and self.pushgateway:
             try:
                 # The scraper's counter totals from the shared store, so containers add up.
-                await push(self.metrics, self.store, self.pushgateway, {"scraper": result.scraper})
+                await push(
+                    self.metrics,
+                    self.store,
+                    self.pushgateway,
+                    {"scraper": result.scraper},
+                    budget_seconds=push_budget,
+                )
             except (OSError, MetricsNotPushed) as exc:  # urllib's URLError/HTTPError are OSErrors
                 warn(self.redactor(f"metrics not pushed to {self.pushgateway}: {exc}"))
 

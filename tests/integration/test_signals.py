@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scrapers.core.outcome import Outcome
 from tests.conftest import PROJECT_FIXTURES, PROJECT_ROOT
+from tests.delivery.test_gcs_pubsub import socket_that_never_answers
 from tests.harness import Behaviour, Upstream, hang, respond, sequence
 from tests.harness._server import LoopbackServer
 
@@ -298,3 +299,17 @@ def test_run_many_cut_off_by_sigterm_pushes_every_run_s_counters(tmp_path: Path,
         if sample.name == "scraper_attempts_total" and sample.labels.get("outcome") == "ok" and sample.value
     ]
     assert [(s.labels["instance"], s.value) for s in answered] == [("run-many", 1.0)]
+
+
+def test_a_cut_off_run_whose_gateway_never_answers_still_exits_with_its_completion(tmp_path: Path) -> None:
+    """After SIGTERM the push gets what is left of Cloud Run's 10 s (`push_budget`), not its own
+    timeouts: the run's completion is out, the push gives up with a warning, the command exits."""
+    with socket_that_never_answers() as gateway:
+        stopped = _run_scoreboard(
+            tmp_path,
+            hang(),
+            signals=(signal.SIGTERM,),
+            env={**SHORT_GRACE, "COURTSIDE_PUSHGATEWAY": f"http://{gateway}"},
+        )
+    _one_interrupted_run(stopped, "SIGTERM")
+    assert "metrics not pushed" in stopped.stderr, stopped.stderr
