@@ -43,7 +43,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -545,48 +545,3 @@ class LocalLimiter:
     def _jittered(self, retry_after: float | None, deadline: float | None) -> float | None:
         within = None if deadline is None else deadline - self.limiter.clock()
         return jittered(retry_after, self._rng, within=within)
-
-
-class LimiterRegistry:
-    """One limiter per host, created on first use from that host's settings."""
-
-    def __init__(
-        self,
-        settings: Mapping[str, RateSettings],
-        *,
-        default: RateSettings | None = None,
-        persisted_rates: Mapping[str, float] | None = None,
-        on_change: OnChange | None = None,
-        clock: MonotonicClock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._settings = {host.lower(): value for host, value in settings.items()}
-        self._default = default
-        self._persisted = {host.lower(): rate for host, rate in (persisted_rates or {}).items()}
-        self._on_change = on_change
-        self._clock = clock
-        self._sleep = sleep
-        self._limiters: dict[str, AdaptiveLimiter] = {}
-
-    def get(self, host: str) -> AdaptiveLimiter:
-        """The limiter of `host` (case-insensitive). KeyError when it has no settings and no default."""
-        key = host.lower()
-        limiter = self._limiters.get(key)
-        if limiter is None:
-            settings = self._settings.get(key, self._default)
-            if settings is None:
-                raise KeyError(f"no rate settings for host {host!r} and no default")
-            limiter = AdaptiveLimiter(
-                key,
-                settings,
-                initial_rate=self._persisted.get(key),
-                on_change=self._on_change,
-                clock=self._clock,
-                sleep=self._sleep,
-            )
-            self._limiters[key] = limiter
-        return limiter
-
-    def rates(self) -> dict[str, float]:
-        """Current rate of every limiter created so far, for the limiter-rate gauge."""
-        return {host: limiter.rate for host, limiter in self._limiters.items()}

@@ -23,7 +23,6 @@ from scrapers.http.ratelimit import (
     HOLD_AFTER_CUT,
     RETRY_AFTER_JITTER,
     AdaptiveLimiter,
-    LimiterRegistry,
     LocalLimiter,
     RateChange,
     RateLimitWaitExceeded,
@@ -530,39 +529,6 @@ def test_cancellation_storm_keeps_the_rest_flowing() -> None:
     # Every survivor got exactly one token: the burst plus one per half second, nothing skipped.
     assert fake.now == pytest.approx((len(done) - 2) / 2.0)
     assert limiter.waiting == 0
-
-
-# ------------------------------------------------------------------------------------ registry
-
-
-def test_registry_returns_one_limiter_per_host() -> None:
-    fake = FakeTime()
-    changes: list[RateChange] = []
-    bdl = settings(rate=5 / 60, ceiling=10 / 60, floor=1 / 60, increase_step=1 / 60)
-    registry = LimiterRegistry(
-        {"api.balldontlie.io": bdl},
-        default=settings(rate=2.0),
-        persisted_rates={"API.balldontlie.io": 1.0},
-        on_change=changes.append,
-        clock=fake.monotonic,
-        sleep=fake.sleep,
-    )
-    limiter = registry.get("api.balldontlie.io")
-    assert registry.get("API.BallDontLie.io") is limiter
-    assert limiter.settings == bdl
-    assert limiter.rate == pytest.approx(10 / 60)  # persisted 1.0/s clamped to the ceiling
-    other = registry.get("cdn.nba.com")
-    assert other is not limiter
-    assert other.rate == 2.0
-    other.on_rate_limited(Ticket(other.generation))
-    assert [(c.host, c.new_rate) for c in changes] == [("cdn.nba.com", 1.0)]
-    assert registry.rates() == {"api.balldontlie.io": pytest.approx(10 / 60), "cdn.nba.com": 1.0}
-
-
-def test_registry_without_default_refuses_unknown_hosts() -> None:
-    registry = LimiterRegistry({"api.the-odds-api.com": settings(rate=30.0)})
-    with pytest.raises(KeyError, match=r"stats\.nba\.com"):
-        registry.get("stats.nba.com")
 
 
 # ----------------------------------------------------------------------------------------- refunds
