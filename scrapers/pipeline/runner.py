@@ -125,6 +125,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
     verdict: Verdict | None = None
     failure: tuple[Outcome, str, str] | None = None
     masked: tuple[str, ...] = ()  # the variables whose values were masked out of what lands
+    dropped = 0  # fan-out ids dropped for carrying a secret value
 
     def result(landed: Sequence[str], already_landed: bool) -> RunResult:
         status = (
@@ -153,7 +154,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
             fan_out=kept.fan_out if kept else (),
             quality=verdict,
             metadata=_with_masked(kept.metadata, masked) if kept else {},
-            warnings=(_masking_warning(masked),) if kept and masked else (),
+            warnings=(_masking_warning(masked, dropped),) if kept and masked else (),
         )
 
     async def intend(objects: Mapping[str, bytes], stamp: str) -> None:
@@ -188,7 +189,7 @@ async def run_job(job: Job, ctx: RunContext) -> RunResult:
         # A date the parse derived (a gamebook's game day from its game code) beats the run's date.
         game_date = parsed.path_values.get("date", game_date)
         document = _landed_bytes(scraper, parsed, pages)
-        document, parsed, masked = _without_secrets(scraper, document, parsed, pages, ctx)
+        document, parsed, masked, dropped = _without_secrets(scraper, document, parsed, pages, ctx)
         await _not_abandoned(_land(job, document, parsed, game_date, ctx, landing, intend, run_id))
     except ScrapeError as exc:
         failure = (exc.outcome, exc.outcome.value, str(exc))
@@ -335,9 +336,10 @@ def _landed_bytes(scraper: Scraper[Any], parsed: Parsed, pages: Sequence[Page]) 
 
 def _without_secrets(
     scraper: Scraper[Any], document: bytes | None, parsed: Parsed, pages: Sequence[Page], ctx: RunContext
-) -> tuple[bytes | None, Parsed, tuple[str, ...]]:
+) -> tuple[bytes | None, Parsed, tuple[str, ...], int]:
     """What lands, and the parse's facts the completion carries, with every configured secret
-    value masked as `***`; and the variables whose values were found.
+    value masked as `***`; the variables whose values were found; how many fan-out ids carrying
+    one were dropped.
 
     An upstream may echo the key it was sent (a debug field, the request URL quoted back) inside a
     body that parses: landed, the key would reach everyone who reads the bucket. Masked here,
@@ -346,7 +348,7 @@ def _without_secrets(
     """
     scan = _secret_scan(ctx, pages)
     if not scan:
-        return document, parsed, ()  # no secrets configured: nothing to look for
+        return document, parsed, (), 0  # no secrets configured: nothing to look for
     found: set[str] = set()
     try:
         if document is not None:
@@ -373,7 +375,20 @@ def _without_secrets(
         if facts.names:
             changes[name] = facts.data
             found.update(facts.names)
-    return document, dataclasses.replace(parsed, **changes) if found else parsed, tuple(sorted(found))
+    # A fan-out id is a child's option, and so its object path and its completion: one carrying a
+    # key (an Odds API key and an event id are both 32 hex digits) is dropped, not masked, since a
+    # child asked for `***` would fetch nothing real.
+    kept_refs = []
+    for ref in parsed.fan_out:
+        names = scan.mask_value(ref.to_dict()).names
+        found.update(names)
+        if not names:
+            kept_refs.append(ref)
+    if len(kept_refs) < len(parsed.fan_out):
+        changes["fan_out"] = tuple(kept_refs)
+    dropped = len(parsed.fan_out) - len(kept_refs)
+    masked = dataclasses.replace(parsed, **changes) if changes else parsed
+    return document, masked, tuple(sorted(found)), dropped
 
 
 def _secret_scan(ctx: RunContext, pages: Sequence[Page]) -> SecretScan:
@@ -397,8 +412,13 @@ def _with_masked(metadata: Mapping[str, Any], variables: Sequence[str]) -> Mappi
     return {**metadata, "masked_secrets": list(variables)} if variables else metadata
 
 
-def _masking_warning(variables: Sequence[str]) -> str:
-    return f"the upstream's body carried the value of {', '.join(variables)}: masked as {MASK} before landing"
+def _masking_warning(variables: Sequence[str], dropped: int) -> str:
+    names = ", ".join(variables)
+    warning = f"the upstream's body carried the value of {names}: masked as {MASK} before landing"
+    if dropped:
+        ids = "id" if dropped == 1 else "ids"
+        warning += f"; {dropped} fan-out {ids} carrying it dropped (no child runs for it)"
+    return warning
 
 
 async def _land(

@@ -358,3 +358,31 @@ def test_the_core_knows_every_configured_secret_by_its_variable(tmp_path: Path) 
         "canary-service-token-2e9d7f": "COURTSIDE_SERVICE_TOKEN",
         "canary+proxy/pw~7c41e9d0b5a2=": "COURTSIDE_TEST_DC_CREDENTIALS",
     }
+
+
+def test_a_fan_out_id_that_is_the_key_plans_no_child(tmp_path: Path) -> None:
+    """An Odds API key and an event id are both 32 hex digits: an event list that echoes the key
+    as an id would make it a child's option, object path and completion. The id is dropped (the
+    document keeps the event, masked), the other events still fan out, and the warning says so."""
+    key = "3f9a1c4b7e20d5a6b8c9e0f1a2b3c4d5"
+
+    def events(request: web.BaseRequest) -> Any:
+        body = _fixture("oddsapi", "oddsa_events-2024-01-15")
+        body[0]["id"] = request.query["apiKey"]
+        return body
+
+    echo = Echo(events)
+
+    async def scenario() -> tuple[RunResult, list[OutboxEntry]]:
+        async with Upstream({"/v4/sports/basketball_nba/events": echo}) as upstream:
+            env = {"COURTSIDE_UPSTREAMS": f"https://api.the-odds-api.com={upstream.url}", "ODDS_API_KEY": key}
+            return await _run_in_core(tmp_path, "oddsa_events", {"game_date": "2024-01-15"}, env)
+
+    result, _ = asyncio.run(scenario())
+    events_sent = json.loads(echo.sent[0])
+    assert result.status.value == "success", result.error_message
+    assert [ref.to_dict()["event_id"] for ref in result.fan_out] == [e["id"] for e in events_sent[1:]]
+    assert result.metadata["masked_secrets"] == ["ODDS_API_KEY"]
+    assert "1 fan-out id carrying it dropped" in result.warnings[0]
+    _assert_no_key(Path(result.landed[0]).read_bytes(), key)
+    _assert_nothing_under(tmp_path / "out", key)
