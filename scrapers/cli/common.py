@@ -26,8 +26,10 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, ScraperEntry
 from scrapers.core.result import RunResult
 from scrapers.core.settings import Locations, Settings
+from scrapers.metrics.exposition import push_by_scraper
+from scrapers.metrics.totals import group_key
 from scrapers.pipeline.jobs import PlannedJob
-from scrapers.pipeline.runs import Interrupt, RunRecord, run_all
+from scrapers.pipeline.runs import Interrupt, RunRecord, push_budget, run_all
 from scrapers.pipeline.settings import ServiceSettings
 from scrapers.pipeline.wiring import Core, open_core
 
@@ -320,4 +322,26 @@ def print_table(header: list[str], rows: list[list[str]], stream: TextIO | None 
         print(
             "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip(),
             file=stream,
+        )
+
+
+async def push_scrapers_ran(
+    core: Core, scrapers: set[str], own_group: dict[str, str], interrupt: Interrupt
+) -> None:
+    """Push a command's metrics to COURTSIDE_PUSHGATEWAY, if set, once its runs have ended: a group
+    per scraper that ran (a run cut off by a signal ran too) and `own_group` (`push_by_scraper`),
+    within what is left of the stop after a signal. A group not pushed is a warning: the runs'
+    outcomes stand, and their counts are in the store's totals for the next push of that group."""
+    gateway = core.pushgateway
+    if not gateway or not scrapers:
+        return
+    budget = push_budget(interrupt.requested_at)
+    failed = await push_by_scraper(
+        core.metrics, core.store, gateway, scrapers, own_group, budget_seconds=budget
+    )
+    for group in failed:
+        where = group_key(group.group)
+        tell(
+            core.redactor(f"warning: metrics not pushed to {gateway} ({where}): {group.error}"),
+            logging.WARNING,
         )

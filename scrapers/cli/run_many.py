@@ -36,6 +36,7 @@ from scrapers.cli.common import (
     add_replay_flags,
     finish,
     parse_option_flags,
+    push_scrapers_ran,
     read_settings,
     replay_clock,
     run_planned,
@@ -48,11 +49,9 @@ from scrapers.core.redact import Redactor
 from scrapers.core.registry import Registry, load_registry
 from scrapers.core.settings import locations
 from scrapers.http.replay import ReplayTransport
-from scrapers.metrics.exposition import push_by_scraper
-from scrapers.metrics.totals import group_key
 from scrapers.pipeline.fanout import describe_fan_outs
 from scrapers.pipeline.jobs import JobRequest, MalformedJob, plan_job, read_job_file
-from scrapers.pipeline.runs import Interrupt, RunRecord, RunState, push_budget
+from scrapers.pipeline.runs import Interrupt, RunRecord, RunState
 from scrapers.pipeline.wiring import Core
 
 DEFAULT_CONCURRENCY = 4
@@ -141,24 +140,9 @@ def _cmd_run_many(args: argparse.Namespace, extra: list[str], redactor: Redactor
 
 
 async def push_metrics(core: Core, records: list[RunRecord], interrupt: Interrupt) -> None:
-    """Push the task's metrics to COURTSIDE_PUSHGATEWAY, if set: a group per scraper that ran (a
-    run cut off by a signal ran too), and PUSH_GROUP. A group not pushed is a warning: the runs'
-    outcomes stand, and their counts are in the store's totals for the next push of that group."""
-    gateway = core.pushgateway
-    if not gateway:
-        return
+    """The task's metrics: a group per scraper that ran, and PUSH_GROUP (`push_scrapers_ran`)."""
     scrapers = {run.result.scraper for record in records for run in record.walk() if run.result is not None}
-    budget = push_budget(interrupt.requested_at)
-    failed = await push_by_scraper(
-        core.metrics, core.store, gateway, scrapers, PUSH_GROUP, budget_seconds=budget
-    )
-    for group in failed:
-        tell(
-            core.redactor(
-                f"warning: metrics not pushed to {gateway} ({group_key(group.group)}): {group.error}"
-            ),
-            logging.WARNING,
-        )
+    await push_scrapers_ran(core, scrapers, PUSH_GROUP, interrupt)
 
 
 def _requests(args: argparse.Namespace, extra: list[str], registry: Registry) -> list[JobRequest]:

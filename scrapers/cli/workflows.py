@@ -30,6 +30,7 @@ from scrapers.cli.common import (
     EXIT_OK,
     add_output_flags,
     no_extra,
+    push_scrapers_ran,
     read_settings,
     signals_interrupt,
     tell,
@@ -50,11 +51,11 @@ from scrapers.pipeline.outputs import open_output
 from scrapers.pipeline.queue import PubSubJobsTopic
 from scrapers.pipeline.runs import Interrupt, RunManager
 from scrapers.pipeline.settings import ServiceSettings
-from scrapers.pipeline.wiring import open_core, open_ledger_store
+from scrapers.pipeline.wiring import Core, open_core, open_ledger_store
 from scrapers.workflows.calendar import LeagueCalendar
 from scrapers.workflows.decide import Decision
 from scrapers.workflows.execute import TRIGGER, Executor, LocalExecutor, QueueExecutor
-from scrapers.workflows.metrics import WorkflowMetrics, push_groups
+from scrapers.workflows.metrics import RUNS_PUSH_GROUP, WorkflowMetrics, push_groups
 from scrapers.workflows.model import WorkflowsFile, read_workflows, workflows_beside
 from scrapers.workflows.tick import Pass, calendar_line, carry_out, decide_tick, plan
 from scrapers.workflows.windows import WindowBook
@@ -291,11 +292,20 @@ async def _executor(
     stack.push_async_callback(core.aclose)
     assert core.ledger is not None
     settings = ServiceSettings.for_command(args.concurrency, env)
-    # Each run pushes its scraper's group, as a one-job container's run does.
-    manager = RunManager(core, settings, trigger_source=TRIGGER, push_metrics=bool(env.pushgateway))
+    manager = RunManager(core, settings, trigger_source=TRIGGER)
+    # Unwound in reverse: the runs end, then one push, then the core closes.
+    stack.push_async_callback(_push_runs, core, manager, interrupt)
     stack.push_async_callback(manager.drain, 0.0)
     once = OnceRunner(manager, core.ledger, owner=claim_owner(), claim_seconds=env.claim_seconds)
     return LocalExecutor(once, registry, clock, args.concurrency, interrupt)
+
+
+async def _push_runs(core: Core, manager: RunManager, interrupt: Interrupt) -> None:
+    """The runs' metrics once they have ended, as run-many pushes its own: a group per scraper that
+    ran (the one `scrapers run` pushes) and RUNS_PUSH_GROUP for the series no scraper label divides
+    (HTTP attempts by source, proxy traffic). A push per run put those into whichever scraper's
+    group pushed first, labelled with that scraper."""
+    await push_scrapers_ran(core, manager.scrapers_ran, RUNS_PUSH_GROUP, interrupt)
 
 
 async def _push(run: Pass, env: Settings) -> None:

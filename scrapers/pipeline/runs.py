@@ -228,6 +228,9 @@ class RunManager:
         # When that stop was asked (time.monotonic()): a push after it gets what is left of the
         # stop's time (`push_budget`), not the full push timeouts.
         self.stop_requested_at: float | None = None
+        # The scrapers whose runs ended here (with a result, cut off included): the groups a push
+        # by scraper may replace (`push_by_scraper`).
+        self.scrapers_ran: set[str] = set()
         self._on_change = on_change
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -465,6 +468,7 @@ class RunManager:
         _log_outcome(record.result)
 
     async def _after_run(self, result: RunResult, job: Job) -> None:
+        self.scrapers_ran.add(result.scraper)
         await self.core.after_run(
             result,
             _warn,

@@ -35,6 +35,10 @@ from scrapers.metrics.fleet import UNKNOWN, package_version
 from scrapers.workflows.decide import KINDS, Decision
 
 PUSH_GROUP = {"instance": "tick"}
+# The series of a tick's own runs that no scraper label divides (`scrapers tick` pushes its runs'
+# metrics there and in each scraper's group once they have ended): a group of its own, since a push
+# replaces its whole group and PUSH_GROUP holds the calendar's series.
+RUNS_PUSH_GROUP = {"instance": "tick-runs"}
 DAYS = ("today", "yesterday")
 
 

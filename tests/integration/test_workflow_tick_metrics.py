@@ -117,3 +117,10 @@ def test_ticks_push_the_decision_series_added_up_and_log_each_decision_as_json(
     runs = pushed["scraper_runs_total"]
     assert runs[(("scraper", "nbac_schedule_cdn"), ("status", "success"))] == 1.0
     assert runs[(("scraper", "nbac_injury_report"), ("status", "success"))] == 1.0
+    # The HTTP attempts are no scraper's alone: they are in the tick's runs' own group, never under
+    # the scraper whose run happened to push first.
+    attempts = pushed["scraper_attempts_total"]
+    assert {dict(labels).get("instance") for labels in attempts} == {"tick-runs"}
+    assert not [labels for labels in attempts if "scraper" in dict(labels)]
+    answered = sum(value for labels, value in attempts.items() if dict(labels)["outcome"] == "ok")
+    assert answered >= 2  # both ticks' runs fetched
