@@ -27,11 +27,11 @@ paced (not idle grants) raises it one step, the first run after a cut `HOLD_AFTE
 The burst learns with it: a 429 does not say whether the pace or the burst was too much, so a cut
 halves both (the burst never below 1), and each raise of the rate gives the burst one token back, up
 to the configured burst. Without that, a bucket refilled to the configured burst after an idle spell
-sends at once what the host already refused (The Odds API: configured burst 5, seen refusing the 4th
-of 4 requests sent within 0.4 s at a rate it otherwise took).
+sends at once what the host already refused (the chaos benchmark's The Odds API, configured burst 5,
+refused the 4th of 4 requests sent within 0.4 simulated s at a rate it otherwise took).
 
 Where the budget lives: this module's `AdaptiveLimiter` is one process's bucket (memory and SQLite
-state; only the learned rate is persisted). With Redis state the fetcher uses
+state; only the learned rate and burst are persisted). With Redis state the fetcher uses
 `fleet_budget.SharedLimiter` instead, one budget for every process of the fleet. Both are used
 through `HostLimiter`.
 """
