@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PEERS_STAMP := $(VENV)/.peers-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test setup clean readme test-image test-slow bench-peers bench-fleet
+.PHONY: demo test setup clean readme test-image test-slow bench-peers bench-fleet bench-instructions
 
 demo: $(STAMP)  ## set up, then replay a recorded game day into ./data (no network, no keys)
 	$(BIN)/scrapers demo
@@ -39,6 +39,11 @@ bench-peers: $(PEERS_STAMP)  ## install the peers extra, then python -m bench --
 # real Pushgateway, in one run. Needs redis-server, prometheus and prometheus-pushgateway (apt).
 bench-fleet: $(STAMP)  ## python -m bench.fleet: rate, breaker and metrics tables, fleet vs per-process
 	$(BIN)/python -m bench.fleet
+
+# The core's overhead in instructions per request under valgrind's callgrind (no noise from the
+# machine); about 5 minutes.
+bench-instructions: $(STAMP)  ## python -m bench.instructions: instructions per request, core vs raw httpx
+	$(BIN)/python -m bench.instructions
 
 $(PEERS_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,peers]'
