@@ -19,15 +19,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import yaml
 
 from proxy.state import RedisStore, open_store
 from scrapers.core.outcome import Outcome
 from scrapers.core.request import Request
 from scrapers.http.attempts import AttemptLog
-from scrapers.http.fetch import Fetcher
+from scrapers.http.fetch import LIMITER_NAMESPACE, Fetcher
 from scrapers.http.fleet_budget import BUDGET_NAMESPACE, SharedLimiter
 from scrapers.http.policy import SourcePolicy
 from scrapers.http.ratelimit import HOLD_AFTER_CUT, RETRY_AFTER_JITTER, RateLimitWaitExceeded, RateSettings
@@ -484,3 +486,98 @@ def test_a_job_that_cannot_fit_its_deadline_is_refused_before_anything_is_sent(t
     assert admitted.returncode == 0, admitted.stdout + admitted.stderr
     assert json.loads(admitted.stdout)["status"] == "success"
     assert asked == 1
+
+
+# --- the learned burst across real processes ----------------------------------------------------------
+
+
+BDL = "https://api.balldontlie.io"
+BDL_HOST = "api.balldontlie.io"
+JSON_TYPE = {"Content-Type": "application/json"}
+PLAYER = json.loads((PROJECT_FIXTURES / "bdl" / "bdl_player_detail-901101.body.json").read_text())
+
+
+def _player_body(player: int) -> bytes:
+    return json.dumps({**PLAYER, "data": {**PLAYER["data"], "id": player}}).encode()
+
+
+def _bdl_registry(folder: Path) -> Path:
+    """The project's registry with BallDontLie allowed a burst of 4 (its own is 1)."""
+    registry = yaml.safe_load((PROJECT_ROOT / "registry.yaml").read_text())
+    registry["sources"]["bdl"]["rate"] = {"per_second": 8, "burst": 4, "ceiling_per_second": 8}
+    copied = folder / "registry.yaml"
+    copied.write_text(yaml.safe_dump(registry))
+    return copied
+
+
+def _run_player(
+    folder: Path, state: str, upstream: Upstream, player: int
+) -> subprocess.CompletedProcess[str]:
+    """One `scrapers run` in its own OS process, as a one-job container runs."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("COURTSIDE_") and not k.endswith("_API_KEY")
+    }
+    env.update(
+        COURTSIDE_STATE=state,
+        COURTSIDE_UPSTREAMS=f"{BDL}={upstream.url}",
+        COURTSIDE_REGISTRY=str(_bdl_registry(folder)),
+        BDL_API_KEY="burst-test-key",
+    )
+    argv = ["run", "bdl_player_detail", "--player_id", str(player), "--out", str(folder / "out"), "--json"]
+    return subprocess.run(
+        [sys.executable, "-m", "scrapers", *argv],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_burst_one_process_learned_is_where_the_next_process_starts(
+    kind: str, tmp_path: Path, redis_url: str
+) -> None:
+    """Two one-job containers, one after the other, each refused once (429): the first halves the
+    host's rate and burst (8/s and 4 to 4/s and 2); the second, a new OS process, starts from those
+    and halves them again."""
+    state = f"sqlite:{tmp_path / 'state.sqlite'}" if kind == "sqlite" else redis_url
+
+    async def learned() -> tuple[float, int]:
+        """The host's learned rate and burst, read as a next process reads them."""
+        stored: dict[str, Any] = {}
+        if kind == "redis":
+            client = redis.Redis.from_url(redis_url, decode_responses=True)
+            try:
+                hash_key = f"courtside:{BUDGET_NAMESPACE}:{BDL_HOST}"
+                stored = {str(k): v for k, v in client.hgetall(hash_key).items()}
+            finally:
+                client.close()
+        else:
+            store = open_store(state)
+            try:
+                stored = await store.get(LIMITER_NAMESPACE, BDL_HOST) or {}
+            finally:
+                await store.aclose()
+        return float(stored["rate"]), int(stored["burst"])
+
+    async def scenario() -> tuple[
+        subprocess.CompletedProcess[str], tuple[float, int], subprocess.CompletedProcess[str]
+    ]:
+        routes = {
+            "/v1/players/1": sequence([respond(429, b"slow down"), respond(200, _player_body(1), JSON_TYPE)]),
+            "/v1/players/2": sequence([respond(429, b"slow down"), respond(200, _player_body(2), JSON_TYPE)]),
+        }
+        async with Upstream(routes) as upstream:
+            first = await asyncio.to_thread(_run_player, tmp_path, state, upstream, 1)
+            after_first = await learned()
+            second = await asyncio.to_thread(_run_player, tmp_path, state, upstream, 2)
+            return first, after_first, second
+
+    first, after_first, second = asyncio.run(scenario())
+    assert first.returncode == 0, first.stderr
+    assert after_first == (4.0, 2)
+    assert second.returncode == 0, second.stderr
+    # Refused once too, it halves what it started from: the learned 4/s and 2, not the configured
+    # 8/s and 4 (which would leave 4/s and 2 again).
+    assert asyncio.run(learned()) == (2.0, 1)
