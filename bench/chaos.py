@@ -241,7 +241,7 @@ def _achieved(log: TrafficLog, scenario: Scenario, rates: dict[str, float]) -> f
     arrivals = log.upstream(host)
     if not arrivals:
         return None
-    start, end = scenario.warmup_seconds, max(a.at for a in arrivals)  # logged as answered: unordered
+    start, end = scenario.warmup_seconds, max(a.at for a in arrivals)  # appended as answered: not in order
     if end - start <= 0:
         return None
     admitted = sum(1 for a in arrivals if start <= a.at <= end and a.result != "rate_limited")

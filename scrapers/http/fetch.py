@@ -528,12 +528,13 @@ class Fetcher:
             return SharedLimiter(shared, host, settings, on_change=gauge, sleep=self._sleep, rng=self._rng)
         # Memory or SQLite: a bucket per process, starting from the rate learned last time.
         stored = await self.store.get(LIMITER_NAMESPACE, host) if self.throttle else None
+        burst = _stored_number(stored, "burst")
         return LocalLimiter(
             AdaptiveLimiter(
                 host,
                 settings,
                 initial_rate=_stored_number(stored, "rate"),
-                initial_burst=_whole(_stored_number(stored, "burst")),
+                initial_burst=None if burst is None else int(burst),
                 on_change=lambda change: self._remember_rate(change, policy.name),
                 sleep=self._sleep,
             ),
@@ -782,7 +783,3 @@ def _stored_number(stored: Mapping[str, Any] | None, key: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
-
-
-def _whole(number: float | None) -> int | None:
-    return None if number is None else int(number)

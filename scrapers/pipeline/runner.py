@@ -384,9 +384,9 @@ def _without_secrets(
         found.update(names)
         if not names:
             kept_refs.append(ref)
-    if len(kept_refs) < len(parsed.fan_out):
-        changes["fan_out"] = tuple(kept_refs)
     dropped = len(parsed.fan_out) - len(kept_refs)
+    if dropped:
+        changes["fan_out"] = tuple(kept_refs)
     masked = dataclasses.replace(parsed, **changes) if changes else parsed
     return document, masked, tuple(sorted(found)), dropped
 
